@@ -1,0 +1,53 @@
+"""Input checks at the public boundary, and the one way to make a random generator.
+
+Every check raises ``ValueError`` with a message that names the argument and the
+problem; inner code trusts what passed them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+def as_rng(rng) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from an int seed, a Generator or None (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be an int seed or a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def finite_array(x, name: str, dtype=np.float64, ndim: int | None = None) -> np.ndarray:
+    """``x`` as an array of ``dtype``, checked for dimension and for NaN / inf."""
+    try:
+        a = np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be numeric: {err}") from None
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return a
+
+
+def theta_vector(theta, dim: int, name: str = "theta", dtype=np.float64) -> np.ndarray:
+    """A finite parameter vector of shape ``(dim,)``."""
+    a = finite_array(theta, name, dtype, ndim=1)
+    if a.shape[0] != dim:
+        raise ValueError(f"{name} must have length {dim}, got {a.shape[0]}")
+    return a
+
+
+def theta_matrix(thetas, dim: int, name: str = "thetas", dtype=np.float64) -> np.ndarray:
+    """Finite parameter vectors stacked as rows, shape ``(k, dim)``."""
+    a = finite_array(thetas, name, dtype, ndim=2)
+    if a.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (k, {dim}), got {a.shape}")
+    return a
+
+
+def choice(value: str, options, name: str) -> str:
+    """``value`` if it is one of ``options``, else a ValueError listing them."""
+    if value not in options:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {sorted(options)}")
+    return value
