@@ -17,6 +17,20 @@ import numpy as np
 from landscape._checks import as_rng, finite_array, theta_matrix, theta_vector
 
 
+class ParameterBlock(NamedTuple):
+    """Where one layer's parameters sit in ``theta``: the structure filter normalization needs.
+
+    ``theta[weight].reshape(n_filters, -1)`` has one row per filter (a neuron's incoming
+    weights; a convolution's output channel); ``theta[bias]`` (length ``n_filters``) holds
+    the biases, or ``bias`` is None. Objectives with layers expose ``blocks``, a tuple of these.
+    """
+
+    name: str
+    weight: slice
+    n_filters: int
+    bias: slice | None
+
+
 @runtime_checkable
 class Objective(Protocol):
     """A twice-differentiable scalar function of ``theta``, shape ``(dim,)``."""

@@ -1,0 +1,129 @@
+"""Output layer and loss together: the per-sample loss as a function of the logits ``z``.
+
+A head maps the last pre-activation ``z`` (``(..., N, m)``, N samples, m outputs) and the
+targets ``Y`` (``(N, m)``) to
+
+- ``value(z, Y)``: the mean loss over the samples, shape ``z.shape[:-2]``;
+- ``grad(z, Y)``: ``d loss_i / d z_i`` per sample, ``(N, m)`` (not divided by N);
+- ``hvp(z, Y, u)``: ``(d^2 loss_i / d z_i^2) u_i`` per sample, ``(N, m)``: the exact output
+  Hessian applied to ``u``, which the R-operator needs;
+- ``output(z)``: the network's prediction.
+
+Mean squared error is the mean over samples *and* outputs, ``mean((o - y)^2)`` (PyTorch's
+``MSELoss``), times 1/2 when ``half=True``. Cross-entropy is summed over outputs and
+averaged over samples; softmax cross-entropy uses a stable log-sum-exp, sigmoid
+cross-entropy ``log(1 + e^z) - y z``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from landscape.activations import sigmoid
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def _rowdot(a, b):
+    return np.sum(a * b, axis=-1, keepdims=True)
+
+
+def _softmax_jvp(p, u):
+    """``J u`` for the softmax Jacobian ``J = diag(p) - p p^T`` (symmetric)."""
+    return p * (u - _rowdot(p, u))
+
+
+class SoftmaxCrossEntropy:
+    """Softmax output with cross-entropy; ``Y`` one-hot or probabilities."""
+
+    def output(self, z):
+        return _softmax(z)
+
+    def value(self, z, Y):
+        zmax = z.max(axis=-1, keepdims=True)
+        lse = np.log(np.exp(z - zmax).sum(axis=-1)) + zmax[..., 0]
+        return (lse - np.sum(Y * z, axis=-1)).mean(axis=-1)
+
+    def grad(self, z, Y):
+        return _softmax(z) - Y
+
+    def hvp(self, z, Y, u):
+        return _softmax_jvp(_softmax(z), u)
+
+
+class SigmoidCrossEntropy:
+    """Independent sigmoid outputs with binary cross-entropy per output."""
+
+    def output(self, z):
+        return sigmoid(z)
+
+    def value(self, z, Y):
+        return (np.logaddexp(0.0, z) - Y * z).sum(axis=-1).mean(axis=-1)
+
+    def grad(self, z, Y):
+        return sigmoid(z) - Y
+
+    def hvp(self, z, Y, u):
+        p = sigmoid(z)
+        return p * (1.0 - p) * u
+
+
+class SquaredError:
+    """Mean squared error of a linear, sigmoid or softmax output."""
+
+    def __init__(self, output: str, n_outputs: int, half: bool):
+        self.kind = output
+        self.scale = (0.5 if half else 1.0) / n_outputs
+
+    def output(self, z):
+        if self.kind == "linear":
+            return z
+        return sigmoid(z) if self.kind == "sigmoid" else _softmax(z)
+
+    def value(self, z, Y):
+        r = self.output(z) - Y
+        return self.scale * np.einsum("...nm,...nm->...n", r, r).mean(axis=-1)
+
+    def grad(self, z, Y):
+        o = self.output(z)
+        r = 2.0 * self.scale * (o - Y)
+        if self.kind == "linear":
+            return r
+        if self.kind == "sigmoid":
+            return r * o * (1.0 - o)
+        return _softmax_jvp(o, r)
+
+    def hvp(self, z, Y, u):
+        c = 2.0 * self.scale
+        if self.kind == "linear":
+            return c * u
+        o = self.output(z)
+        if self.kind == "sigmoid":
+            s1 = o * (1.0 - o)
+            return c * (s1 * s1 + (o - Y) * s1 * (1.0 - 2.0 * o)) * u
+        # softmax: g = J r with r = c (o - Y); R{g} = R{J} r + J R{r}, R{o} = J u.
+        r = c * (o - Y)
+        ro = _softmax_jvp(o, u)
+        return ro * (r - _rowdot(o, r)) - o * _rowdot(ro, r) + _softmax_jvp(o, c * ro)
+
+
+OUTPUTS = ("linear", "sigmoid", "softmax")
+LOSSES = ("mse", "cross_entropy")
+
+
+def make_head(output: str, loss: str, n_outputs: int, half_mse: bool = False):
+    """The head for an ``output`` / ``loss`` pair (names already checked)."""
+    if loss == "mse":
+        return SquaredError(output, n_outputs, half_mse)
+    if output == "softmax":
+        return SoftmaxCrossEntropy()
+    if output == "sigmoid":
+        return SigmoidCrossEntropy()
+    raise ValueError(
+        "loss 'cross_entropy' needs output 'softmax' or 'sigmoid', not 'linear' "
+        "(use output='softmax' for class logits)"
+    )

@@ -1,0 +1,405 @@
+"""A fully connected network on one flat parameter vector, and its loss as an Objective.
+
+Layout of ``theta`` (shape ``(n_params,)``): for each layer in order, the weight matrix
+``W`` of shape ``(out, in)`` row-major (PyTorch's convention: row ``j`` holds neuron
+``j``'s incoming weights), then its bias ``b`` of shape ``(out,)`` when the layer has one.
+A layer computes ``z = a @ W.T + b``.
+
+The gradient is backpropagation; the Hessian-vector product is the R-operator
+(Pearlmutter 1994): a forward pass of directional derivatives ``R{z}`` followed by a
+backward pass of ``R{delta}``, exact to rounding, at about the cost of two gradients.
+The forward and backward passes at the last ``theta`` are cached, so many HVPs at one
+point (Lanczos) pay for them once.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from landscape._checks import as_rng, choice, finite_array, theta_vector
+from landscape.activations import get_activation
+from landscape.heads import LOSSES, OUTPUTS, make_head
+from landscape.objective import ObjectiveBase, ParameterBlock
+
+INIT_SCHEMES = ("glorot", "glorot_uniform", "he", "lecun", "normal")
+
+
+def _per_layer(value, n: int, name: str) -> list:
+    if isinstance(value, (str, bool, int, float, np.number)):
+        return [value] * n
+    values = list(value)
+    if len(values) != n:
+        raise ValueError(f"{name} needs {n} entries (one per layer), got {len(values)}")
+    return values
+
+
+class MLP:
+    """A dense feed-forward network.
+
+    Parameters
+    ----------
+    sizes : sequence of int, ``[d_in, h_1, ..., d_out]``.
+    activation : name or one name per hidden layer: 'sigmoid', 'tanh', 'relu',
+        'softplus', 'linear' or 'step'.
+    output : 'linear', 'sigmoid' or 'softmax'.
+    loss : 'mse' (mean over samples and outputs) or 'cross_entropy'.
+    bias : bool, or one bool per layer (e.g. ``[True, False]`` for an output layer
+        without bias).
+    half_mse : multiply the MSE by 1/2.
+    weight_decay : L2 penalty ``weight_decay / 2 * sum ||W||^2`` on the weights (not biases).
+    dtype : float64 (default) or float32.
+
+    Examples
+    --------
+    >>> model = MLP([64, 32, 10], activation="sigmoid", output="softmax", loss="cross_entropy")
+    >>> theta = model.init(rng=0)
+    """
+
+    def __init__(self, sizes: Sequence[int], activation="tanh", output: str = "linear",
+                 loss: str = "mse", bias=True, half_mse: bool = False,
+                 weight_decay: float = 0.0, dtype=np.float64):
+        sizes = list(sizes)
+        if len(sizes) < 2 or any(int(s) != s or s < 1 for s in sizes):
+            raise ValueError(f"sizes must be at least two positive integers, got {sizes}")
+        self.sizes = [int(s) for s in sizes]
+        n_layers = len(sizes) - 1
+        self.activations = [get_activation(a) for a in _per_layer(activation, n_layers - 1,
+                                                                  "activation")]
+        self.output = choice(output, OUTPUTS, "output")
+        self.loss = choice(loss, LOSSES, "loss")
+        self.head = make_head(self.output, self.loss, self.sizes[-1], half_mse)
+        self.bias = [bool(b) for b in _per_layer(bias, n_layers, "bias")]
+        self.half_mse = bool(half_mse)
+        if not np.isfinite(weight_decay) or weight_decay < 0:
+            raise ValueError(f"weight_decay must be finite and >= 0, got {weight_decay}")
+        self.weight_decay = float(weight_decay)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float64, np.float32):
+            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}")
+        self.blocks = self._layout()
+        self.n_params = self.blocks[-1].bias.stop if self.bias[-1] else self.blocks[-1].weight.stop
+
+    def _layout(self) -> tuple[ParameterBlock, ...]:
+        blocks, start = [], 0
+        for i, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            weight = slice(start, start + fan_in * fan_out)
+            start = weight.stop
+            bias = slice(start, start + fan_out) if self.bias[i] else None
+            start = bias.stop if bias else start
+            blocks.append(ParameterBlock(f"layer{i + 1}", weight, fan_out, bias))
+        return tuple(blocks)
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def differentiable(self) -> bool:
+        """False when a hidden layer is a step: its gradient is zero, not informative."""
+        return all(a.differentiable for a in self.activations)
+
+    def __repr__(self):
+        acts = ",".join(a.name for a in self.activations)
+        return (f"MLP({self.sizes}, activation={acts}, output={self.output}, loss={self.loss}, "
+                f"n_params={self.n_params})")
+
+    # -- parameters ---------------------------------------------------------------------
+    def unflatten(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Each layer's ``(W, b)`` as views of ``theta`` (no copies).
+
+        ``theta`` ``(..., n_params)`` gives ``W`` ``(..., out, in)`` and ``b`` ``(..., out)``
+        (``None`` for a layer without bias).
+        """
+        lead = theta.shape[:-1]
+        layers = []
+        for block, fan_in in zip(self.blocks, self.sizes[:-1]):
+            W = theta[..., block.weight].reshape(lead + (block.n_filters, fan_in))
+            b = theta[..., block.bias] if block.bias else None
+            layers.append((W, b))
+        return layers
+
+    def init(self, rng=None, scheme: str = "glorot", gain=1.0) -> np.ndarray:
+        """Random parameters, shape ``(n_params,)``, zero biases.
+
+        ``scheme``: 'glorot' (normal, std ``gain * sqrt(2 / (fan_in + fan_out))``),
+        'glorot_uniform' (``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``),
+        'he' (std ``gain * sqrt(2 / fan_in)``), 'lecun' (std ``gain / sqrt(fan_in)``) or
+        'normal' (std ``gain``). ``gain`` is a number or one number per layer.
+        """
+        choice(scheme, INIT_SCHEMES, "init scheme")
+        rng = as_rng(rng)
+        gains = _per_layer(gain, self.n_layers, "gain")
+        theta = np.zeros(self.n_params, dtype=self.dtype)
+        for (W, _), g, fan_in, fan_out in zip(self.unflatten(theta), gains, self.sizes[:-1],
+                                              self.sizes[1:]):
+            if scheme == "glorot_uniform":
+                a = g * np.sqrt(6.0 / (fan_in + fan_out))
+                W[...] = rng.uniform(-a, a, W.shape)
+                continue
+            std = {"glorot": g * np.sqrt(2.0 / (fan_in + fan_out)), "he": g * np.sqrt(2.0 / fan_in),
+                   "lecun": g / np.sqrt(fan_in), "normal": g}[scheme]
+            W[...] = std * rng.standard_normal(W.shape)
+        return theta
+
+    def _theta(self, theta) -> np.ndarray:
+        return theta_vector(theta, self.n_params, dtype=self.dtype)
+
+    def _inputs(self, X) -> np.ndarray:
+        X = finite_array(X, "X", self.dtype, ndim=2)
+        if X.shape[0] == 0:
+            raise ValueError("X is empty: need at least one sample")
+        if X.shape[1] != self.sizes[0]:
+            raise ValueError(f"X must have {self.sizes[0]} columns (features), got {X.shape[1]}")
+        return X
+
+    # -- evaluation ---------------------------------------------------------------------
+    def forward(self, layers, X) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Pre-activations ``zs`` (one per layer) and layer inputs ``acts`` (``acts[0] = X``)."""
+        a, acts, zs = X, [X], []
+        for i, (W, b) in enumerate(layers):
+            z = a @ W.T
+            if b is not None:
+                z += b
+            zs.append(z)
+            if i < self.n_layers - 1:
+                a = self.activations[i].value(z)
+                acts.append(a)
+        return zs, acts
+
+    def predict(self, theta, X) -> np.ndarray:
+        """The network's outputs (after the output function), shape ``(N, d_out)``."""
+        zs, _ = self.forward(self.unflatten(self._theta(theta)), self._inputs(X))
+        return self.head.output(zs[-1])
+
+    def accuracy(self, theta, X, y) -> float:
+        """Fraction of samples classified right (softmax: argmax; one sigmoid output: > 1/2)."""
+        if self.output == "linear" or (self.output == "sigmoid" and self.sizes[-1] > 1):
+            raise ValueError("accuracy needs a classifier: softmax output or one sigmoid output")
+        X = self._inputs(X)
+        labels = _class_labels(self._targets(y, X.shape[0]))
+        out = self.predict(theta, X)
+        guess = out.argmax(axis=1) if self.output == "softmax" else (out[:, 0] > 0.5)
+        return float(np.mean(guess == labels))
+
+    def _targets(self, y, n_samples: int) -> np.ndarray:
+        """Targets as ``(N, d_out)``: integer labels become one-hot (softmax) or a column."""
+        y = finite_array(y, "y", self.dtype)
+        if y.shape[0] != n_samples:
+            raise ValueError(f"X and y have different lengths: {n_samples} and {y.shape[0]}")
+        m = self.sizes[-1]
+        if y.ndim == 1 and self.output == "softmax":
+            if np.any(y != np.round(y)) or y.min() < 0 or y.max() >= m:
+                raise ValueError(f"labels must be integers in [0, {m}), got range "
+                                 f"[{y.min()}, {y.max()}]")
+            return np.eye(m, dtype=self.dtype)[y.astype(int)]
+        if y.ndim == 1 and m == 1:
+            y = y[:, None]
+        if y.ndim != 2 or y.shape[1] != m:
+            raise ValueError(f"y must have shape ({n_samples}, {m}) (or integer labels for "
+                             f"softmax), got {y.shape}")
+        if self.loss == "cross_entropy" and (y.min() < 0 or y.max() > 1):
+            raise ValueError("cross-entropy targets must lie in [0, 1]")
+        return y
+
+    def objective(self, X, y, memory_budget: float = 256e6) -> "MLPObjective":
+        """The mean loss over the samples ``(X, y)`` as an Objective of ``theta``.
+
+        ``X``: ``(N, d_in)``; ``y``: integer labels ``(N,)`` for softmax classification
+        (one-hot ``(N, d_out)`` accepted), ``(N,)`` or ``(N, 1)`` 0/1 for one sigmoid
+        output, ``(N, d_out)`` targets for regression. ``memory_budget`` (bytes) bounds
+        the working memory of :meth:`MLPObjective.losses`.
+        """
+        X = self._inputs(X)
+        return MLPObjective(self, X, self._targets(y, X.shape[0]), memory_budget)
+
+
+def _class_labels(Y: np.ndarray) -> np.ndarray:
+    return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0.5)
+
+
+class _Pass:
+    """Forward (and, once asked for, backward) quantities at one ``theta``."""
+
+    def __init__(self, theta, layers, zs, acts, loss):
+        self.theta, self.layers, self.zs, self.acts, self.loss = theta, layers, zs, acts, loss
+        self.grad = self.deltas = self.backs = self.d1s = self.d2s = None
+
+
+class MLPObjective(ObjectiveBase):
+    """An MLP's mean loss over fixed samples, as an Objective of ``theta`` (``(n_params,)``).
+
+    Attributes: ``model``, ``X`` ``(N, d_in)``, ``Y`` ``(N, d_out)`` targets, ``n_samples``,
+    ``dim``, ``blocks`` (layer structure for filter normalization), ``memory_budget``.
+    """
+
+    def __init__(self, model: MLP, X: np.ndarray, Y: np.ndarray, memory_budget: float):
+        self.model, self.X, self.Y = model, X, Y
+        self.dim, self.dtype, self.blocks = model.n_params, model.dtype, model.blocks
+        self.n_samples = X.shape[0]
+        if not memory_budget > 0:
+            raise ValueError(f"memory_budget must be positive bytes, got {memory_budget}")
+        self.memory_budget = float(memory_budget)
+        self._cache: _Pass | None = None
+
+    def subset(self, indices) -> "MLPObjective":
+        """The mean loss over the samples ``indices`` (a minibatch)."""
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError("indices must be a non-empty 1-D array of integers")
+        if idx.min() < -self.n_samples or idx.max() >= self.n_samples:
+            raise ValueError(f"indices out of range for {self.n_samples} samples")
+        return MLPObjective(self.model, self.X[idx], self.Y[idx], self.memory_budget)
+
+    def accuracy(self, theta) -> float:
+        """Training accuracy of ``theta`` on this objective's samples."""
+        return self.model.accuracy(theta, self.X, _class_labels(self.Y))
+
+    # -- one point: loss, gradient, HVP -----------------------------------------------------
+    def _decay(self, W_list) -> float:
+        wd = self.model.weight_decay
+        return 0.5 * wd * sum(float(np.vdot(W, W)) for W in W_list) if wd else 0.0
+
+    def _pass(self, theta) -> _Pass:
+        c = self._cache
+        if c is not None and np.array_equal(c.theta, theta):
+            return c
+        theta = theta.copy()
+        layers = self.model.unflatten(theta)
+        zs, acts = self.model.forward(layers, self.X)
+        loss = float(self.model.head.value(zs[-1], self.Y)) + self._decay(W for W, _ in layers)
+        self._cache = _Pass(theta, layers, zs, acts, loss)
+        return self._cache
+
+    def _loss(self, theta):
+        return self._pass(theta).loss
+
+    def _backward(self, p: _Pass) -> None:
+        model, L = self.model, self.model.n_layers
+        grad = np.empty(self.dim, dtype=self.dtype)
+        delta = model.head.grad(p.zs[-1], self.Y)
+        delta *= 1.0 / self.n_samples
+        p.deltas, p.backs, p.d1s = [None] * L, [None] * L, [None] * (L - 1)
+        for i in reversed(range(L)):
+            W = p.layers[i][0]
+            gW, gb = model.unflatten(grad)[i]
+            p.deltas[i] = delta
+            np.matmul(delta.T, p.acts[i], out=gW)
+            if model.weight_decay:
+                gW += model.weight_decay * W
+            if gb is not None:
+                np.sum(delta, axis=0, out=gb)
+            if i > 0:
+                p.backs[i] = delta @ W
+                p.d1s[i - 1] = model.activations[i - 1].first(p.zs[i - 1], p.acts[i])
+                delta = p.backs[i] * p.d1s[i - 1]
+        p.grad = grad
+
+    def _loss_and_grad(self, theta):
+        p = self._pass(theta)
+        if p.grad is None:
+            self._backward(p)
+        return p.loss, p.grad.copy()
+
+    def _second_derivatives(self, p: _Pass) -> list:
+        if p.d2s is None:
+            p.d2s = [None if act.second is None else act.second(z, a, d1)
+                     for act, z, a, d1 in zip(self.model.activations, p.zs, p.acts[1:], p.d1s)]
+        return p.d2s
+
+    def _hvp(self, theta, v):
+        model, L = self.model, self.model.n_layers
+        p = self._pass(theta)
+        if p.grad is None:
+            self._backward(p)
+        d2s = self._second_derivatives(p)
+        V = model.unflatten(v)
+        r_zs, r_acts, r_a = [None] * L, [None] * L, None
+        for i, ((W, _), (Vw, vb)) in enumerate(zip(p.layers, V)):
+            r_z = p.acts[i] @ Vw.T
+            if r_a is not None:
+                r_z += r_a @ W.T
+            if vb is not None:
+                r_z += vb
+            r_zs[i] = r_z
+            if i < L - 1:
+                r_a = r_acts[i + 1] = p.d1s[i] * r_z
+        out = np.empty(self.dim, dtype=self.dtype)
+        r_delta = model.head.hvp(p.zs[-1], self.Y, r_zs[-1])
+        r_delta *= 1.0 / self.n_samples
+        for i in reversed(range(L)):
+            W, Vw = p.layers[i][0], V[i][0]
+            oW, ob = model.unflatten(out)[i]
+            np.matmul(r_delta.T, p.acts[i], out=oW)
+            if r_acts[i] is not None:
+                oW += p.deltas[i].T @ r_acts[i]
+            if model.weight_decay:
+                oW += model.weight_decay * Vw
+            if ob is not None:
+                np.sum(r_delta, axis=0, out=ob)
+            if i > 0:
+                r_back = r_delta @ W
+                r_back += p.deltas[i] @ Vw
+                r_delta = r_back * p.d1s[i - 1]
+                if d2s[i - 1] is not None:
+                    r_delta += p.backs[i] * d2s[i - 1] * r_zs[i - 1]
+        return out
+
+    # -- many points --------------------------------------------------------------------------
+    def _chunk(self) -> int:
+        """Points per chunk so that the batched activations fit in ``memory_budget``."""
+        per_point = 3 * self.n_samples * max(self.model.sizes[1:]) * self.dtype.itemsize
+        return max(1, int(self.memory_budget // per_point))
+
+    def _losses_from_first(self, Z, thetas) -> np.ndarray:
+        """Losses of ``c`` points given their first pre-activations transposed, ``(c, h, N)``.
+
+        Activations are kept transposed (``(c, width, N)``) so every layer is one
+        contiguous batched matmul ``W @ A``.
+        """
+        model = self.model
+        layers = model.unflatten(thetas)
+        for i in range(1, model.n_layers):
+            W, b = layers[i]
+            Z = W @ model.activations[i - 1].value(Z)
+            if b is not None:
+                Z += b[:, :, None]
+        values = model.head.value(Z.swapaxes(-1, -2), self.Y)
+        if model.weight_decay:
+            values = values + 0.5 * model.weight_decay * sum(
+                np.einsum("kij,kij->k", W, W) for W, _ in layers)
+        return values
+
+    def _losses(self, thetas):
+        out = np.empty(thetas.shape[0])
+        step, (block, fan_in) = self._chunk(), (self.blocks[0], self.model.sizes[0])
+        for s in range(0, thetas.shape[0], step):
+            t = thetas[s:s + step]
+            W1 = t[:, block.weight].reshape(-1, fan_in)
+            Z = (W1 @ self.X.T).reshape(t.shape[0], block.n_filters, self.n_samples)
+            if block.bias:
+                Z += t[:, block.bias, None]
+            out[s:s + step] = self._losses_from_first(Z, t)
+        return out
+
+    def _losses_in_span(self, center, directions, coords):
+        """Losses at ``center + coords @ directions``, using that layer 1 is linear in coords.
+
+        ``X (W + sum_j c_j D_j)^T = X W^T + sum_j c_j X D_j^T``: the first layer's
+        pre-activations of every point are combinations of ``d + 1`` precomputed
+        matrices, so a grid costs one small matmul instead of a first layer per point.
+        """
+        block, h, N = self.blocks[0], self.blocks[0].n_filters, self.n_samples
+        stacked = np.concatenate([center[None], directions])  # (d + 1, n)
+        W = stacked[:, block.weight].reshape(-1, self.model.sizes[0])
+        Z0 = (W @ self.X.T).reshape(len(stacked), h, N)
+        if block.bias:
+            Z0 += stacked[:, block.bias, None]
+        out = np.empty(coords.shape[0])
+        for s in range(0, coords.shape[0], self._chunk()):
+            c = coords[s:s + self._chunk()]
+            Z = (c @ Z0[1:].reshape(len(directions), h * N)).reshape(len(c), h, N)
+            Z += Z0[0]
+            out[s:s + len(c)] = self._losses_from_first(Z, center + c @ directions)
+        return out
