@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+
 def as_rng(rng) -> np.random.Generator:
     """A ``numpy.random.Generator`` from an int seed, a Generator or None (fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
         return np.random.default_rng(rng)
-    raise ValueError(f"rng must be an int seed or a numpy.random.Generator, got {type(rng).__name__}")
+    raise ValueError("rng must be an int seed or a numpy.random.Generator, "
+                     f"got {type(rng).__name__}")
 
 
 def finite_array(x, name: str, dtype=np.float64, ndim: int | None = None) -> np.ndarray:

@@ -12,7 +12,8 @@ exists and it has none at 0, so the gradient through a step unit is exactly zero
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

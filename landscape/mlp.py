@@ -14,7 +14,7 @@ point (Lanczos) pay for them once.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -203,7 +203,7 @@ class MLP:
             raise ValueError("cross-entropy targets must lie in [0, 1]")
         return y
 
-    def objective(self, X, y, memory_budget: float = 256e6) -> "MLPObjective":
+    def objective(self, X, y, memory_budget: float = 256e6) -> MLPObjective:
         """The mean loss over the samples ``(X, y)`` as an Objective of ``theta``.
 
         ``X``: ``(N, d_in)``; ``y``: integer labels ``(N,)`` for softmax classification
@@ -243,7 +243,7 @@ class MLPObjective(ObjectiveBase):
         self.memory_budget = float(memory_budget)
         self._cache: _Pass | None = None
 
-    def subset(self, indices) -> "MLPObjective":
+    def subset(self, indices) -> MLPObjective:
         """The mean loss over the samples ``indices`` (a minibatch)."""
         idx = np.asarray(indices)
         if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):

@@ -10,7 +10,8 @@ Shapes: ``theta`` is ``(n,)``; many points ``thetas`` are ``(k, n)``.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class SampleObjective(Objective, Protocol):
 
     n_samples: int
 
-    def subset(self, indices) -> "SampleObjective": ...
+    def subset(self, indices) -> SampleObjective: ...
 
 
 class ObjectiveBase:
@@ -153,7 +154,8 @@ def _fd_step(theta: np.ndarray, order: int) -> float:
     return eps ** (1.0 / (order + 2)) * max(1.0, float(np.max(np.abs(theta))))
 
 
-def fd_grad(f: Callable[[np.ndarray], float], theta: np.ndarray, h: float | None = None) -> np.ndarray:
+def fd_grad(f: Callable[[np.ndarray], float], theta: np.ndarray,
+            h: float | None = None) -> np.ndarray:
     """Central finite-difference gradient of ``f`` at ``theta`` (``2 n`` evaluations)."""
     h = _fd_step(theta, 1) if h is None else h
     g = np.empty_like(theta, dtype=np.float64)
@@ -164,7 +166,8 @@ def fd_grad(f: Callable[[np.ndarray], float], theta: np.ndarray, h: float | None
     return g
 
 
-def fd_hvp(grad: Callable[[np.ndarray], np.ndarray], theta, v, h: float | None = None) -> np.ndarray:
+def fd_hvp(grad: Callable[[np.ndarray], np.ndarray], theta, v,
+           h: float | None = None) -> np.ndarray:
     """Central finite difference of ``grad`` along ``v``: ``(g(θ+hv) - g(θ-hv)) / 2h`` scaled."""
     norm = float(np.linalg.norm(v))
     if norm == 0.0:

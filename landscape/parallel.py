@@ -17,7 +17,7 @@ Dask (module-level functions, ``functools.partial``).
 from __future__ import annotations
 
 import concurrent.futures as cf
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 
 class ChunkError(RuntimeError):
