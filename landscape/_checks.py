@@ -53,3 +53,32 @@ def choice(value: str, options, name: str) -> str:
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; choose one of {sorted(options)}")
     return value
+
+
+def real_in(value, name: str, low: float = -np.inf, high: float = np.inf, *,
+            open_low: bool = False, open_high: bool = False) -> float:
+    """``value`` as a finite float between ``low`` and ``high`` (ends open as asked)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)) and bool(np.isfinite(value))
+    ok = ok and (low < value if open_low else low <= value)
+    ok = ok and (value < high if open_high else value <= high)
+    if not ok:
+        interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return float(value)
+
+
+def positive(value, name: str) -> float:
+    """``value`` as a float, checked to be positive and finite."""
+    try:
+        return real_in(value, name, 0.0, open_low=True)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
+
+
+def integer(value, name: str, minimum: int = 0) -> int:
+    """``value`` as an int, checked to be an integer ``>= minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or (
+            value < minimum):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
