@@ -1,0 +1,136 @@
+"""The ``landscape`` command: list and run the studies, and build the figure gallery.
+
+    landscape list
+    landscape run NAME [NAME ...] | all  [--quick] [--out DIR] [--jobs N] [--seed S]
+
+A study is a file ``studies/<name>.py`` with a ``TITLE`` string and a function
+``run(out: Path, quick: bool, seed: int) -> dict`` that writes its figures into ``out``
+and returns ``{"conclusion": str, "numbers": {...}}``. The command writes each study's
+``summary.json`` beside its figures and the gallery ``index.html`` into ``--out``.
+
+Exit codes: 0 all studies ran; 1 some study failed (each is named, the others still
+run); 2 bad usage (unknown study name, no studies folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import importlib.util
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from landscape.gallery import write_gallery
+from landscape.io import write_json
+
+
+def find_studies(folder: Path | None = None) -> dict[str, Path]:
+    """Study names -> files, from ``folder`` or ``./studies`` or the repository's ``studies``."""
+    candidates = [folder] if folder else [Path.cwd() / "studies",
+                                          Path(__file__).resolve().parents[1] / "studies"]
+    for path in candidates:
+        if path is not None and path.is_dir():
+            return {p.stem: p for p in sorted(path.glob("*.py")) if not p.stem.startswith("_")}
+    raise FileNotFoundError(f"no studies folder found (looked in {[str(c) for c in candidates]})")
+
+
+def load_study(path: Path):
+    """Import a study file as a module (studies are scripts, not part of the package)."""
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))  # lets studies import their shared helpers
+    spec = importlib.util.spec_from_file_location(f"landscape_study_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_study(path: Path, out: Path, quick: bool, seed: int) -> dict:
+    """Run one study into ``out / name`` and write its ``summary.json``; return the summary."""
+    start = time.perf_counter()
+    module = load_study(path)
+    folder = out / path.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    result = module.run(folder, quick=quick, seed=seed)
+    if not isinstance(result, dict) or "conclusion" not in result:
+        raise ValueError(f"study {path.stem} must return a dict with a 'conclusion'")
+    summary = {
+        "name": path.stem,
+        "title": getattr(module, "TITLE", path.stem),
+        "conclusion": result["conclusion"],
+        "numbers": result.get("numbers", {}),
+        "figures": sorted(p.name for p in folder.iterdir()
+                          if p.suffix in (".png", ".html") and not p.name.startswith(".")),
+        "quick": quick,
+        "seed": seed,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    write_json(folder / "summary.json", summary)
+    return summary
+
+
+def _run_all(studies: dict[str, Path], names, out: Path, quick: bool, seed: int, jobs: int):
+    failures = {}
+    pool = cf.ProcessPoolExecutor(jobs) if jobs > 1 else None
+    submit = pool.submit if pool else _immediate
+    futures = {submit(run_study, studies[n], out, quick, seed): n for n in names}
+    for done, fut in enumerate(cf.as_completed(futures), 1):
+        name = futures[fut]
+        try:
+            summary = fut.result()
+            print(f"[{done}/{len(names)}] {name}: done in {summary['seconds']:.1f} s: "
+                  f"{summary['conclusion']}", flush=True)
+        except Exception as err:  # report by name, keep going
+            failures[name] = err
+            print(f"[{done}/{len(names)}] {name}: FAILED: {type(err).__name__}: {err}",
+                  file=sys.stderr, flush=True)
+            traceback.print_exception(err, file=sys.stderr)
+    if pool:
+        pool.shutdown()
+    return failures
+
+
+def _immediate(fn, *args) -> cf.Future:
+    fut: cf.Future = cf.Future()
+    try:
+        fut.set_result(fn(*args))
+    except Exception as err:
+        fut.set_exception(err)
+    return fut
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="landscape", description=__doc__.split("\n")[0])
+    parser.add_argument("--studies", type=Path, help="folder of study scripts")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the studies")
+    runp = sub.add_parser("run", help="run studies (NAME ... or all)")
+    runp.add_argument("names", nargs="+")
+    runp.add_argument("--quick", action="store_true", help="tiny settings: seconds per study")
+    runp.add_argument("--out", type=Path, default=Path("figures"))
+    runp.add_argument("--jobs", type=int, default=1, help="studies run in parallel")
+    runp.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        studies = find_studies(args.studies)
+    except FileNotFoundError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if args.command == "list":
+        for name, path in studies.items():
+            print(f"{name:16s} {getattr(load_study(path), 'TITLE', '')}")
+        return 0
+    names = list(studies) if args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in studies]
+    if unknown or args.jobs < 1:
+        print(f"unknown studies {unknown}; choose from {list(studies)} or 'all'" if unknown
+              else "--jobs must be >= 1", file=sys.stderr)
+        return 2
+    failures = _run_all(studies, names, args.out, args.quick, args.seed, args.jobs)
+    page = write_gallery(args.out)
+    print(f"gallery: {page}")
+    if failures:
+        print(f"failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
