@@ -1,0 +1,61 @@
+"""The landscape command: studies found by name, failures reported by name, gallery written."""
+
+import json
+
+from landscape.cli import main
+
+GOOD = '''
+import numpy as np
+TITLE = "Good study"
+def run(out, quick, seed):
+    (out / "curve.png").write_bytes(b"png")
+    x = float(np.random.default_rng(seed).standard_normal())
+    return {"conclusion": f"x is {x:.3f}", "numbers": {"x": x, "quick": quick}}
+'''
+BAD = '''
+TITLE = "Broken study"
+def run(out, quick, seed):
+    raise RuntimeError("boom")
+'''
+
+
+def _studies(tmp_path):
+    folder = tmp_path / "studies"
+    folder.mkdir()
+    (folder / "good.py").write_text(GOOD)
+    (folder / "bad.py").write_text(BAD)
+    (folder / "_helpers.py").write_text("X = 1\n")
+    return folder
+
+
+def test_run_all_reports_the_failing_study_and_runs_the_others(tmp_path, capsys):
+    folder, out = _studies(tmp_path), tmp_path / "figs"
+    code = main(["--studies", str(folder), "run", "all", "--quick", "--out", str(out),
+                 "--seed", "3"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "bad: FAILED: RuntimeError: boom" in err
+    summary = json.loads((out / "good" / "summary.json").read_text())
+    assert summary["figures"] == ["curve.png"] and summary["quick"] is True
+    assert summary["conclusion"] == f"x is {summary['numbers']['x']:.3f}"
+    page = (out / "index.html").read_text()
+    assert "Good study" in page and 'src="good/curve.png"' in page and "Broken" not in page
+
+
+def test_same_seed_same_numbers_and_parallel_jobs(tmp_path):
+    folder = _studies(tmp_path)
+    xs = []
+    for jobs, sub in [(1, "a"), (2, "b")]:
+        assert main(["--studies", str(folder), "run", "good", "--out", str(tmp_path / sub),
+                     "--jobs", str(jobs), "--seed", "7"]) == 0
+        xs.append(json.loads((tmp_path / sub / "good" / "summary.json").read_text())["numbers"])
+    assert xs[0] == xs[1]
+
+
+def test_list_and_usage_errors(tmp_path, capsys):
+    folder = _studies(tmp_path)
+    assert main(["--studies", str(folder), "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "good" in listed and "Good study" in listed and "_helpers" not in listed
+    assert main(["--studies", str(folder), "run", "nonesuch"]) == 2
+    assert main(["--studies", str(tmp_path / "missing"), "list"]) == 2
