@@ -23,47 +23,78 @@ Array = np.ndarray
 
 
 class Activation(NamedTuple):
-    """An elementwise nonlinearity: ``value(z)``, ``first(z, a)``, ``second(z, a, first)``."""
+    """An elementwise nonlinearity, each function writing into ``out`` (which may be ``z``).
+
+    value : ``value(z, out) -> out``, ``sigma(z)``.
+    first : ``first(z, a, out) -> out``, ``sigma'(z)`` given ``a = sigma(z)``; a float where
+        it is constant (linear: 1.0, step: 0.0).
+    second : ``second(z, a, d1, out) -> out``, ``sigma''(z)`` given ``d1 = sigma'(z)``; None
+        where it is zero almost everywhere.
+    """
 
     name: str
-    value: Callable[[Array], Array]
-    first: Callable[[Array, Array], Array | float]
-    second: Callable[[Array, Array, Array], Array] | None
+    value: Callable[[Array, Array], Array]
+    first: Callable[[Array, Array, Array], Array | float]
+    second: Callable[[Array, Array, Array, Array], Array] | None
     differentiable: bool = True
 
 
-def sigmoid(z: Array) -> Array:
+def sigmoid(z: Array, out: Array | None = None) -> Array:
     """The logistic function, evaluated stably as ``(1 + tanh(z / 2)) / 2``."""
-    out = np.tanh(0.5 * z)
+    out = np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
     out += 1.0
     out *= 0.5
     return out
 
 
-def _tanh_first(z, a):
-    out = np.square(a)
+def _sigmoid_first(z, a, out):
+    np.subtract(1.0, a, out=out)
+    out *= a
+    return out
+
+
+def _sigmoid_second(z, a, d1, out):  # d1 (1 - 2a)
+    np.multiply(a, -2.0, out=out)
+    out += 1.0
+    out *= d1
+    return out
+
+
+def _tanh_first(z, a, out):  # 1 - a^2
+    np.square(a, out=out)
     np.subtract(1.0, out, out=out)
     return out
 
 
+def _tanh_second(z, a, d1, out):  # -2 a d1
+    np.multiply(a, -2.0, out=out)
+    out *= d1
+    return out
+
+
+def _softplus_second(z, a, d1, out):  # d1 (1 - d1)
+    np.subtract(1.0, d1, out=out)
+    out *= d1
+    return out
+
+
+def _copy(z, out):
+    if out is not z:
+        out[...] = z
+    return out
+
+
 ACTIVATIONS = {
-    "sigmoid": Activation(
-        "sigmoid", sigmoid, lambda z, a: a * (1.0 - a), lambda z, a, d: d * (1.0 - 2.0 * a)
-    ),
-    "tanh": Activation("tanh", np.tanh, _tanh_first, lambda z, a, d: -2.0 * a * d),
-    "relu": Activation(
-        "relu", lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype), None
-    ),
-    "softplus": Activation(
-        "softplus",
-        lambda z: np.logaddexp(0.0, z),
-        lambda z, a: sigmoid(z),
-        lambda z, a, d: d * (1.0 - d),
-    ),
-    "linear": Activation("linear", lambda z: z, lambda z, a: 1.0, None),
-    "step": Activation(
-        "step", lambda z: (z > 0).astype(z.dtype), lambda z, a: 0.0, None, differentiable=False
-    ),
+    "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_first, _sigmoid_second),
+    "tanh": Activation("tanh", lambda z, out: np.tanh(z, out=out), _tanh_first, _tanh_second),
+    "relu": Activation("relu", lambda z, out: np.maximum(z, 0.0, out=out),
+                       lambda z, a, out: np.greater(z, 0.0, out=out), None),
+    "softplus": Activation("softplus", lambda z, out: np.logaddexp(0.0, z, out=out),
+                           lambda z, a, out: sigmoid(z, out), _softplus_second),
+    "linear": Activation("linear", _copy, lambda z, a, out: 1.0, None),
+    "step": Activation("step", lambda z, out: np.greater(z, 0.0, out=out),
+                       lambda z, a, out: 0.0, None, differentiable=False),
 }
 
 

@@ -155,16 +155,22 @@ class MLP:
         return X
 
     # -- evaluation ---------------------------------------------------------------------
-    def forward(self, layers, X) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Pre-activations ``zs`` (one per layer) and layer inputs ``acts`` (``acts[0] = X``)."""
+    def forward(self, layers, X, buffer=None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Pre-activations ``zs`` (one per layer) and layer inputs ``acts`` (``acts[0] = X``).
+
+        ``buffer(name, shape)`` supplies the arrays written into (fresh ones by default;
+        the objective passes reusable ones).
+        """
+        if buffer is None:
+            buffer = lambda name, shape: np.empty(shape, X.dtype)
         a, acts, zs = X, [X], []
         for i, (W, b) in enumerate(layers):
-            z = a @ W.T
+            z = np.matmul(a, W.T, out=buffer(f"z{i}", (X.shape[0], W.shape[0])))
             if b is not None:
                 z += b
             zs.append(z)
             if i < self.n_layers - 1:
-                a = self.activations[i].value(z)
+                a = self.activations[i].value(z, buffer(f"a{i + 1}", z.shape))
                 acts.append(a)
         return zs, acts
 
@@ -224,7 +230,7 @@ class _Pass:
 
     def __init__(self, theta, layers, zs, acts, loss):
         self.theta, self.layers, self.zs, self.acts, self.loss = theta, layers, zs, acts, loss
-        self.grad = self.deltas = self.backs = self.d1s = self.d2s = None
+        self.deltas = self.backs = self.d1s = self.d2s = None
 
 
 class MLPObjective(ObjectiveBase):
@@ -232,6 +238,11 @@ class MLPObjective(ObjectiveBase):
 
     Attributes: ``model``, ``X`` ``(N, d_in)``, ``Y`` ``(N, d_out)`` targets, ``n_samples``,
     ``dim``, ``blocks`` (layer structure for filter normalization), ``memory_budget``.
+
+    Working arrays of the single-point passes are allocated once per objective and reused
+    (fresh large temporaries on every call cost page faults that can double a gradient's
+    time); only the returned gradients and HVPs are new arrays. An objective is therefore
+    not safe to share between threads; processes each get their own copy.
     """
 
     def __init__(self, model: MLP, X: np.ndarray, Y: np.ndarray, memory_budget: float):
@@ -242,6 +253,10 @@ class MLPObjective(ObjectiveBase):
             raise ValueError(f"memory_budget must be positive bytes, got {memory_budget}")
         self.memory_budget = float(memory_budget)
         self._cache: _Pass | None = None
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def __getstate__(self):  # pickle the data, not the caches
+        return {**self.__dict__, "_cache": None, "_buffers": {}}
 
     def subset(self, indices) -> MLPObjective:
         """The mean loss over the samples ``indices`` (a minibatch)."""
@@ -256,6 +271,12 @@ class MLPObjective(ObjectiveBase):
         """Training accuracy of ``theta`` on this objective's samples."""
         return self.model.accuracy(theta, self.X, _class_labels(self.Y))
 
+    def _buffer(self, name: str, shape) -> np.ndarray:
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self._buffers[name] = np.empty(shape, self.dtype)
+        return buf
+
     # -- one point: loss, gradient, HVP -----------------------------------------------------
     def _decay(self, W_list) -> float:
         wd = self.model.weight_decay
@@ -265,9 +286,10 @@ class MLPObjective(ObjectiveBase):
         c = self._cache
         if c is not None and np.array_equal(c.theta, theta):
             return c
+        self._cache = None  # the buffers are about to be overwritten
         theta = theta.copy()
         layers = self.model.unflatten(theta)
-        zs, acts = self.model.forward(layers, self.X)
+        zs, acts = self.model.forward(layers, self.X, self._buffer)
         loss = float(self.model.head.value(zs[-1], self.Y)) + self._decay(W for W, _ in layers)
         self._cache = _Pass(theta, layers, zs, acts, loss)
         return self._cache
@@ -276,75 +298,88 @@ class MLPObjective(ObjectiveBase):
         return self._pass(theta).loss
 
     def _backward(self, p: _Pass) -> None:
+        """Backpropagate: ``deltas[i]`` = d loss / d zs[i]; cached for HVPs at this theta."""
+        if p.deltas is not None:
+            return
         model, L = self.model, self.model.n_layers
-        grad = np.empty(self.dim, dtype=self.dtype)
         delta = model.head.grad(p.zs[-1], self.Y)
         delta *= 1.0 / self.n_samples
         p.deltas, p.backs, p.d1s = [None] * L, [None] * L, [None] * (L - 1)
         for i in reversed(range(L)):
-            W = p.layers[i][0]
-            gW, gb = model.unflatten(grad)[i]
             p.deltas[i] = delta
-            np.matmul(delta.T, p.acts[i], out=gW)
-            if model.weight_decay:
-                gW += model.weight_decay * W
-            if gb is not None:
-                np.sum(delta, axis=0, out=gb)
             if i > 0:
-                p.backs[i] = delta @ W
-                p.d1s[i - 1] = model.activations[i - 1].first(p.zs[i - 1], p.acts[i])
-                delta = p.backs[i] * p.d1s[i - 1]
-        p.grad = grad
+                back = np.matmul(delta, p.layers[i][0],
+                                 out=self._buffer(f"back{i}", p.acts[i].shape))
+                d1 = model.activations[i - 1].first(p.zs[i - 1], p.acts[i],
+                                                    self._buffer(f"d1_{i}", back.shape))
+                delta = np.multiply(back, d1, out=self._buffer(f"delta{i - 1}", back.shape))
+                p.backs[i], p.d1s[i - 1] = back, d1
+
+    def _weight_gradient(self, p: _Pass, deltas, r_acts=None, V=None) -> np.ndarray:
+        """Assemble a flat gradient (or, with R-quantities, an HVP) from per-layer deltas.
+
+        Layer ``i`` gets ``deltas[i].T @ acts[i]`` (plus ``p.deltas[i].T @ r_acts[i]`` and
+        weight decay on ``V`` for an HVP) and bias ``sum(deltas[i])``.
+        """
+        model = self.model
+        out = np.empty(self.dim, dtype=self.dtype)
+        for i, (gW, gb) in enumerate(model.unflatten(out)):
+            np.matmul(deltas[i].T, p.acts[i], out=gW)
+            if r_acts is not None and r_acts[i] is not None:
+                gW += p.deltas[i].T @ r_acts[i]
+            if model.weight_decay:
+                gW += model.weight_decay * (p.layers[i][0] if V is None else V[i][0])
+            if gb is not None:
+                np.sum(deltas[i], axis=0, out=gb)
+        return out
 
     def _loss_and_grad(self, theta):
         p = self._pass(theta)
-        if p.grad is None:
-            self._backward(p)
-        return p.loss, p.grad.copy()
+        self._backward(p)
+        return p.loss, self._weight_gradient(p, p.deltas)
 
     def _second_derivatives(self, p: _Pass) -> list:
         if p.d2s is None:
-            p.d2s = [None if act.second is None else act.second(z, a, d1)
-                     for act, z, a, d1 in zip(self.model.activations, p.zs, p.acts[1:], p.d1s)]
+            p.d2s = [None if act.second is None else
+                     act.second(z, a, d1, self._buffer(f"d2_{i}", z.shape))
+                     for i, (act, z, a, d1) in enumerate(
+                         zip(self.model.activations, p.zs, p.acts[1:], p.d1s))]
         return p.d2s
 
     def _hvp(self, theta, v):
+        """The R-operator: forward ``R{z}``, backward ``R{delta}`` (Pearlmutter 1994)."""
         model, L = self.model, self.model.n_layers
         p = self._pass(theta)
-        if p.grad is None:
-            self._backward(p)
+        self._backward(p)
         d2s = self._second_derivatives(p)
         V = model.unflatten(v)
-        r_zs, r_acts, r_a = [None] * L, [None] * L, None
+        r_zs, r_acts = [None] * L, [None] * L
         for i, ((W, _), (Vw, vb)) in enumerate(zip(p.layers, V)):
-            r_z = p.acts[i] @ Vw.T
-            if r_a is not None:
-                r_z += r_a @ W.T
+            r_z = np.matmul(p.acts[i], Vw.T, out=self._buffer(f"rz{i}", p.zs[i].shape))
+            if r_acts[i] is not None:
+                r_z += r_acts[i] @ W.T
             if vb is not None:
                 r_z += vb
             r_zs[i] = r_z
             if i < L - 1:
-                r_a = r_acts[i + 1] = p.d1s[i] * r_z
-        out = np.empty(self.dim, dtype=self.dtype)
+                r_acts[i + 1] = np.multiply(p.d1s[i], r_z,
+                                            out=self._buffer(f"ra{i + 1}", r_z.shape))
+        r_deltas = [None] * L
         r_delta = model.head.hvp(p.zs[-1], self.Y, r_zs[-1])
         r_delta *= 1.0 / self.n_samples
         for i in reversed(range(L)):
-            W, Vw = p.layers[i][0], V[i][0]
-            oW, ob = model.unflatten(out)[i]
-            np.matmul(r_delta.T, p.acts[i], out=oW)
-            if r_acts[i] is not None:
-                oW += p.deltas[i].T @ r_acts[i]
-            if model.weight_decay:
-                oW += model.weight_decay * Vw
-            if ob is not None:
-                np.sum(r_delta, axis=0, out=ob)
+            r_deltas[i] = r_delta
             if i > 0:
-                r_back = r_delta @ W
+                W, Vw = p.layers[i][0], V[i][0]
+                r_back = np.matmul(r_delta, W, out=self._buffer(f"rback{i}", p.acts[i].shape))
                 r_back += p.deltas[i] @ Vw
-                r_delta = r_back * p.d1s[i - 1]
+                r_delta = np.multiply(r_back, p.d1s[i - 1],
+                                      out=self._buffer(f"rdelta{i - 1}", r_back.shape))
                 if d2s[i - 1] is not None:
-                    r_delta += p.backs[i] * d2s[i - 1] * r_zs[i - 1]
-        return out
+                    np.multiply(p.backs[i], d2s[i - 1], out=r_back)  # reused as scratch
+                    r_back *= r_zs[i - 1]
+                    r_delta += r_back
+        return self._weight_gradient(p, r_deltas, r_acts, V)
 
     # -- many points --------------------------------------------------------------------------
     def _chunk(self) -> int:
@@ -356,13 +391,13 @@ class MLPObjective(ObjectiveBase):
         """Losses of ``c`` points given their first pre-activations transposed, ``(c, h, N)``.
 
         Activations are kept transposed (``(c, width, N)``) so every layer is one
-        contiguous batched matmul ``W @ A``.
+        contiguous batched matmul ``W @ A``; each activation is applied in place.
         """
         model = self.model
         layers = model.unflatten(thetas)
         for i in range(1, model.n_layers):
             W, b = layers[i]
-            Z = W @ model.activations[i - 1].value(Z)
+            Z = W @ model.activations[i - 1].value(Z, Z)
             if b is not None:
                 Z += b[:, :, None]
         values = model.head.value(Z.swapaxes(-1, -2), self.Y)
@@ -397,8 +432,9 @@ class MLPObjective(ObjectiveBase):
         if block.bias:
             Z0 += stacked[:, block.bias, None]
         out = np.empty(coords.shape[0])
-        for s in range(0, coords.shape[0], self._chunk()):
-            c = coords[s:s + self._chunk()]
+        step = self._chunk()
+        for s in range(0, coords.shape[0], step):
+            c = coords[s:s + step]
             Z = (c @ Z0[1:].reshape(len(directions), h * N)).reshape(len(c), h, N)
             Z += Z0[0]
             out[s:s + len(c)] = self._losses_from_first(Z, center + c @ directions)
