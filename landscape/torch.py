@@ -1,0 +1,386 @@
+"""Bring your own model: a PyTorch ``nn.Module``, a loss and data as an Objective.
+
+:func:`from_module` makes a :class:`TorchObjective`, so every tool of the package
+(spectra, critical points, optimizers, filter-normalized planes, plots) works on a
+PyTorch model through the one currency, a flat float64 NumPy ``theta``.
+
+How the model is treated (the choices other tools got wrong are explicit here):
+
+- **Never mutated.** The objective evaluates a private copy of the module taken at
+  construction (``copy.deepcopy``, converted to ``dtype``) through
+  :func:`torch.func.functional_call`, with ``theta`` as its parameters. The user's module
+  (parameters, buffers, train/eval flag) is never touched; later changes to it do not
+  reach the objective (make a new one).
+- **theta** is the module's trainable parameters in ``named_parameters()`` order, each
+  flattened row-major: for ``nn.Linear`` the weight ``(out, in)`` then the bias, the
+  layout of :class:`landscape.MLP`, so one ``theta`` means the same network in both.
+  Frozen parameters (``requires_grad=False``) and tied duplicates are not in ``theta``:
+  frozen ones are held fixed like buffers, tied ones follow their first name.
+- **Mode.** ``mode='eval'`` (the default) evaluates the copy in eval mode: dropout is off
+  and batch normalization uses its running statistics, so the loss is a deterministic
+  function of ``theta`` alone and independent of how the data are batched.
+  ``mode='train'`` is for modules whose training behaviour is deterministic and per
+  sample; it is refused for dropout (random) and for batch normalization (batch
+  statistics make the loss depend on the batching and the gradient couple the samples),
+  as is batch normalization without running statistics in any mode. Randomness inside
+  ``forward`` (``F.dropout(x, training=True)``) cannot be detected: do not use it.
+- **Buffers** (running statistics, counters) are passed to every call as fresh copies of
+  their values at construction and are never updated.
+- **Means over batches.** ``loss_fn`` must be the mean over a batch (torch's default
+  ``reduction='mean'``). Batch results (loss, gradient, HVP) are weighted by
+  ``batch size / n_samples`` and summed, so a DataLoader's unequal batches give exactly
+  the full-batch mean: HVPs are averaged, not summed over batches. Losses whose "mean"
+  divides by something else (``CrossEntropyLoss`` with class ``weight`` or ignored labels)
+  are exact on one batch only.
+- **Data** are read once at construction and held (on the module's device): a
+  DataLoader with random augmentation would otherwise make the loss random.
+- **Filters** (:attr:`TorchObjective.blocks`, for filter-normalized directions): every
+  trainable parameter with two or more dimensions is a block whose first dimension
+  indexes the filters (``nn.Linear``: neurons; ``nn.Conv*d``: output channels; note that
+  ``nn.ConvTranspose*d`` stores input channels first). A parameter named ``weight`` takes
+  its module's ``bias`` as the block's bias when that has one entry per filter.
+  One-dimensional parameters without such a weight (batch- and layer-norm scales and
+  shifts) are in no block: filter normalization treats them like biases.
+
+Derivatives: gradients by backpropagation, HVPs by double backward
+(``torch.autograd.grad`` with ``create_graph=True``), exact to rounding in float64.
+Many points (:meth:`TorchObjective.losses`) are evaluated with
+:func:`torch.func.vmap` over ``points_per_call`` points at a time, which pays where a
+point is cheap (small models and batches, where Python overhead dominates).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+try:
+    import torch
+    from torch.func import functional_call, vmap
+except ImportError as err:  # pragma: no cover - exercised in a subprocess without torch
+    raise ImportError(
+        "landscape.torch needs PyTorch; install it with: pip install 'landscape[torch]'"
+    ) from err
+
+from landscape._checks import choice
+from landscape.objective import ObjectiveBase, ParameterBlock
+
+MODES = ("eval", "train")
+DTYPES = (torch.float64, torch.float32)
+_POINT_BUDGET = 2**20  # (parameters x batch samples) per vmapped call, roughly
+
+
+# ---------------------------------------------------------------------------------
+# Checking the module, the loss and the data
+# ---------------------------------------------------------------------------------
+
+
+def _check_mode(module: torch.nn.Module, mode: str) -> None:
+    """Refuse layers that would make the loss random or depend on the batching."""
+    choice(mode, MODES, "mode")
+    for name, m in module.named_modules():
+        label = f"{name or 'the module'} ({type(m).__name__})"
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            if m.running_mean is None:
+                raise ValueError(f"{label} has no running statistics (track_running_stats="
+                                 "False), so it normalizes with batch statistics and the loss "
+                                 "depends on the batching; use a model with running statistics")
+            if mode == "train":
+                raise ValueError(f"mode='train' with batch normalization {label}: batch "
+                                 "statistics make the loss depend on the batching; use "
+                                 "mode='eval' (running statistics)")
+        if mode == "train" and isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0:
+            raise ValueError(f"mode='train' with dropout {label} makes the loss random; "
+                             "use mode='eval'")
+
+
+def _check_loss_fn(loss_fn) -> None:
+    if not callable(loss_fn):
+        raise ValueError("loss_fn must be callable: loss_fn(outputs, targets) -> scalar tensor")
+    reduction = getattr(loss_fn, "reduction", "mean")
+    if reduction != "mean":
+        raise ValueError(f"loss_fn must average over the batch (reduction='mean'), got "
+                         f"reduction={reduction!r}")
+
+
+def _tensor(x, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``x`` as a tensor on ``device``; floating point data converted to ``dtype``."""
+    try:
+        t = torch.as_tensor(x, device=device)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{name} must be a tensor or an array: {err}") from None
+    if t.ndim == 0 or t.shape[0] == 0:
+        raise ValueError(f"{name} must have a non-empty first (sample) dimension, "
+                         f"got shape {tuple(t.shape)}")
+    return t.to(dtype) if t.is_floating_point() else t
+
+
+def _is_pair_of_arrays(data) -> bool:
+    return (isinstance(data, (tuple, list)) and len(data) == 2
+            and all(isinstance(d, (torch.Tensor, np.ndarray)) for d in data))
+
+
+def _read_batches(data, dtype, device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``(inputs, targets)`` as one batch, or the batches of a DataLoader (read once)."""
+    if _is_pair_of_arrays(data):
+        raw = [data]
+    else:
+        try:
+            raw = list(data)
+        except TypeError:
+            raise ValueError("data must be (inputs, targets) tensors or a DataLoader of "
+                             f"(inputs, targets) batches, got {type(data).__name__}") from None
+    if not raw:
+        raise ValueError("data has no batches")
+    batches = []
+    for i, batch in enumerate(raw):
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise ValueError(f"batch {i} must be an (inputs, targets) pair, got "
+                             f"{type(batch).__name__}")
+        x = _tensor(batch[0], f"inputs of batch {i}", dtype, device)
+        y = _tensor(batch[1], f"targets of batch {i}", dtype, device)
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(f"batch {i}: inputs and targets have different lengths: "
+                             f"{x.shape[0]} and {y.shape[0]}")
+        batches.append((x, y))
+    return batches
+
+
+def _device_of(module: torch.nn.Module) -> torch.device:
+    """The device of the module's first parameter."""
+    return next(module.parameters()).device
+
+
+# ---------------------------------------------------------------------------------
+# Layout of theta and the layer structure
+# ---------------------------------------------------------------------------------
+
+
+def _blocks(shapes: dict[str, torch.Size], slices: dict[str, slice]) -> tuple:
+    """One :class:`ParameterBlock` per trainable parameter with ``ndim >= 2``.
+
+    A parameter ``<module>.weight`` takes ``<module>.bias`` as its bias when that is 1-D
+    with one entry per filter (row of the weight).
+    """
+    blocks = []
+    for name, shape in shapes.items():
+        if len(shape) < 2:
+            continue
+        prefix, _, leaf = name.rpartition(".")
+        bias_name = f"{prefix}.bias" if prefix else "bias"
+        bias = None
+        if leaf == "weight" and shapes.get(bias_name) == torch.Size([shape[0]]):
+            bias = slices[bias_name]
+        blocks.append(ParameterBlock(prefix if leaf == "weight" else name, slices[name],
+                                     int(shape[0]), bias))
+    return tuple(blocks)
+
+
+class TorchObjective(ObjectiveBase):
+    """A PyTorch module's mean loss over fixed data, as an Objective of a flat ``theta``.
+
+    Made by :func:`from_module`, which documents how the module, its mode, its buffers
+    and the batches are handled.
+
+    Attributes
+    ----------
+    dim : int, the number of trainable parameters.
+    n_samples : int, the number of samples over all batches.
+    blocks : tuple of :class:`~landscape.ParameterBlock`, the filters of each layer.
+    names, shapes : the trainable parameters' names and shapes, in ``theta`` order.
+    theta0 : ndarray, shape ``(dim,)``, float64: the module's parameters at construction.
+    torch_dtype : the dtype of the evaluation (float64 or float32).
+    mode : 'eval' or 'train'.
+    points_per_call : int, points per vmapped call in :meth:`losses` (1: no vmap).
+    """
+
+    def __init__(self, module, loss_fn, batches, fixed, theta0, torch_dtype, mode,
+                 points_per_call):
+        self._module, self._loss_fn, self._batches = module, loss_fn, batches
+        self._fixed = fixed  # buffers and frozen parameters, never updated
+        self.theta0, self.torch_dtype, self.mode = theta0, torch_dtype, mode
+        self._device = _device_of(module)
+        trainable = {n: p for n, p in module.named_parameters() if p.requires_grad}
+        self.names = tuple(trainable)
+        self.shapes = tuple(p.shape for p in trainable.values())
+        sizes = [math.prod(s) for s in self.shapes]
+        stops = np.cumsum(sizes)
+        self._sizes = sizes
+        self.dim = int(stops[-1])
+        slices = {n: slice(int(b - s), int(b)) for n, s, b in zip(self.names, sizes, stops)}
+        self.blocks = _blocks(dict(zip(self.names, self.shapes)), slices)
+        self.n_samples = sum(int(x.shape[0]) for x, _ in batches)
+        self._weights = [x.shape[0] / self.n_samples for x, _ in batches]
+        largest = max(int(x.shape[0]) for x, _ in batches)
+        self.points_per_call = (max(1, min(64, _POINT_BUDGET // (self.dim * largest)))
+                                if points_per_call is None else points_per_call)
+
+    # -- theta <-> tensors ----------------------------------------------------------
+    def _to_torch(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=self.torch_dtype, device=self._device)
+
+    def _split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``flat`` ``(..., dim)`` as named parameter tensors (views)."""
+        lead = flat.shape[:-1]
+        pieces = torch.split(flat, self._sizes, dim=-1)
+        return {n: p.reshape(lead + s) for n, p, s in zip(self.names, pieces, self.shapes)}
+
+    def state_dict(self, theta) -> dict[str, torch.Tensor]:
+        """The module's state with ``theta`` as its parameters (buffers as at construction).
+
+        Load it with ``module.load_state_dict(objective.state_dict(theta))`` to get the
+        network that the objective evaluates at ``theta`` (this mutates ``module``,
+        explicitly).
+        """
+        params = self._split(self._to_torch(self._theta(theta)))
+        return {**{n: t.clone() for n, t in self._fixed.items()}, **params}
+
+    # -- one batch --------------------------------------------------------------------
+    def _outputs(self, flat: torch.Tensor, x: torch.Tensor):
+        state = {n: t.clone() for n, t in self._fixed.items()}
+        state.update(self._split(flat))
+        return functional_call(self._module, state, (x,))
+
+    def _batch_loss(self, flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor):
+        return self._loss_fn(self._outputs(flat, x), y)
+
+    def _batch_loss_and_grad(self, flat, x, y):
+        flat = flat.detach().requires_grad_(True)
+        value = self._batch_loss(flat, x, y)
+        (g,) = torch.autograd.grad(value, flat)
+        return value.detach(), g
+
+    def _batch_hvp(self, flat, v, x, y):
+        flat = flat.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(self._batch_loss(flat, x, y), flat, create_graph=True)
+        if not g.requires_grad:  # the loss is at most linear in theta
+            return torch.zeros_like(flat)
+        (hv,) = torch.autograd.grad(g, flat, v, allow_unused=True, materialize_grads=True)
+        return hv
+
+    def _mean(self, per_batch) -> np.ndarray:
+        """``sum_b (n_b / N) * per_batch(x_b, y_b)`` as float64 NumPy."""
+        total = None
+        for w, (x, y) in zip(self._weights, self._batches):
+            part = per_batch(x, y).detach().to(torch.float64) * w
+            total = part if total is None else total + part
+        return total.cpu().numpy()
+
+    # -- the Objective ----------------------------------------------------------------
+    def _loss(self, theta):
+        flat = self._to_torch(theta)
+        with torch.no_grad():
+            return float(self._mean(lambda x, y: self._batch_loss(flat, x, y)))
+
+    def _loss_and_grad(self, theta):
+        flat = self._to_torch(theta)
+        out = self._mean(lambda x, y: torch.cat(
+            [r.reshape(-1) for r in self._batch_loss_and_grad(flat, x, y)]))
+        return float(out[0]), out[1:]
+
+    def _hvp(self, theta, v):
+        flat, tangent = self._to_torch(theta), self._to_torch(v)
+        return self._mean(lambda x, y: self._batch_hvp(flat, tangent, x, y))
+
+    def _losses(self, thetas):
+        flats = self._to_torch(thetas)
+        with torch.no_grad():
+            if self.points_per_call == 1:
+                return np.array([self._loss(t) for t in thetas])
+            batched = vmap(self._batch_loss, in_dims=(0, None, None),
+                           chunk_size=self.points_per_call)
+            return self._mean(lambda x, y: batched(flats, x, y))
+
+    def accuracy(self, theta) -> float:
+        """Fraction of samples whose largest output is their integer class target."""
+        if any(y.is_floating_point() or y.ndim != 1 for _, y in self._batches):
+            raise ValueError("accuracy needs integer class targets, shape (N,)")
+        flat = self._to_torch(self._theta(theta))
+        with torch.no_grad():
+            hits = sum(int((self._outputs(flat, x).argmax(dim=-1) == y).sum())
+                       for x, y in self._batches)
+        return hits / self.n_samples
+
+    def subset(self, indices) -> TorchObjective:
+        """The mean loss over the samples ``indices`` (a minibatch), batched as before."""
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError("indices must be a non-empty 1-D array of integers")
+        if idx.min() < -self.n_samples or idx.max() >= self.n_samples:
+            raise ValueError(f"indices out of range for {self.n_samples} samples")
+        pick = torch.as_tensor(idx, device=self._device)
+        xs, ys = (torch.cat(part)[pick] for part in zip(*self._batches))
+        step = max(int(x.shape[0]) for x, _ in self._batches)
+        batches = list(zip(torch.split(xs, step), torch.split(ys, step)))
+        return TorchObjective(self._module, self._loss_fn, batches, self._fixed, self.theta0,
+                              self.torch_dtype, self.mode, self.points_per_call)
+
+
+def from_module(module, loss_fn, data, *, dtype=torch.float64, mode: str = "eval",
+                points_per_call: int | None = None) -> TorchObjective:
+    """The mean of ``loss_fn(module(inputs), targets)`` over ``data`` as an Objective.
+
+    Parameters
+    ----------
+    module : torch.nn.Module with trainable parameters; never mutated (see the module
+        docstring for how mode, buffers and batches are handled).
+    loss_fn : callable ``loss_fn(outputs, targets) -> scalar tensor``, the mean over the
+        batch, e.g. ``torch.nn.CrossEntropyLoss()`` or ``torch.nn.MSELoss()``.
+    data : ``(inputs, targets)`` tensors or arrays (one batch; first dimension = samples),
+        or a DataLoader / iterable of ``(inputs, targets)`` batches (read once). Floating
+        point data are converted to ``dtype``; integer labels are kept.
+    dtype : torch.float64 (default; needed for tight eigenvalues and finite-difference
+        checks) or torch.float32. ``theta`` and results are float64 NumPy either way.
+    mode : 'eval' (default: deterministic, batch-independent) or 'train' (refused with
+        dropout or batch normalization).
+    points_per_call : int or None, points per vmapped call in ``losses``; None picks from
+        the model and batch size; 1 evaluates one point at a time (no vmap: for modules
+        that vmap cannot handle).
+
+    Returns
+    -------
+    TorchObjective, with ``theta0`` (the module's parameters, shape ``(dim,)``).
+
+    Examples
+    --------
+    >>> objective = from_module(net, torch.nn.CrossEntropyLoss(), loader)  # doctest: +SKIP
+    >>> objective.hvp(objective.theta0, v)  # doctest: +SKIP
+    """
+    if not isinstance(module, torch.nn.Module):
+        raise ValueError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype}")
+    if points_per_call is not None and (isinstance(points_per_call, bool)
+                                        or int(points_per_call) != points_per_call
+                                        or points_per_call < 1):
+        raise ValueError(f"points_per_call must be a positive integer or None, "
+                         f"got {points_per_call!r}")
+    _check_mode(module, mode)
+    _check_loss_fn(loss_fn)
+    params = [p for p in module.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("module has no trainable parameters")
+    if any(isinstance(p, torch.nn.parameter.UninitializedParameter) for p in params):
+        raise ValueError("module has uninitialized (lazy) parameters: run one forward pass "
+                         "first")
+    theta0 = torch.cat([p.detach().reshape(-1) for p in params]).to(torch.float64)
+    twin = copy.deepcopy(module).to(dtype).train(mode == "train")
+    fixed = {n: t.detach() for n, t in twin.named_buffers()}
+    fixed.update({n: p.detach() for n, p in twin.named_parameters() if not p.requires_grad})
+    batches = _read_batches(data, dtype, _device_of(twin))
+    objective = TorchObjective(twin, loss_fn, batches, fixed, theta0.cpu().numpy(), dtype, mode,
+                               None if points_per_call is None else int(points_per_call))
+    _check_scalar_loss(objective)
+    return objective
+
+
+def _check_scalar_loss(objective: TorchObjective) -> None:
+    """The loss of the first batch must be a scalar (a mean, not per-sample values)."""
+    x, y = objective._batches[0]
+    with torch.no_grad():
+        value = objective._batch_loss(objective._to_torch(objective.theta0), x, y)
+    if not isinstance(value, torch.Tensor) or value.ndim != 0:
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(f"loss_fn must return a scalar tensor (the batch mean), got {shape}")
