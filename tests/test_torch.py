@@ -11,6 +11,7 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from landscape import MLP, check_derivatives
+from landscape.directions import filter_normalized_directions
 from landscape.torch import from_module
 
 torch.set_num_threads(1)
@@ -162,6 +163,21 @@ def test_cnn_blocks_are_filters_and_batchnorm_is_no_block():
                                                                    slice(27, 30))
     assert (linear.name, linear.n_filters, linear.bias) == ("5", 4, slice(obj.dim - 4, obj.dim))
     assert linear.weight == slice(36, 36 + 4 * 27)
+
+
+def test_filter_normalized_directions_use_the_module_filters():
+    """Per output channel / neuron, each direction has the norm of the center's filter;
+    biases and batch-norm parameters do not move (bias='zero')."""
+    obj = from_module(_cnn(), nn.CrossEntropyLoss(), _images())
+    theta = obj.theta0
+    center = obj.state_dict(theta)
+    for d in filter_normalized_directions(obj, theta, k=2, rng=9).vectors:
+        moved = obj.state_dict(d)
+        for name in ("0.weight", "5.weight"):
+            np.testing.assert_allclose(moved[name].flatten(1).norm(dim=1),
+                                       center[name].flatten(1).norm(dim=1), rtol=1e-12)
+        for name in ("0.bias", "1.weight", "1.bias", "5.bias"):
+            assert not moved[name].any()
 
 
 def test_eval_mode_uses_running_statistics_and_mutates_nothing():
