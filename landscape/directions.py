@@ -233,7 +233,9 @@ def _trajectory_points(trajectories) -> list[np.ndarray]:
 
     A trajectory is a ``(k, n)`` array or a record with a ``thetas`` attribute.
     """
-    if hasattr(trajectories, "thetas") or np.ndim(trajectories) == 2:
+    single = (hasattr(trajectories, "thetas") or isinstance(trajectories, np.ndarray)
+              or (len(trajectories) > 0 and np.ndim(trajectories[0]) == 1))
+    if single:
         trajectories = [trajectories]
     arrays = [finite_array(getattr(t, "thetas", t), "trajectory", ndim=2) for t in trajectories]
     if not arrays or len({a.shape[1] for a in arrays}) != 1:
