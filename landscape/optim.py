@@ -274,8 +274,10 @@ def perturbed(inner: Optimizer, radius: float = 0.1, g_threshold: float = 1e-3,
     whenever ``||g|| <= g_threshold`` and more than ``t_thres`` steps passed since the last.
 
     The kick at step ``t`` comes from ``default_rng([seed, t])`` with ``seed`` drawn once from
-    ``rng``, so the update stays a pure function of its arguments. The defaults are
-    practical choices, not the paper's constants (which need the smoothness constants).
+    ``rng``, so the update stays a pure function of its arguments: runs that share one
+    perturbed optimizer share its kicks (make one per run, with its own ``rng``, for
+    independent kicks). The defaults are practical choices, not the paper's constants
+    (which need the smoothness constants).
     """
     if not isinstance(inner, Optimizer):
         raise ValueError(f"inner must be an Optimizer, got {type(inner).__name__}")

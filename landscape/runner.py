@@ -121,7 +121,9 @@ def _paths(path) -> tuple[Path, Path]:
 def save_records(path, trajectories: Sequence[Trajectory], meta: dict) -> Path:
     """Save ``trajectories`` with ``meta`` as ``<path>.npz`` and ``<path>.json``; returns the
     ``.npz`` path. All trajectories must record the same metric names."""
-    names = sorted(trajectories[0].metrics) if trajectories else []
+    if not trajectories:
+        raise ValueError("there are no trajectories to save")
+    names = sorted(trajectories[0].metrics)
     if any(sorted(tr.metrics) != names for tr in trajectories):
         raise ValueError("trajectories saved together must record the same metrics")
     arrays = {f: np.concatenate([getattr(tr, f) for tr in trajectories])

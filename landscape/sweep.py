@@ -311,7 +311,7 @@ def run_many(objective: Objective, inits, optimizers, steps: int, *,
     -------
     Runs, ordered start by start and, within a start, optimizer by optimizer.
     """
-    optimizers = _optimizers(optimizers)
+    optimizers, steps = _optimizers(optimizers), integer(steps, "steps", 0)
     count = _count(inits)
     entropy, seeds = _seeds(rng, count)
     thetas = _starts(objective, inits, init_fn, seeds[:, 0])
