@@ -297,7 +297,7 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
     limit = None if diverge_factor is None else (
         positive(diverge_factor, "diverge_factor") * max(abs(loss0), 1.0))
 
-    per_step = np.full((len(_STEP_FIELDS), steps + 1), np.nan)
+    per_step = {field: np.full(steps + 1, np.nan) for field in _STEP_FIELDS}
     recorder, state = _Recorder(every, cap, metrics), optimizer.init(theta)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps + 1):
@@ -308,12 +308,13 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
             reason = _stop_reason(t, steps, value, g_norm, limit, loss_tol, grad_tol)
             diverged_at = t if reason == "diverged" else None
             if reason is None:
-                per_step[2, t] = _learning_rate(optimizer, t)
+                per_step["lr"][t] = _learning_rate(optimizer, t)
                 step, state = optimizer.update(grad, state, theta, batch)
                 new = theta + step
                 if not np.all(np.isfinite(new)):
                     reason, diverged_at = "diverged", t + 1
-            per_step[[0, 1, 3], t] = value, g_norm, time.perf_counter() - start
+            per_step["batch_loss"][t], per_step["grad_norm"][t] = value, g_norm
+            per_step["wall_time"][t] = time.perf_counter() - start
             if reason is not None or recorder.due(t):
                 full = value if batches is None else objective.loss(theta)
                 recorder.add(t, theta, full, objective)
@@ -321,7 +322,7 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
                 break
             theta = new
     trajectory = Trajectory(
-        **recorder.arrays(), **dict(zip(_STEP_FIELDS, per_step[:, :t + 1].copy())), status=reason,
+        **recorder.arrays(), **{f: a[:t + 1].copy() for f, a in per_step.items()}, status=reason,
         diverged_at=diverged_at, optimizer=optimizer.name, hyperparams=dict(optimizer.hyperparams),
         seed=None if seed is None else int(seed), batch_size=batch_size)
     if reason == "diverged" and on_divergence == "raise":

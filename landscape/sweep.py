@@ -252,8 +252,10 @@ def _optimizers(optimizers) -> dict:
         if len(set(names)) != len(names):
             raise ValueError(f"optimizer names repeat ({names}): pass a dict label -> optimizer")
         optimizers = dict(zip(names, optimizers))
-    if not optimizers or not all(isinstance(o, Optimizer) for o in optimizers.values()):
-        raise ValueError("optimizers must be a non-empty Optimizer, list or dict of Optimizers")
+    if not optimizers or not all(isinstance(o, Optimizer) and isinstance(k, str)
+                                 for k, o in optimizers.items()):
+        raise ValueError("optimizers must be an Optimizer, a non-empty list of them or a dict "
+                         "str label -> Optimizer")
     return optimizers
 
 
@@ -269,19 +271,19 @@ def _seeds(rng, count: int) -> tuple[int, np.ndarray]:
     return entropy, np.array([c.generate_state(2, np.uint64) for c in children], dtype=np.uint64)
 
 
-def _starts(objective, inits, init_fn: Callable | None, init_seeds) -> np.ndarray:
+def _starts(objective, inits, init_fn: Callable | None, rng):
+    """``(thetas (k, n), master entropy, minibatch seeds (k,))``."""
     if isinstance(inits, (int, np.integer)) and not isinstance(inits, bool):
         if init_fn is None:
             raise ValueError("inits as a count needs init_fn(rng) -> theta (e.g. model.init)")
-        thetas = [init_fn(np.random.default_rng(int(s))) for s in init_seeds]
-        return theta_matrix(thetas, objective.dim, "init_fn(rng)")
-    return theta_matrix(inits, objective.dim, "inits")
-
-
-def _count(inits) -> int:
-    if isinstance(inits, (int, np.integer)) and not isinstance(inits, bool):
-        return integer(inits, "inits", 1)
-    return len(np.asarray(inits))
+        entropy, seeds = _seeds(rng, integer(inits, "inits", 1))
+        thetas = [init_fn(np.random.default_rng(int(s))) for s in seeds[:, 0]]
+        return theta_matrix(thetas, objective.dim, "init_fn(rng)"), entropy, seeds[:, 1]
+    thetas = theta_matrix(inits, objective.dim, "inits")
+    if len(thetas) == 0:
+        raise ValueError("inits holds no starting point")
+    entropy, seeds = _seeds(rng, len(thetas))
+    return thetas, entropy, seeds[:, 1]
 
 
 def run_many(objective: Objective, inits, optimizers, steps: int, *,
@@ -312,12 +314,10 @@ def run_many(objective: Objective, inits, optimizers, steps: int, *,
     Runs, ordered start by start and, within a start, optimizer by optimizer.
     """
     optimizers, steps = _optimizers(optimizers), integer(steps, "steps", 0)
-    count = _count(inits)
-    entropy, seeds = _seeds(rng, count)
-    thetas = _starts(objective, inits, init_fn, seeds[:, 0])
+    thetas, entropy, seeds = _starts(objective, inits, init_fn, rng)
     # A zero-step run checks the options here, so misuse is a ValueError before work is sent.
     run(objective, thetas[0], next(iter(optimizers.values())), 0, rng=0, **options)
-    jobs = [(theta, opt, int(seed)) for theta, seed in zip(thetas, seeds[:, 1])
+    jobs = [(theta, opt, int(seed)) for theta, seed in zip(thetas, seeds)
             for opt in optimizers.values()]
     size = integer(chunk_size, "chunk_size", 1) if chunk_size is not None else (
         1 if executor is None else max(1, -(-len(jobs) // 16)))
@@ -325,5 +325,5 @@ def run_many(objective: Objective, inits, optimizers, steps: int, *,
               for s in range(0, len(jobs), size)]
     results = map_chunks(_run_chunk, chunks, executor, progress, desc="runs")
     return Runs(tuple(tr for part in results for tr in part),
-                tuple(optimizers) * count, np.repeat(np.arange(count), len(optimizers)),
+                tuple(optimizers) * len(thetas), np.repeat(np.arange(len(thetas)), len(optimizers)),
                 entropy)

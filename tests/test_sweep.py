@@ -171,6 +171,7 @@ def test_runs_save_load_round_trip(tmp_path):
 @pytest.mark.parametrize("call, match", [
     (lambda obj: run_many(obj, 3, gd(0.1), 5), "init_fn"),
     (lambda obj: run_many(obj, np.zeros((2, 3)), gd(0.1), 5), "inits"),
+    (lambda obj: run_many(obj, np.zeros((0, 17)), gd(0.1), 5), "inits"),
     (lambda obj: run_many(obj, np.zeros((2, 17)), [gd(0.1), gd(0.2)], 5), "names repeat"),
     (lambda obj: run_many(obj, np.zeros((2, 17)), [], 5), "optimizers"),
     (lambda obj: run_many(obj, np.zeros((2, 17)), gd(0.1), 5, batch_size=41), "batch_size"),
