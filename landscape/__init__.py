@@ -14,6 +14,19 @@ from landscape.objective import (
     check_derivatives,
     from_function,
 )
+from landscape.optim import (
+    Optimizer,
+    adagrad,
+    adam,
+    gd,
+    momentum,
+    nesterov,
+    perturbed,
+    perturbed_gd,
+    rmsprop,
+)
+from landscape.runner import Diverged, Trajectory, run
+from landscape.sweep import Runs, box_starts, grid_starts, run_many
 
 __all__ = [
     "MLP",
@@ -25,4 +38,20 @@ __all__ = [
     "SampleObjective",
     "check_derivatives",
     "from_function",
+    "Optimizer",
+    "adagrad",
+    "adam",
+    "gd",
+    "momentum",
+    "nesterov",
+    "perturbed",
+    "perturbed_gd",
+    "rmsprop",
+    "Diverged",
+    "Trajectory",
+    "run",
+    "Runs",
+    "box_starts",
+    "grid_starts",
+    "run_many",
 ]
