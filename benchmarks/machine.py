@@ -1,0 +1,53 @@
+"""The facts a reader needs to weigh the numbers: machine, libraries, BLAS, threads, load."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+
+import numpy as np
+import scipy
+import torch
+from threadpoolctl import threadpool_info
+
+ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+               "MKL_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _torch_blas() -> str:
+    found = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    return found.group(1) if found else "unknown"
+
+
+def facts() -> dict:
+    """CPU, core count, versions, NumPy's BLAS (threadpoolctl), PyTorch's BLAS and threads,
+    the environment variables that change BLAS and malloc behaviour, and the load average."""
+    return {
+        "cpu": _cpu(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "torch": torch.__version__,
+        "torch blas": _torch_blas(),
+        "torch interop threads": torch.get_num_interop_threads(),
+        "threadpools": [{k: info.get(k) for k in ("user_api", "internal_api", "version",
+                                                  "architecture", "threading_layer",
+                                                  "num_threads", "filepath")}
+                        for info in threadpool_info()],
+        "environment": {name: os.environ.get(name) for name in ENVIRONMENT},
+        "load average": os.getloadavg(),
+    }

@@ -1,0 +1,79 @@
+"""Timing: medians of repeated samples after a warm-up, thread limits, page-fault counts."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import resource
+import statistics
+import time
+from typing import NamedTuple
+
+import torch
+from threadpoolctl import threadpool_limits
+
+
+class Timing(NamedTuple):
+    """Seconds per call: the ``median`` of ``samples``, each the mean over ``number`` calls."""
+
+    median: float
+    samples: tuple
+    number: int
+
+
+class Settings(NamedTuple):
+    """How hard to time: ``repeat`` samples, each lasting at least ``min_time`` seconds."""
+
+    repeat: int
+    min_time: float
+
+
+def compare(fns: dict, settings: Settings) -> dict:
+    """Time each ``fn()`` of ``fns`` (name -> callable); returns name -> :class:`Timing`.
+
+    Each gets a warm-up call and a calibration call; then the samples are interleaved
+    (one of each in turn, ``settings.repeat`` rounds), so a change of load on a shared
+    machine touches all of them alike and their ratios stay fair. A sample runs ``fn`` as
+    many times as fit in ``settings.min_time`` (at least once).
+    """
+    numbers = {}
+    for name, fn in fns.items():
+        fn()
+        start = time.perf_counter()
+        fn()
+        once = time.perf_counter() - start
+        numbers[name] = max(1, math.ceil(settings.min_time / max(once, 1e-7)))
+    samples = {name: [] for name in fns}
+    for _ in range(settings.repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(numbers[name]):
+                fn()
+            samples[name].append((time.perf_counter() - start) / numbers[name])
+    return {name: Timing(statistics.median(s), tuple(s), numbers[name])
+            for name, s in samples.items()}
+
+
+def page_faults(fn, calls: int = 20) -> float:
+    """Minor page faults per call of ``fn()`` (after one warm-up call).
+
+    Every fault is the kernel mapping a fresh page: memory that was returned to the system
+    and asked for again (large temporaries allocated and freed on every call).
+    """
+    fn()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Run NumPy's BLAS (threadpoolctl) and PyTorch's intra-op pool on ``n`` threads."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(previous)
