@@ -85,16 +85,45 @@ def _copy(z, out):
     return out
 
 
-ACTIVATIONS = {
+def _tanh(z, out):
+    return np.tanh(z, out=out)
+
+
+def _relu(z, out):
+    return np.maximum(z, 0.0, out=out)
+
+
+def _positive(z, out):  # the step: 1 where z > 0
+    return np.greater(z, 0.0, out=out)
+
+
+def _relu_first(z, a, out):
+    return np.greater(z, 0.0, out=out)
+
+
+def _softplus(z, out):
+    return np.logaddexp(0.0, z, out=out)
+
+
+def _softplus_first(z, a, out):
+    return sigmoid(z, out)
+
+
+def _one(z, a, out):
+    return 1.0
+
+
+def _zero(z, a, out):
+    return 0.0
+
+
+ACTIVATIONS = {  # module-level functions throughout, so models pickle to worker processes
     "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_first, _sigmoid_second),
-    "tanh": Activation("tanh", lambda z, out: np.tanh(z, out=out), _tanh_first, _tanh_second),
-    "relu": Activation("relu", lambda z, out: np.maximum(z, 0.0, out=out),
-                       lambda z, a, out: np.greater(z, 0.0, out=out), None),
-    "softplus": Activation("softplus", lambda z, out: np.logaddexp(0.0, z, out=out),
-                           lambda z, a, out: sigmoid(z, out), _softplus_second),
-    "linear": Activation("linear", _copy, lambda z, a, out: 1.0, None),
-    "step": Activation("step", lambda z, out: np.greater(z, 0.0, out=out),
-                       lambda z, a, out: 0.0, None, differentiable=False),
+    "tanh": Activation("tanh", _tanh, _tanh_first, _tanh_second),
+    "relu": Activation("relu", _relu, _relu_first, None),
+    "softplus": Activation("softplus", _softplus, _softplus_first, _softplus_second),
+    "linear": Activation("linear", _copy, _one, None),
+    "step": Activation("step", _positive, _zero, None, differentiable=False),
 }
 
 

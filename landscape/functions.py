@@ -14,6 +14,7 @@ of the two-dimensional functions.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -158,14 +159,23 @@ class Quadratic(AnalyticObjective):
         self.eigenvalues = _frozen(eigenvalues)
         n = eigenvalues.size
         super().__init__(
-            "quadratic", n,
-            value=lambda t: 0.5 * np.einsum("...i,ij,...j->...", t, self.A, t),
-            grad=lambda t: self.A @ t,
-            hess=lambda t: self.A.copy(),
-            critical_points=_exact(lambda t: 0.0, [(np.zeros(n), _quadratic_kind(eigenvalues))]),
-            bounds=np.tile([-2.0, 2.0], (n, 1)),
-            hvp=lambda t, v: self.A @ v,
+            "quadratic", n, value=self._value, grad=self._grad, hess=self._hess,
+            critical_points=_exact(self._value, [(np.zeros(n), _quadratic_kind(eigenvalues))]),
+            bounds=np.tile([-2.0, 2.0], (n, 1)), hvp=self._hvp_product,
         )
+
+    # bound methods rather than lambdas, so the objective pickles to worker processes
+    def _value(self, t):
+        return 0.5 * np.einsum("...i,ij,...j->...", t, self.A, t)
+
+    def _grad(self, t):
+        return self.A @ t
+
+    def _hess(self, t):
+        return self.A.copy()
+
+    def _hvp_product(self, t, v):
+        return self.A @ v
 
 
 def quadratic(eigenvalues, rng=None, rotate: bool = True) -> Quadratic:
@@ -215,12 +225,18 @@ def _saddle_value(t):
     return x * x - y * y
 
 
+def _saddle_grad(t):
+    return 2 * t * np.array([1.0, -1.0])
+
+
+def _saddle_hess(t):
+    return np.diag([2.0, -2.0])
+
+
 def saddle() -> AnalyticObjective:
     """``x² − y²``: a nondegenerate saddle at the origin (Hessian ``diag(2, −2)``)."""
     return _planar(
-        "saddle", _saddle_value,
-        lambda t: 2 * t * np.array([1.0, -1.0]),
-        lambda t: np.diag([2.0, -2.0]),
+        "saddle", _saddle_value, _saddle_grad, _saddle_hess,
         _exact(_saddle_value, [((0, 0), "saddle")]),
         [[-2, 2], [-2, 2]],
     )
@@ -431,42 +447,49 @@ def rosenbrock(n: int = 2, a: float = 1.0, b: float = 100.0) -> AnalyticObjectiv
     if b <= 0:
         raise ValueError(f"b must be > 0, got {b}")
 
-    def value(t):
-        x, y = t[..., :-1], t[..., 1:]
-        return np.sum(b * (y - x * x) ** 2 + (a - x) ** 2, axis=-1)
-
-    def grad(t):
-        x, d = t[:-1], t[1:] - t[:-1] ** 2
-        g = np.zeros_like(t)
-        g[:-1] = -4 * b * x * d - 2 * (a - x)
-        g[1:] += 2 * b * d
-        return g
-
-    def diagonals(t):
-        x, y = t[:-1], t[1:]
-        diag = np.zeros_like(t)
-        diag[:-1] = 12 * b * x * x - 4 * b * y + 2
-        diag[1:] += 2 * b
-        return diag, -4 * b * x
-
-    def hess(t):
-        diag, off = diagonals(t)
-        return np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
-
-    def hvp(t, v):
-        diag, off = diagonals(t)
-        hv = diag * v
-        hv[:-1] += off * v[1:]
-        hv[1:] += off * v[:-1]
-        return hv
-
+    value, grad, hess = (partial(f, a, b) for f in (_rosen_value, _rosen_grad, _rosen_hess))
     points = ()
     if n == 2 or a in (0.0, 1.0):
         points = _exact(value, [(np.r_[a, a * a] if n == 2 else np.full(n, a), "minimum")])
     if a == 1.0 and b == 100.0 and 4 <= n <= 7:
         points += _polished(value, grad, hess, [(np.r_[-1.0, np.ones(n - 1)], "minimum")])
     bounds = np.vstack([[-2.0, 2.0], np.tile([-1.0, 3.0], (n - 1, 1))])
-    return AnalyticObjective("rosenbrock", n, value, grad, hess, points, bounds, hvp)
+    return AnalyticObjective("rosenbrock", n, value, grad, hess, points, bounds,
+                             partial(_rosen_hvp, a, b))
+
+
+def _rosen_value(a, b, t):
+    x, y = t[..., :-1], t[..., 1:]
+    return np.sum(b * (y - x * x) ** 2 + (a - x) ** 2, axis=-1)
+
+
+def _rosen_grad(a, b, t):
+    x, d = t[:-1], t[1:] - t[:-1] ** 2
+    g = np.zeros_like(t)
+    g[:-1] = -4 * b * x * d - 2 * (a - x)
+    g[1:] += 2 * b * d
+    return g
+
+
+def _rosen_diagonals(a, b, t):
+    x, y = t[:-1], t[1:]
+    diag = np.zeros_like(t)
+    diag[:-1] = 12 * b * x * x - 4 * b * y + 2
+    diag[1:] += 2 * b
+    return diag, -4 * b * x
+
+
+def _rosen_hess(a, b, t):
+    diag, off = _rosen_diagonals(a, b, t)
+    return np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
+
+
+def _rosen_hvp(a, b, t, v):
+    diag, off = _rosen_diagonals(a, b, t)
+    hv = diag * v
+    hv[:-1] += off * v[1:]
+    hv[1:] += off * v[:-1]
+    return hv
 
 
 def rastrigin(n: int = 2, A: float = 10.0) -> AnalyticObjective:
@@ -479,23 +502,39 @@ def rastrigin(n: int = 2, A: float = 10.0) -> AnalyticObjective:
     A = _real(A, "A")
     if A < 0:
         raise ValueError(f"A must be >= 0, got {A}")
-    w = 2 * np.pi
-
-    def value(t):
-        return A * n + np.sum(t * t - A * np.cos(w * t), axis=-1)
-
-    def curvature(t):
-        return 2 + A * w * w * np.cos(w * t)
-
-    points = _exact(value, [(np.zeros(n), "minimum")])
+    value = partial(_rastrigin_value, A)
     return AnalyticObjective(
         "rastrigin", n, value,
-        grad=lambda t: 2 * t + A * w * np.sin(w * t),
-        hess=lambda t: np.diag(curvature(t)),
-        critical_points=points,
+        grad=partial(_rastrigin_grad, A),
+        hess=partial(_rastrigin_hess, A),
+        critical_points=_exact(value, [(np.zeros(n), "minimum")]),
         bounds=np.tile([-5.12, 5.12], (n, 1)),
-        hvp=lambda t, v: curvature(t) * v,
+        hvp=partial(_rastrigin_hvp, A),
     )
+
+
+# module-level pieces (not closures) so the objective pickles to worker processes
+_TWO_PI = 2 * np.pi
+
+
+def _rastrigin_value(A, t):
+    return A * t.shape[-1] + np.sum(t * t - A * np.cos(_TWO_PI * t), axis=-1)
+
+
+def _rastrigin_grad(A, t):
+    return 2 * t + A * _TWO_PI * np.sin(_TWO_PI * t)
+
+
+def _rastrigin_curvature(A, t):
+    return 2 + A * _TWO_PI**2 * np.cos(_TWO_PI * t)
+
+
+def _rastrigin_hess(A, t):
+    return np.diag(_rastrigin_curvature(A, t))
+
+
+def _rastrigin_hvp(A, t, v):
+    return _rastrigin_curvature(A, t) * v
 
 
 # ---------------------------------------------------------------------------------
