@@ -1,0 +1,391 @@
+"""The Hessian as a matrix-free operator, its extreme eigenpairs, and its inertia.
+
+The Hessian of an objective at ``theta`` is a :class:`scipy.sparse.linalg.LinearOperator`
+whose matvec is the objective's exact Hessian-vector product, so ``eigsh`` and the Krylov
+solvers of scipy work on it unchanged. Every function here takes such an operator (or a
+dense symmetric array) and counts the products it spends: ``n_hvp`` in the records is
+the cost in HVPs, the currency of curvature work.
+
+- :func:`eigenpairs`: the ``k`` largest (``'LA'``, the sharpness end) or smallest
+  (``'SA'``, the negative-curvature end) eigenpairs, by Lanczos (``eigsh``) on the operator,
+  or exactly (``eigh`` on the dense Hessian) when ``n`` is small;
+- :func:`full_spectrum`: all ``n`` eigenpairs, for small ``n``;
+- :func:`sharpness`, :func:`min_eigenvalue`: the two extremes as plain floats, usable as
+  runner metric hooks ``fn(objective, theta) -> float``; :func:`curvature_along` evaluates
+  both at many recorded points;
+- :func:`inertia`: counts of negative, zero and positive eigenvalues with the tolerance
+  explained in :func:`zero_tolerance`; :func:`condition_number`;
+- :func:`lanczos`: the plain Lanczos tridiagonalization with full reorthogonalization, on
+  which stochastic Lanczos quadrature (:mod:`landscape.spectral_density`) and the Krylov
+  saddle-free Newton step build.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.linalg import eigh_tridiagonal
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, aslinearoperator, eigsh
+
+from landscape._checks import as_rng, choice, finite_array, integer, theta_matrix, theta_vector
+
+#: Default relative tolerance below which an eigenvalue counts as zero (see zero_tolerance).
+RTOL = 1e-6
+
+
+class Spectrum(NamedTuple):
+    """Some eigenpairs of a symmetric operator.
+
+    eigenvalues : ndarray, shape ``(k,)``, ascending (as ``eigh`` returns them).
+    eigenvectors : ndarray, shape ``(n, k)``, orthonormal columns; column ``i`` belongs to
+        ``eigenvalues[i]``.
+    which : ``'LA'`` (the largest), ``'SA'`` (the smallest) or ``'all'``.
+    n_hvp : operator products (Hessian-vector products) spent.
+    converged : False when Lanczos stopped before reaching its tolerance; the pairs it had
+        are returned (possibly fewer than ``k``).
+    """
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    which: str
+    n_hvp: int
+    converged: bool
+
+
+class Inertia(NamedTuple):
+    """How many eigenvalues are negative, zero (``|λ| <= tol``) and positive."""
+
+    n_negative: int
+    n_zero: int
+    n_positive: int
+    tol: float
+
+
+class Lanczos(NamedTuple):
+    """``m`` steps of Lanczos: ``basis.T @ H @ basis = tridiag(beta, alpha, beta)``.
+
+    alpha : ndarray, shape ``(m,)``, the diagonal; beta : ndarray, shape ``(m - 1,)``, the
+    off-diagonal; basis : ndarray, shape ``(n, m)``, orthonormal columns, the first being the
+    normalized start vector. ``m`` is smaller than asked when the Krylov space is exhausted.
+    """
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    basis: np.ndarray
+
+
+class CurvatureAlong(NamedTuple):
+    """The extreme Hessian eigenvalues at ``k`` points: ``sharpness`` and ``min_eigenvalue``,
+    each shape ``(k,)`` (NaN where Lanczos did not converge), and ``n_hvp`` spent in all."""
+
+    sharpness: np.ndarray
+    min_eigenvalue: np.ndarray
+    n_hvp: int
+
+
+# ---------------------------------------------------------------------------------
+# Operators
+# ---------------------------------------------------------------------------------
+
+
+class SymmetricOperator(LinearOperator):
+    """A float64 LinearOperator that is symmetric by construction: its adjoint is itself,
+    and :func:`as_symmetric_operator` trusts it without probing."""
+
+    def __init__(self, n: int):
+        super().__init__(np.dtype(np.float64), (n, n))
+
+    def _rmatvec(self, v):
+        return self._matvec(v)
+
+    def _adjoint(self):
+        return self
+
+
+class HessianOperator(SymmetricOperator):
+    """The Hessian of ``objective`` at ``theta``, shape ``(dim, dim)``, as HVPs.
+
+    ``objective`` and ``theta`` (a private copy) are attributes. Products with a fixed
+    ``theta`` reuse the objective's cached forward and backward passes where it has them
+    (the MLP does).
+    """
+
+    def __init__(self, objective, theta):
+        theta = theta_vector(theta, objective.dim).copy()
+        super().__init__(objective.dim)
+        self.objective, self.theta = objective, theta
+
+    def _matvec(self, v):
+        return np.asarray(self.objective.hvp(self.theta, np.ravel(v)), dtype=np.float64)
+
+
+def hessian_operator(objective, theta) -> HessianOperator:
+    """The Hessian of ``objective`` at ``theta`` (``(dim,)``) as a LinearOperator ``(dim, dim)``.
+
+    Raises ValueError when ``theta`` has the wrong shape or holds NaN or inf.
+    """
+    return HessianOperator(objective, theta)
+
+
+class CountingOperator(SymmetricOperator):
+    """Wraps a checked symmetric operator: ``count`` products so far; a product that is not
+    finite raises ValueError. The functions here report ``count`` as ``n_hvp``."""
+
+    def __init__(self, op: LinearOperator):
+        super().__init__(op.shape[0])
+        self.op, self.count = op, 0
+
+    def _matvec(self, v):
+        self.count += 1
+        out = np.asarray(self.op.matvec(v), dtype=np.float64).ravel()
+        if not np.all(np.isfinite(out)):
+            raise ValueError("the operator returned NaN or inf: is the Hessian finite at theta?")
+        return out
+
+
+def _symmetry_gap(op: LinearOperator, rng: np.random.Generator) -> bool:
+    """True when ``x·(Ay)`` and ``y·(Ax)`` differ beyond rounding for random ``x, y``."""
+    x, y = rng.standard_normal((2, op.shape[0]))
+    ax, ay = op.matvec(x), op.matvec(y)
+    scale = max(np.linalg.norm(ax) * np.linalg.norm(y), np.linalg.norm(ay) * np.linalg.norm(x))
+    return abs(x @ ay - y @ ax) > 1e-8 * scale
+
+
+def as_symmetric_operator(H, rng=None) -> LinearOperator:
+    """``H`` as a square, symmetric LinearOperator, checked.
+
+    ``H`` is a :class:`SymmetricOperator` (trusted), another LinearOperator (its symmetry is
+    probed with two random vectors: 2 products, not counted in ``n_hvp``) or a dense 2-D
+    array (checked entrywise).
+    Raises ValueError for a non-square shape, NaN / inf entries or an asymmetric ``H``.
+    """
+    if isinstance(H, SymmetricOperator):
+        return H
+    if isinstance(H, LinearOperator):
+        op = H
+    else:
+        H = finite_array(H, "H", ndim=2)
+        op = None
+    if len(H.shape) != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
+        raise ValueError(f"H must be a non-empty square operator, got shape {H.shape}")
+    if op is None:
+        if np.max(np.abs(H - H.T)) > 1e-10 * max(np.max(np.abs(H)), np.finfo(float).tiny):
+            raise ValueError("H is not symmetric: a Hessian must satisfy H == H.T")
+        return aslinearoperator(H)
+    if _symmetry_gap(op, as_rng(rng)):
+        raise ValueError("H is not symmetric: x·(H y) != y·(H x) for random x, y")
+    return op
+
+
+def _dense(op: CountingOperator) -> np.ndarray:
+    """The dense matrix of a counted operator from ``n`` products, symmetrized."""
+    h = op.matmat(np.eye(op.shape[0]))
+    return 0.5 * (h + h.T)
+
+
+# ---------------------------------------------------------------------------------
+# Eigenpairs
+# ---------------------------------------------------------------------------------
+
+
+def _check_k(k, n: int) -> int:
+    k = integer(k, "k", 1)
+    if k > n:
+        raise ValueError(f"k must be at most n = {n}, got k={k}")
+    return k
+
+
+def _dense_pairs(op: CountingOperator, k: int, which: str) -> Spectrum:
+    w, v = np.linalg.eigh(_dense(op))
+    end = slice(None, k) if which == "SA" else slice(len(w) - k, None)
+    return Spectrum(w[end], v[:, end], which, op.count, True)
+
+
+def _lanczos_pairs(op: CountingOperator, k: int, which: str, rng, tol, ncv, maxiter) -> Spectrum:
+    n = op.shape[0]
+    ncv = min(n, max(2 * k + 1, 20)) if ncv is None else ncv
+    v0 = as_rng(rng).standard_normal(n)
+    try:
+        w, v = eigsh(op, k, which=which, v0=v0, tol=tol, ncv=ncv, maxiter=maxiter)
+        converged = True
+    except ArpackNoConvergence as err:
+        w, v, converged = err.eigenvalues, err.eigenvectors, False
+    order = np.argsort(w)
+    return Spectrum(w[order], v[:, order], which, op.count, converged)
+
+
+def eigenpairs(H, k: int = 1, which: str = "LA", *, rng=None, method: str = "auto",
+               tol: float = 0.0, ncv: int | None = None, maxiter: int | None = None,
+               dense_max: int = 100) -> Spectrum:
+    """The ``k`` largest (``'LA'``) or smallest (``'SA'``) eigenpairs of a symmetric ``H``.
+
+    Parameters
+    ----------
+    H : LinearOperator or ndarray, shape ``(n, n)``, symmetric (see
+        :func:`as_symmetric_operator`); typically :func:`hessian_operator`.
+    k : int, ``1 <= k <= n``.
+    which : ``'LA'`` (largest algebraic: the sharpness end) or ``'SA'`` (smallest
+        algebraic: the most negative curvature).
+    rng : int seed or Generator for Lanczos' start vector (and the symmetry probe).
+    method : ``'lanczos'`` (``eigsh`` on the operator), ``'dense'`` (``eigh`` on the dense
+        matrix built from ``n`` products) or ``'auto'``: dense when ``n <= dense_max`` or
+        ``k >= n - 1`` (where ARPACK cannot run), Lanczos otherwise.
+    tol, ncv, maxiter : passed to ``eigsh``; ``tol=0`` means machine precision and ``ncv``
+        defaults to ``min(n, max(2k + 1, 20))``.
+
+    Returns
+    -------
+    Spectrum
+        eigenvalues ascending, ``(k,)``; eigenvectors ``(n, k)``; products spent.
+    """
+    choice(which, ("LA", "SA"), "which")
+    choice(method, ("auto", "lanczos", "dense"), "method")
+    op = CountingOperator(as_symmetric_operator(H, rng))
+    n = op.shape[0]
+    k = _check_k(k, n)
+    lanczos_ok = k < n - 1
+    if method == "lanczos" and not lanczos_ok:
+        raise ValueError(f"Lanczos (eigsh) needs k < n - 1 = {n - 1}, got k={k}: use 'dense'")
+    if method == "dense" or (method == "auto" and (n <= dense_max or not lanczos_ok)):
+        return _dense_pairs(op, k, which)
+    return _lanczos_pairs(op, k, which, rng, tol, ncv, maxiter)
+
+
+def full_spectrum(H) -> Spectrum:
+    """All ``n`` eigenpairs of a symmetric ``H`` (``(n, n)`` array or operator) by ``eigh``.
+
+    Costs ``n`` products and ``O(n^3)`` time: for small ``n``.
+    """
+    op = CountingOperator(as_symmetric_operator(H))
+    w, v = np.linalg.eigh(_dense(op))
+    return Spectrum(w, v, "all", op.count, True)
+
+
+def _only(spectrum: Spectrum) -> float:
+    """The eigenvalue of a ``k = 1`` spectrum; NaN when Lanczos found none."""
+    return float(spectrum.eigenvalues[0]) if spectrum.eigenvalues.size else float("nan")
+
+
+def _extreme(objective, theta, which: str, rng) -> float:
+    """The largest ('LA') or smallest ('SA') Hessian eigenvalue at ``theta``."""
+    return _only(eigenpairs(hessian_operator(objective, theta), 1, which, rng=rng))
+
+
+def sharpness(objective, theta, rng=0) -> float:
+    """The largest Hessian eigenvalue at ``theta`` (Lanczos; exact for small ``dim``).
+
+    Usable as a runner metric ``fn(objective, theta) -> float``; ``rng`` seeds the start
+    vector, so equal inputs give equal numbers. NaN if Lanczos did not converge.
+    """
+    return _extreme(objective, theta, "LA", rng)
+
+
+def min_eigenvalue(objective, theta, rng=0) -> float:
+    """The smallest (most negative) Hessian eigenvalue at ``theta``; see :func:`sharpness`."""
+    return _extreme(objective, theta, "SA", rng)
+
+
+def curvature_along(objective, thetas, rng=0) -> CurvatureAlong:
+    """Sharpness and smallest eigenvalue at each row of ``thetas`` (``(k, dim)``).
+
+    ``thetas`` are, typically, a trajectory's recorded points; pair the result with its
+    ``steps``. Each point's two Lanczos runs use the same ``rng`` seed.
+    """
+    thetas = theta_matrix(thetas, objective.dim)
+    top, bottom, count = np.empty(len(thetas)), np.empty(len(thetas)), 0
+    for i, theta in enumerate(thetas):
+        H = hessian_operator(objective, theta)
+        hi, lo = eigenpairs(H, 1, "LA", rng=rng), eigenpairs(H, 1, "SA", rng=rng)
+        top[i], bottom[i], count = _only(hi), _only(lo), count + hi.n_hvp + lo.n_hvp
+    return CurvatureAlong(top, bottom, count)
+
+
+# ---------------------------------------------------------------------------------
+# Counting and conditioning
+# ---------------------------------------------------------------------------------
+
+
+def zero_tolerance(eigenvalues, rtol: float = RTOL, atol: float = 0.0) -> float:
+    """The magnitude below which an eigenvalue counts as zero: ``max(rtol * max|λ|, atol)``.
+
+    Why relative: eigenvalues computed from float64 HVPs carry absolute errors of a few
+    ``eps * ||H||`` (``eigh`` and Lanczos are backward stable; the HVP is exact to
+    rounding), and a critical point located to a gradient norm ``g`` moves the eigenvalues
+    by about ``g * |f'''| / |λ|``, which for the gradient tolerances used here is a tiny
+    fraction of ``||H||``. The default ``rtol = 1e-6`` sits well above both and far below
+    the curvature that separates a minimum from a saddle. ``atol`` sets an absolute floor:
+    when every eigenvalue vanishes (the monkey saddle, a deep linear network at the origin)
+    the relative tolerance is 0 and only exact zeros count as zero; pass ``atol`` in the
+    objective's own units to count rounding noise as zero too.
+    """
+    eigenvalues = finite_array(eigenvalues, "eigenvalues", ndim=1)
+    if not (rtol >= 0 and atol >= 0):
+        raise ValueError(f"rtol and atol must be >= 0, got {rtol}, {atol}")
+    scale = float(np.max(np.abs(eigenvalues))) if eigenvalues.size else 0.0
+    return max(rtol * scale, atol)
+
+
+def inertia(eigenvalues, rtol: float = RTOL, atol: float = 0.0) -> Inertia:
+    """Counts of negative, zero and positive ``eigenvalues`` (``(k,)``) with
+    :func:`zero_tolerance` ``tol``: ``λ < -tol``, ``|λ| <= tol``, ``λ > tol``."""
+    tol = zero_tolerance(eigenvalues, rtol, atol)
+    w = np.asarray(eigenvalues, dtype=np.float64)
+    return Inertia(int(np.sum(w < -tol)), int(np.sum(np.abs(w) <= tol)), int(np.sum(w > tol)),
+                   tol)
+
+
+def condition_number(eigenvalues) -> float:
+    """``max|λ| / min|λ|`` over ``eigenvalues`` (``(k,)``, pass the full spectrum); ``inf``
+    when an eigenvalue is exactly zero. For an indefinite Hessian the smallest ``|λ|`` is an
+    interior eigenvalue, which extreme-end Lanczos does not find."""
+    w = np.abs(finite_array(eigenvalues, "eigenvalues", ndim=1))
+    if w.size == 0:
+        raise ValueError("eigenvalues must not be empty")
+    return float(np.inf) if w.min() == 0 else float(w.max() / w.min())
+
+
+# ---------------------------------------------------------------------------------
+# Lanczos tridiagonalization
+# ---------------------------------------------------------------------------------
+
+
+def lanczos(H, v0, m: int) -> Lanczos:
+    """``m`` steps of Lanczos on a symmetric ``H`` from ``v0`` (``(n,)``, nonzero).
+
+    Full reorthogonalization (two Gram-Schmidt passes against all previous vectors, cost
+    ``O(n m^2)``) keeps the basis orthonormal to rounding, so the tridiagonal matrix's
+    eigenvalues are faithful Ritz values and no spurious copies appear. Stops early when the
+    Krylov space is exhausted (an invariant subspace, ``beta`` at rounding level).
+    """
+    op = as_symmetric_operator(H)
+    n = op.shape[0]
+    v = theta_vector(v0, n, "v0")
+    m = integer(m, "m", 1)
+    norm = np.linalg.norm(v)
+    if norm == 0:
+        raise ValueError("v0 must be nonzero")
+    m = min(m, n)
+    basis = np.zeros((n, m))
+    alpha, beta = np.zeros(m), np.zeros(max(m - 1, 0))
+    basis[:, 0] = v / norm
+    scale = np.finfo(float).tiny
+    for j in range(m):
+        w = op.matvec(basis[:, j])
+        scale = max(scale, np.linalg.norm(w))
+        alpha[j] = basis[:, j] @ w
+        for _ in range(2):
+            w -= basis[:, : j + 1] @ (basis[:, : j + 1].T @ w)
+        if j == m - 1:
+            break
+        b = np.linalg.norm(w)
+        if b <= 1e-12 * scale:
+            return Lanczos(alpha[: j + 1], beta[:j], basis[:, : j + 1])
+        beta[j] = b
+        basis[:, j + 1] = w / b
+    return Lanczos(alpha, beta, basis)
+
+
+def ritz(result: Lanczos) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues ``(m,)`` and eigenvectors ``(m, m)`` of the Lanczos tridiagonal matrix."""
+    return eigh_tridiagonal(result.alpha, result.beta)
