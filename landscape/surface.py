@@ -156,7 +156,7 @@ def grid_coords(axes) -> np.ndarray:
 
 def _evaluate_chunk(objective, center, directions, with_accuracy, coords):
     """Losses (and accuracies) at ``center + coords @ directions``; non-finite losses as NaN."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(all="ignore"):
         values = objective.losses_in_span(center, directions, coords)
         accuracy = None
         if with_accuracy:
@@ -291,8 +291,8 @@ def plane(objective, center, d1, d2=None, span=1.0, resolution=51, accuracy: boo
     if d2 is None:
         rows, info = _direction_rows(d1, objective.dim, 2)
     else:
-        rows, info = _direction_rows(np.stack([np.asarray(d1, float), np.asarray(d2, float)]),
-                                     objective.dim, 2)
+        pair = [theta_vector(d, objective.dim, name) for d, name in ((d1, "d1"), (d2, "d2"))]
+        rows, info = _direction_rows(np.stack(pair), objective.dim, 2)
     spans = [_span(s, f"span[{i}]") for i, s in enumerate(_two(span, "span", 1))]
     res = [_resolution(r, f"resolution[{i}]")
            for i, r in enumerate(_two(resolution, "resolution", 0))]

@@ -1,0 +1,203 @@
+"""Surfaces against the function evaluated directly: exact grids on synthetic functions,
+the per-point loop on an MLP, projections with known residuals, NaN gaps, files."""
+
+import concurrent.futures as cf
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+from landscape import MLP, data, from_function
+from landscape.directions import pca_directions, random_directions
+from landscape.functions import himmelblau
+from landscape.surface import Curve, Surface, curve, line, plane, project
+
+
+def test_plane_along_the_axes_reproduces_an_asymmetric_function_on_a_non_square_grid():
+    f = himmelblau()
+    s = plane(f, np.zeros(2), [1.0, 0.0], [0.0, 1.0], span=((-5, 4), (-3, 5)),
+              resolution=(13, 7), progress=False)
+    assert s.values.shape == (13, 7)
+    a, b = s.axes
+    np.testing.assert_array_equal(a, np.linspace(-5, 4, 13))
+    np.testing.assert_array_equal(b, np.linspace(-3, 5, 7))
+    direct = np.array([[f.loss([x, y]) for y in b] for x in a])
+    np.testing.assert_array_equal(s.values, direct)
+    assert s.meta["kind"] == "plane" and s.meta["resolution"] == [13, 7]
+    assert s.meta["span"] == [[-5.0, 4.0], [-3.0, 5.0]]
+
+
+def test_line_reproduces_the_function():
+    f = from_function(lambda t: float(np.sin(t[0]) + t[1] ** 3), 2)
+    center, d = np.array([0.5, -1.0]), np.array([2.0, 1.0])
+    s = line(f, center, d, span=(-0.5, 2.0), resolution=9, progress=False)
+    direct = [np.sin(0.5 + 2 * a) + (-1 + a) ** 3 for a in s.axes[0]]
+    np.testing.assert_allclose(s.values, direct, rtol=1e-14)
+    assert s.values.shape == (9,) and s.ndim == 1
+
+
+def _mlp(sizes=(2, 16, 16, 1), n=60, rng=0, **kw):
+    X, y = data.moons(n, rng=rng)
+    model = MLP(list(sizes), activation="tanh", output="sigmoid", loss="cross_entropy", **kw)
+    return model, model.objective(X, y)
+
+
+class _CountingSpan:
+    """Wraps an objective and counts calls of ``losses_in_span`` and ``loss``."""
+
+    def __init__(self, objective):
+        self.inner, self.dim, self.span_calls, self.loss_calls = objective, objective.dim, 0, 0
+
+    def losses_in_span(self, *args):
+        self.span_calls += 1
+        return self.inner.losses_in_span(*args)
+
+    def loss(self, theta):
+        self.loss_calls += 1
+        return self.inner.loss(theta)
+
+
+def test_the_batched_grid_equals_the_per_point_loop():
+    model, obj = _mlp(weight_decay=1e-3)
+    center = model.init(1)
+    d = random_directions(model.n_params, 2, rng=2)
+    counting = _CountingSpan(obj)
+    s = plane(counting, center, d, span=2.0, resolution=(15, 11), progress=False)
+    loop = np.array([obj.loss(center + c @ d.vectors) for c in s.coords()]).reshape(15, 11)
+    np.testing.assert_allclose(s.values, loop, rtol=1e-10, atol=1e-12)
+    # The grid went through the batched span path, a few chunks, never point by point.
+    assert counting.loss_calls == 0 and 1 <= counting.span_calls <= 16
+    assert s.meta["directions"] == "random" and s.meta["seed"] == 2
+
+
+def test_executors_give_the_serial_numbers():
+    model, obj = _mlp()
+    center = model.init(1)
+    d = random_directions(model.n_params, 2, rng=0)
+    serial = plane(obj, center, d, resolution=9, progress=False)
+    with cf.ThreadPoolExecutor(2) as pool:
+        threaded = plane(obj, center, d, resolution=9, executor=pool, progress=False)
+    processes = plane(obj, center, d, resolution=9, executor=2, progress=False)
+    np.testing.assert_array_equal(serial.values, threaded.values)
+    np.testing.assert_array_equal(serial.values, processes.values)
+
+
+def test_accuracy_and_a_small_memory_budget():
+    model, obj = _mlp()
+    center = model.init(3)
+    d = random_directions(model.n_params, 1, rng=1)
+    s = line(obj, center, d, resolution=7, accuracy=True, memory_budget=1.0, progress=False)
+    direct = [obj.accuracy(center + a * d.vectors[0]) for a in s.axes[0]]
+    np.testing.assert_array_equal(s.accuracy, direct)
+    f = from_function(lambda t: float(t @ t), 2)
+    with pytest.raises(ValueError, match="accuracy"):
+        line(f, np.zeros(2), [1.0, 0.0], accuracy=True, progress=False)
+
+
+def test_non_finite_losses_become_nan_gaps():
+    def f(t):
+        return float(np.exp(800.0 * t[0]) * (1 + t[1]) + np.log(t[1] + 1.5))
+
+    obj = from_function(f, 2)
+    with np.errstate(all="raise"):  # the surface must not depend on the caller's settings
+        s = plane(obj, np.zeros(2), [1.0, 0.0], [0.0, 1.0], span=((-1, 1), (-2, 1)),
+                  resolution=(5, 7), progress=False)
+    a, b = np.meshgrid(*s.axes, indexing="ij")
+    bad = (a > 0.9) | (b <= -1.5)
+    assert np.all(np.isnan(s.values[bad]))
+    good = ~bad & (np.abs(a) < 0.5)
+    with np.errstate(all="ignore"):
+        direct = np.exp(800.0 * a) * (1 + b) + np.log(b + 1.5)
+    np.testing.assert_allclose(s.values[good], direct[good], rtol=1e-14)
+
+
+def test_projection_of_points_in_the_plane_is_exact():
+    rng = np.random.default_rng(0)
+    center = rng.standard_normal(12)
+    directions = rng.standard_normal((2, 12))  # not orthogonal, not unit
+    coords = rng.standard_normal((30, 2))
+    p = project(center + coords @ directions, center, directions)
+    np.testing.assert_allclose(p.coords, coords, atol=1e-12)
+    assert np.all(p.residual < 1e-12)
+    # A point off the plane: the residual is the part orthogonal to it, relative.
+    q, _ = np.linalg.qr(directions.T)
+    off = rng.standard_normal(12)
+    off -= q @ (q.T @ off)
+    theta = center + np.array([0.5, -1.0]) @ directions + off
+    r = project(theta[None], center, directions)
+    np.testing.assert_allclose(r.coords[0], [0.5, -1.0], atol=1e-12)
+    expected = np.linalg.norm(off) / np.linalg.norm(theta - center)
+    assert r.residual[0] == pytest.approx(expected, rel=1e-12)
+    assert project(center[None], center, directions).residual[0] == 0.0
+    with pytest.raises(ValueError, match="linearly dependent"):
+        project(theta[None], center, np.stack([directions[0], 2 * directions[0]]))
+
+
+class _Run(NamedTuple):
+    thetas: np.ndarray
+    steps: np.ndarray
+    loss: np.ndarray
+    optimizer: str
+
+
+def test_projection_carries_a_trajectorys_steps_losses_and_name():
+    rng = np.random.default_rng(1)
+    run = _Run(rng.standard_normal((5, 4)), np.arange(0, 50, 10), rng.uniform(size=5), "adam")
+    d = pca_directions(run)
+    p = project(run, d.center, d)
+    np.testing.assert_array_equal(p.steps, run.steps)
+    np.testing.assert_array_equal(p.loss, run.loss)
+    assert p.label == "adam"
+    assert project(run, d.center, d, label="other").label == "other"
+    with pytest.raises(ValueError, match="steps must have shape"):
+        project(run.thetas, d.center, d, steps=[1, 2])
+
+
+def test_straight_and_bent_curves_and_their_barriers():
+    # A double well (x^2 - 1)^2 from -1 to 1: the straight barrier is the bump f(0) = 1.
+    f = from_function(lambda t: float((t[0] ** 2 - 1) ** 2 + t[1] ** 2), 2)
+    a, b = np.array([-1.0, 0.0]), np.array([1.0, 0.0])
+    straight = curve(f, a, b, resolution=21, progress=False)
+    assert straight.barrier == pytest.approx(1.0, abs=1e-14)
+    t = straight.axes[0]
+    np.testing.assert_allclose(straight.values, ((2 * t - 1) ** 2 - 1) ** 2, atol=1e-14)
+    # Through a bend at (0, 2) the path is phi(t) = (2t - 1, 4t(1 - t)).
+    bent = curve(f, a, b, bend=np.array([0.0, 2.0]), resolution=21, progress=False)
+    x, y = 2 * t - 1, 4 * t * (1 - t)
+    np.testing.assert_allclose(bent.values, (x**2 - 1) ** 2 + y**2, atol=1e-13)
+    assert bent.barrier == pytest.approx(np.max(bent.values), abs=1e-14)
+    assert isinstance(bent, Curve) and bent.meta["kind"] == "bezier"
+    # A convex function never rises above the chord.
+    bowl = from_function(lambda t: float(t @ t), 2)
+    assert curve(bowl, a, b + 1, progress=False).barrier <= 1e-14
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model, obj = _mlp()
+    d = pca_directions(np.random.default_rng(0).standard_normal((6, model.n_params)))
+    s = plane(obj, d.center, d, resolution=(4, 3), accuracy=True, progress=False)
+    path = s.save(tmp_path / "surface.npz")
+    back = Surface.load(path)
+    for name in ("center", "directions", "values", "accuracy"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(s, name))
+    for got, want in zip(back.axes, s.axes):
+        np.testing.assert_array_equal(got, want)
+    assert back.meta == s.meta
+    assert back.meta["explained_variance"] == pytest.approx(d.explained_variance.tolist())
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"span": -1.0}, "span"),
+    ({"span": (1.0, 0.0)}, "low < high"),
+    ({"resolution": 1}, "resolution"),
+    ({"resolution": (5, 5, 5)}, "resolution"),
+    ({"d2": np.zeros(3)}, "a direction is zero"),
+    ({"d2": np.ones(4)}, "d2 must have length 3"),
+    ({"memory_budget": 0}, "memory_budget"),
+])
+def test_bad_input_is_named(kwargs, message):
+    f = from_function(lambda t: float(t @ t), 3)
+    args = {"d2": np.array([0.0, 1.0, 0.0]), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        plane(f, np.zeros(3), np.array([1.0, 0.0, 0.0]), progress=False, **args)
