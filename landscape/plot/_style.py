@@ -1,0 +1,66 @@
+"""Shared presentation choices: a colour per label, a marker per critical-point kind, axis names."""
+
+from __future__ import annotations
+
+# Matplotlib's 'tab10' as hex, so matplotlib and plotly pictures colour runs alike.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+# kind -> (matplotlib marker, plotly symbol, colour)
+KIND_STYLE = {
+    "minimum": ("o", "circle", "#2ca02c"),
+    "saddle": ("X", "x", "#ff7f0e"),
+    "maximum": ("^", "diamond", "#d62728"),
+    "degenerate": ("s", "square", "#7f7f7f"),
+}
+
+
+def label_colors(labels) -> dict:
+    """A colour for each distinct label (None included), in order of first appearance."""
+    colors: dict = {}
+    for label in labels:
+        if label not in colors:
+            colors[label] = PALETTE[len(colors) % len(PALETTE)]
+    return colors
+
+
+def check_kinds(kinds) -> list[str]:
+    """``kinds`` as a list, each one of :data:`KIND_STYLE`'s keys, or a ValueError."""
+    kinds = list(kinds)
+    unknown = sorted(set(kinds) - set(KIND_STYLE))
+    if unknown:
+        raise ValueError(f"unknown critical-point kind(s) {unknown}; use {list(KIND_STYLE)}")
+    return kinds
+
+
+def axis_labels(record) -> list[str]:
+    """Names for the coordinate axes of a Surface or Curve, from its ``meta``."""
+    meta = record.meta
+    if meta.get("kind") in ("linear", "bezier"):
+        return ["t"]
+    if meta.get("explained_variance"):
+        return [f"PC{i + 1} ({v:.1%} of variance)"
+                for i, v in enumerate(meta["explained_variance"])]
+    if meta.get("eigenvalues"):
+        return [f"eigenvector {i + 1} (eigenvalue {v:.3g})"
+                for i, v in enumerate(meta["eigenvalues"][:len(record.axes)])]
+    kind = meta.get("directions", "given")
+    suffix = "" if kind == "given" else f" ({kind})"
+    return [f"direction {i + 1}{suffix}" for i in range(len(record.axes))]
+
+
+def check_dims(record, d: int, what: str) -> None:
+    """A ValueError unless ``record`` has ``d`` coordinate axes."""
+    if len(record.axes) != d:
+        raise ValueError(f"{what} needs a {d}-D surface, got {len(record.axes)}-D")
+
+
+def new_axes(ax, projection: str | None = None):
+    """``ax``, or the axes of a new figure (3-D with ``projection='3d'``)."""
+    if ax is not None:
+        if projection == "3d" and getattr(ax, "name", None) != "3d":
+            raise ValueError("ax must be a 3-D Axes (fig.add_subplot(projection='3d'))")
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.figure().add_subplot(projection=projection)

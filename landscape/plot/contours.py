@@ -1,0 +1,189 @@
+"""Two-dimensional pictures: contours and 3-D surfaces of a plane, trajectories and critical
+points drawn on them."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from matplotlib.colors import LogNorm
+
+from landscape._checks import finite_array
+from landscape.plot._style import (
+    KIND_STYLE,
+    axis_labels,
+    check_dims,
+    check_kinds,
+    label_colors,
+    new_axes,
+)
+
+
+def _finite_range(values) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise ValueError("the surface has no finite values to draw")
+    return float(finite.min()), float(finite.max())
+
+
+def _levels(values, levels, log: bool):
+    """Contour levels: as given, or ``levels`` of them spread evenly (geometrically for log)."""
+    if np.ndim(levels) == 1:
+        return np.asarray(levels, dtype=float)
+    lo, hi = _finite_range(values)
+    if not log:
+        return np.linspace(lo, hi, int(levels))
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size == 0:
+        raise ValueError("log=True needs positive values: shift the losses first")
+    return np.geomspace(positive.min(), hi, int(levels))
+
+
+def plot_contour(surface, ax=None, levels=20, log: bool = False, filled: bool = True,
+                 cmap: str = "viridis", **kwargs):
+    """Draw the contours of a 2-D :class:`~landscape.surface.Surface`.
+
+    NaN values (losses that were not finite) are left blank. Add a colour bar with
+    ``fig.colorbar(artist)``.
+
+    Parameters
+    ----------
+    surface : Surface with two axes.
+    ax : matplotlib Axes, or None for a new figure.
+    levels : int (that many levels, evenly spread over the finite values) or an increasing
+        array of levels.
+    log : bool, geometric levels and a logarithmic colour scale; values <= 0 are left blank.
+    filled : bool, ``contourf`` (True) or contour lines.
+    cmap : colour map name.
+    **kwargs : passed to ``Axes.contourf`` / ``Axes.contour``.
+
+    Returns
+    -------
+    matplotlib.contour.QuadContourSet
+    """
+    check_dims(surface, 2, "plot_contour")
+    ax = new_axes(ax)
+    values = surface.values
+    if log:
+        kwargs["norm"] = LogNorm()
+    draw = ax.contourf if filled else ax.contour
+    # values[i, j] belongs to (axes[0][i], axes[1][j]); contour wants Z[row=y, column=x].
+    artist = draw(surface.axes[0], surface.axes[1], values.T, levels=_levels(values, levels, log),
+                  cmap=cmap, **kwargs)
+    x_label, y_label = axis_labels(surface)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    return artist
+
+
+class TrajectoryArtists(NamedTuple):
+    """What :func:`plot_trajectories` drew: one path, start marker and end marker per run."""
+
+    lines: list
+    starts: list
+    ends: list
+
+
+def plot_trajectories(projections, ax=None, colors: dict | None = None, legend: bool = True,
+                      **kwargs) -> TrajectoryArtists:
+    """Draw projected trajectories on a plane: start as a circle, end as a star.
+
+    Runs with the same ``label`` (the optimizer's name) share a colour and one legend entry.
+
+    Parameters
+    ----------
+    projections : a :class:`~landscape.surface.Projection` with 2-D ``coords``, or a sequence.
+    ax : matplotlib Axes, or None.
+    colors : dict label -> colour, or None for the default palette.
+    legend : bool, add a legend when some runs have labels.
+    **kwargs : passed to ``Axes.plot`` for the paths.
+
+    Returns
+    -------
+    TrajectoryArtists
+    """
+    projections = [projections] if hasattr(projections, "coords") else list(projections)
+    for p in projections:
+        if np.ndim(p.coords) != 2 or np.shape(p.coords)[1] != 2:
+            raise ValueError(f"trajectories must be projected on a plane: coords (k, 2), got "
+                             f"{np.shape(p.coords)}")
+    ax = new_axes(ax)
+    colors = {**label_colors(p.label for p in projections), **(colors or {})}
+    artists, named = TrajectoryArtists([], [], []), set()
+    for p in projections:
+        color, label = colors[p.label], p.label
+        if label in named:
+            label = None
+        named.add(p.label)
+        x, y = p.coords[:, 0], p.coords[:, 1]
+        artists.lines.extend(ax.plot(x, y, color=color, label=label, **kwargs))
+        artists.starts.extend(ax.plot(x[:1], y[:1], "o", color=color, markeredgecolor="k"))
+        artists.ends.extend(ax.plot(x[-1:], y[-1:], "*", color=color, markersize=12,
+                                    markeredgecolor="k"))
+    if legend and any(p.label is not None for p in projections):
+        ax.legend()
+    return artists
+
+
+def plot_critical_points(coords, kinds, ax=None, **kwargs) -> dict:
+    """Mark critical points by kind: minimum (circle), saddle (cross), maximum (triangle),
+    degenerate (square).
+
+    Parameters
+    ----------
+    coords : array_like, shape ``(m, 2)``: the points' coordinates on the plane (for a
+        surface centred at ``c`` with directions ``D``, ``project(points, c, D).coords``).
+    kinds : sequence of ``m`` strings in {'minimum', 'saddle', 'maximum', 'degenerate'}.
+    ax : matplotlib Axes, or None.
+    **kwargs : passed to ``Axes.scatter``.
+
+    Returns
+    -------
+    dict kind -> matplotlib.collections.PathCollection, for the kinds present.
+    """
+    coords = finite_array(coords, "coords", ndim=2)
+    kinds = check_kinds(kinds)
+    if coords.shape != (len(kinds), 2):
+        raise ValueError(f"coords must have shape ({len(kinds)}, 2), one row per kind, got "
+                         f"{coords.shape}")
+    ax = new_axes(ax)
+    drawn = {}
+    for kind, (marker, _, color) in KIND_STYLE.items():
+        rows = coords[[k == kind for k in kinds]]
+        if len(rows):
+            drawn[kind] = ax.scatter(rows[:, 0], rows[:, 1], marker=marker, c=color,
+                                     edgecolors="k", s=70, label=kind, zorder=3, **kwargs)
+    return drawn
+
+
+def plot_surface3d(surface, ax=None, log: bool = False, cmap: str = "viridis", **kwargs):
+    """Draw a 2-D :class:`~landscape.surface.Surface` as a 3-D surface (height = loss).
+
+    NaN values leave holes. With ``log`` the height is ``log10(loss)`` (values <= 0 are
+    left out).
+
+    Parameters
+    ----------
+    surface : Surface with two axes.
+    ax : a 3-D matplotlib Axes (``fig.add_subplot(projection='3d')``), or None.
+    log : bool.
+    cmap : colour map name.
+    **kwargs : passed to ``Axes3D.plot_surface``.
+
+    Returns
+    -------
+    mpl_toolkits.mplot3d.art3d.Poly3DCollection
+    """
+    check_dims(surface, 2, "plot_surface3d")
+    ax = new_axes(ax, "3d")
+    a, b = np.meshgrid(surface.axes[0], surface.axes[1], indexing="ij")
+    z = surface.values
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(z > 0, np.log10(z), np.nan)
+    artist = ax.plot_surface(a, b, z, cmap=cmap, **kwargs)
+    x_label, y_label = axis_labels(surface)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.set_zlabel("log10 loss" if log else "loss")
+    return artist
