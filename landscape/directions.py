@@ -283,13 +283,17 @@ def pca_directions(trajectories, k: int = 2, center=None) -> Directions:
 
 
 def hessian_directions(eigenvectors, eigenvalues=None, k: int | None = None) -> Directions:
-    """Hessian eigenvectors as directions, in order of decreasing eigenvalue when known.
+    """Hessian eigenvectors as directions, the most curved first when eigenvalues are known.
+
+    With eigenvalues the directions are ordered by decreasing ``|eigenvalue|`` (the top of
+    a spectrum from ``which='LA'``, the most negative curvature first from ``which='SA'``).
 
     Parameters
     ----------
     eigenvectors : array_like, shape ``(n, m)`` with eigenvectors as columns (scipy's
         convention), or a spectrum record with ``eigenvectors`` and ``eigenvalues``.
     eigenvalues : array_like, shape ``(m,)``, or None (then the columns' order is kept).
+        Taken from the record when ``eigenvectors`` is one.
     k : int or None, how many to keep (all by default).
 
     Returns
@@ -308,7 +312,7 @@ def hessian_directions(eigenvectors, eigenvalues=None, k: int | None = None) -> 
         if values.size != len(vecs):
             raise ValueError(f"eigenvalues must have {len(vecs)} entries (one per column of "
                              f"eigenvectors), got {values.size}")
-        order = np.argsort(-values, kind="stable")
+        order = np.argsort(-np.abs(values), kind="stable")
     order = order[:_count(k, "k", len(vecs))] if k is not None else order
     norms = np.linalg.norm(vecs[order], axis=1, keepdims=True)
     if np.any(norms == 0):

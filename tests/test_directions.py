@@ -2,13 +2,11 @@
 invariance, covariance eigenvalues for PCA, eigh for Hessian directions, closed-form Bezier
 optima, convexity along an interpolation, and mode connectivity."""
 
-from typing import NamedTuple
-
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from landscape import MLP, data, from_function
+from landscape import MLP, data, from_function, gd, run
 from landscape.directions import (
     Directions,
     bezier,
@@ -22,6 +20,7 @@ from landscape.directions import (
     random_directions,
     through_points,
 )
+from landscape.hessian import eigenpairs, hessian_operator
 from landscape.surface import curve, line, project
 
 
@@ -120,32 +119,27 @@ def test_without_blocks_the_whole_vector_is_one_filter():
         filter_normalize(np.ones(3), center)
 
 
-def _gd_run(obj, theta, lr, steps, every):
-    points = [theta]
-    for i in range(1, steps + 1):
-        theta = theta - lr * obj.grad(theta)
-        if i % every == 0:
-            points.append(theta)
-    return np.array(points)
-
-
 def test_pca_directions_of_a_gradient_descent_run():
     X, y = data.moons(100, noise=0.1, rng=0)
     model = MLP([2, 8, 2], activation="tanh", output="softmax", loss="cross_entropy")
     obj = model.objective(X, y)
-    run = _gd_run(obj, model.init(1), lr=0.5, steps=300, every=5)
-    d = pca_directions(run, k=2)
+    trajectory = run(obj, model.init(1), gd(0.5), 300, record_every=5)
+    points = trajectory.thetas
+    d = pca_directions(trajectory, k=2)
     np.testing.assert_allclose(d.vectors @ d.vectors.T, np.eye(2), atol=1e-12)
     assert d.explained_variance.sum() >= 0.8
-    np.testing.assert_array_equal(d.center, run[-1])
+    np.testing.assert_array_equal(d.center, points[-1])
     # Independent answer: eigenvalues of the points' covariance matrix over its trace.
-    eig = np.linalg.eigvalsh(np.cov(run.T))[::-1]
+    eig = np.linalg.eigvalsh(np.cov(points.T))[::-1]
     np.testing.assert_allclose(d.explained_variance, eig[:2] / eig.sum(), rtol=1e-9)
     # The plane holds the run up to the variance it leaves out.
-    proj = project(run, run.mean(axis=0), d)
-    left = np.sum((run - run.mean(axis=0) - proj.coords @ d.vectors) ** 2)
-    total = np.sum((run - run.mean(axis=0)) ** 2)
+    mean = points.mean(axis=0)
+    proj = project(trajectory, mean, d)
+    left = np.sum((points - mean - proj.coords @ d.vectors) ** 2)
+    total = np.sum((points - mean) ** 2)
     assert left / total == pytest.approx(1 - d.explained_variance.sum(), abs=1e-9)
+    assert proj.label == "gd"
+    np.testing.assert_array_equal(proj.steps, trajectory.steps)
 
 
 def test_pca_pools_several_trajectories():
@@ -165,22 +159,28 @@ def test_pca_pools_several_trajectories():
         pca_directions(runs[0][:2], k=2)
 
 
-class _Spectrum(NamedTuple):
-    eigenvalues: np.ndarray
-    eigenvectors: np.ndarray
-
-
-def test_hessian_directions_follow_eigenvalues():
+def test_hessian_directions_most_curved_first():
     rng = np.random.default_rng(2)
     A = rng.standard_normal((6, 6))
     H = A + A.T
-    values, vectors = np.linalg.eigh(H)  # ascending
-    d = hessian_directions(_Spectrum(values, vectors), k=2)
-    for row, lam in zip(d.vectors, values[::-1][:2]):
+    values, vectors = np.linalg.eigh(H)  # ascending, of both signs
+    d = hessian_directions(vectors, values, k=3)
+    by_size = values[np.argsort(-np.abs(values))][:3]
+    for row, lam in zip(d.vectors, by_size):
         np.testing.assert_allclose(H @ row, lam * row, atol=1e-12)
-    assert d.meta["eigenvalues"] == pytest.approx(values[::-1][:2].tolist())
+    assert d.meta["eigenvalues"] == pytest.approx(by_size.tolist())
     plain = hessian_directions(3 * vectors[:, :2])
     np.testing.assert_allclose(plain.vectors, vectors[:, :2].T, atol=1e-15)
+
+
+def test_hessian_directions_from_a_lanczos_spectrum():
+    model, obj, theta = _relu_problem()
+    spectrum = eigenpairs(hessian_operator(obj, theta), k=2, which="LA", rng=0)
+    d = hessian_directions(spectrum)
+    top = spectrum.eigenvalues[::-1]
+    for row, lam in zip(d.vectors, top):
+        np.testing.assert_allclose(obj.hvp(theta, row), lam * row, atol=1e-7 * abs(lam))
+    assert d.kind == "hessian" and d.vectors.shape == (2, model.n_params)
 
 
 def test_bezier_points_and_the_plane_they_lie_in():
