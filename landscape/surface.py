@@ -214,7 +214,11 @@ def _span(span, name: str) -> tuple[float, float]:
 
 
 def _resolution(resolution, name: str) -> int:
-    if isinstance(resolution, bool) or int(resolution) != resolution or resolution < 2:
+    try:
+        ok = not isinstance(resolution, bool) and int(resolution) == float(resolution) >= 2
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
         raise ValueError(f"{name} must be an integer >= 2, got {resolution!r}")
     return int(resolution)
 

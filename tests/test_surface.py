@@ -92,6 +92,8 @@ def test_accuracy_and_a_small_memory_budget():
     f = from_function(lambda t: float(t @ t), 2)
     with pytest.raises(ValueError, match="accuracy"):
         line(f, np.zeros(2), [1.0, 0.0], accuracy=True, progress=False)
+    with pytest.raises(ValueError, match="resolution must be an integer"):
+        line(f, np.zeros(2), [1.0, 0.0], resolution="many", progress=False)
 
 
 def test_non_finite_losses_become_nan_gaps():
@@ -191,6 +193,7 @@ def test_save_and_load_round_trip(tmp_path):
     ({"span": -1.0}, "span"),
     ({"span": (1.0, 0.0)}, "low < high"),
     ({"resolution": 1}, "resolution"),
+    ({"resolution": 4.5}, "resolution"),
     ({"resolution": (5, 5, 5)}, "resolution"),
     ({"d2": np.zeros(3)}, "a direction is zero"),
     ({"d2": np.ones(4)}, "d2 must have length 3"),
