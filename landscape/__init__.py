@@ -4,6 +4,19 @@ The flow: ``data`` -> ``MLP(...).objective(X, y)`` (or ``functions.*``) -> an
 :class:`Objective` on a flat float64 ``theta`` -> optimizers, curvature, surfaces -> plots.
 """
 
+from landscape.directions import (
+    BezierFit,
+    Directions,
+    bezier,
+    filter_normalize,
+    filter_normalized_directions,
+    fit_bezier,
+    hessian_directions,
+    interpolation,
+    pca_directions,
+    random_directions,
+    through_points,
+)
 from landscape.mlp import MLP, MLPObjective
 from landscape.objective import (
     DerivativeCheck,
@@ -26,6 +39,7 @@ from landscape.optim import (
     rmsprop,
 )
 from landscape.runner import Diverged, Trajectory, run
+from landscape.surface import Curve, Projection, Surface, curve, line, plane, project
 from landscape.sweep import Runs, box_starts, grid_starts, run_many
 
 __all__ = [
@@ -54,4 +68,22 @@ __all__ = [
     "box_starts",
     "grid_starts",
     "run_many",
+    "BezierFit",
+    "Directions",
+    "bezier",
+    "filter_normalize",
+    "filter_normalized_directions",
+    "fit_bezier",
+    "hessian_directions",
+    "interpolation",
+    "pca_directions",
+    "random_directions",
+    "through_points",
+    "Curve",
+    "Projection",
+    "Surface",
+    "curve",
+    "line",
+    "plane",
+    "project",
 ]
