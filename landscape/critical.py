@@ -76,7 +76,7 @@ class CriticalPoint(NamedTuple):
     tol: float
 
 
-class Search(NamedTuple):
+class SearchResult(NamedTuple):
     """The end of one critical-point search: ``theta`` ``(n,)``, its ``grad_norm``, whether
     it ``converged`` (``grad_norm <= gtol``), iterations ``n_iter``, products ``n_hvp``."""
 
@@ -181,7 +181,7 @@ def _damped_solver(objective, theta, g, dense: bool, max_krylov: int):
 
 def find_critical_point(objective, theta0, gtol: float = 1e-8, max_iter: int = 200, *,
                         method: str = "auto", dense_max: int = 200, max_krylov: int = 100
-                        ) -> Search:
+                        ) -> SearchResult:
     """Find a critical point near ``theta0`` (``(n,)``) by minimizing ``½||∇f||²``.
 
     Levenberg-Marquardt with HVPs: the step ``s`` minimizes ``||H s + g||² + μ²||s||²``;
@@ -207,7 +207,7 @@ def find_critical_point(objective, theta0, gtol: float = 1e-8, max_iter: int = 2
     for it in range(max_iter):
         norm = float(np.linalg.norm(g))
         if norm <= gtol:
-            return Search(theta, norm, True, it, n_hvp)
+            return SearchResult(theta, norm, True, it, n_hvp)
         solve, scale, counter = _damped_solver(objective, theta, g, dense, max_krylov)
         while lam < 1e12:
             trial = theta + solve(lam * scale)
@@ -220,7 +220,7 @@ def find_critical_point(objective, theta0, gtol: float = 1e-8, max_iter: int = 2
         if lam >= 1e12:
             break
     norm = float(np.linalg.norm(g))
-    return Search(theta, norm, norm <= gtol, it + 1, n_hvp)
+    return SearchResult(theta, norm, norm <= gtol, it + 1, n_hvp)
 
 
 def _deduplicate(thetas: np.ndarray, grad_norms: np.ndarray, xtol: float) -> list[int]:
@@ -266,6 +266,8 @@ def critical_points_in_box(objective, bounds=None, n_per_dim: int = 12, gtol: fl
     run as in :func:`find_critical_points` and points outside the box are dropped. The grid
     has ``n_per_dim ** n`` starts, at most 100,000.
     """
+    if bounds is None and not hasattr(objective, "bounds"):
+        raise ValueError("bounds is required: the objective has no .bounds")
     bounds = finite_array(objective.bounds if bounds is None else bounds, "bounds", ndim=2)
     if bounds.shape != (objective.dim, 2) or np.any(bounds[:, 0] >= bounds[:, 1]):
         raise ValueError(f"bounds must have shape ({objective.dim}, 2) with low < high per row")

@@ -156,7 +156,7 @@ def spectral_density(H, n_probes: int = 10, m: int = 80, *, deflate: int = 0, rn
     -------
     SpectralDensity
     """
-    op = CountingOperator(as_symmetric_operator(H, rng))
+    op = CountingOperator(as_symmetric_operator(H))
     n = op.shape[0]
     n_probes, m = integer(n_probes, "n_probes", 1), integer(m, "m", 1)
     deflate = integer(deflate, "deflate", 0)
@@ -191,7 +191,7 @@ def hutchinson_trace(H, n_probes: int = 100, *, rng=None) -> TraceEstimate:
     ``H``: LinearOperator or ndarray ``(n, n)``, symmetric. The estimate is unbiased with
     variance ``2 Σ_{i≠j} H_ij² / n_probes``: exact for a diagonal ``H``.
     """
-    op = CountingOperator(as_symmetric_operator(H, rng))
+    op = CountingOperator(as_symmetric_operator(H))
     n_probes = integer(n_probes, "n_probes", 1)
     z = as_rng(rng).choice([-1.0, 1.0], size=(n_probes, op.shape[0]))
     samples = np.array([v @ op.matvec(v) for v in z])

@@ -9,7 +9,7 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
-from landscape import MLP, gd, run
+from landscape import MLP, from_function, gd, run
 from landscape import functions as F
 from landscape.critical import (
     classify,
@@ -345,6 +345,8 @@ def test_bad_input_is_a_clear_error():
         find_critical_point(f, [0.0, 0.0], method="newton")
     with pytest.raises(ValueError, match="bounds"):
         critical_points_in_box(f, [[1.0, -1.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="bounds is required"):
+        critical_points_in_box(from_function(lambda t: t @ t, 2, grad=lambda t: 2 * t))
     with pytest.raises(ValueError, match="too many"):
         critical_points_in_box(F.rosenbrock(6), np.tile([-1.0, 1.0], (6, 1)), n_per_dim=10)
     with pytest.raises(ValueError, match="equal lengths"):
