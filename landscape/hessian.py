@@ -231,7 +231,7 @@ def eigenpairs(H, k: int = 1, which: str = "LA", *, rng=None, method: str = "aut
     rng : int seed or Generator for Lanczos' start vector.
     method : ``'lanczos'`` (``eigsh`` on the operator), ``'dense'`` (``eigh`` on the dense
         matrix built from ``n`` products) or ``'auto'``: dense when ``n <= dense_max`` or
-        ``k >= n - 1`` (where ARPACK cannot run), Lanczos otherwise.
+        ``k = n`` (where ARPACK cannot run), Lanczos otherwise.
     tol, ncv, maxiter : passed to ``eigsh``; ``tol=0`` means machine precision and ``ncv``
         defaults to ``min(n, max(2k + 1, 20))``.
 
@@ -245,9 +245,9 @@ def eigenpairs(H, k: int = 1, which: str = "LA", *, rng=None, method: str = "aut
     op = CountingOperator(as_symmetric_operator(H))
     n = op.shape[0]
     k = _check_k(k, n)
-    lanczos_ok = k < n - 1
+    lanczos_ok = k < n
     if method == "lanczos" and not lanczos_ok:
-        raise ValueError(f"Lanczos (eigsh) needs k < n - 1 = {n - 1}, got k={k}: use 'dense'")
+        raise ValueError(f"Lanczos (eigsh) needs k < n = {n}, got k={k}: use method='dense'")
     if method == "dense" or (method == "auto" and (n <= dense_max or not lanczos_ok)):
         return _dense_pairs(op, k, which)
     return _lanczos_pairs(op, k, which, rng, tol, ncv, maxiter)
