@@ -4,6 +4,17 @@ The flow: ``data`` -> ``MLP(...).objective(X, y)`` (or ``functions.*``) -> an
 :class:`Objective` on a flat float64 ``theta`` -> optimizers, curvature, surfaces -> plots.
 """
 
+from landscape.critical import (
+    CriticalPoint,
+    SaddleEpisode,
+    classify,
+    critical_points_in_box,
+    find_critical_point,
+    find_critical_points,
+    loss_and_index,
+    saddle_episodes,
+    saddle_free_newton,
+)
 from landscape.directions import (
     BezierFit,
     Directions,
@@ -16,6 +27,17 @@ from landscape.directions import (
     pca_directions,
     random_directions,
     through_points,
+)
+from landscape.hessian import (
+    Spectrum,
+    condition_number,
+    curvature_along,
+    eigenpairs,
+    full_spectrum,
+    hessian_operator,
+    inertia,
+    min_eigenvalue,
+    sharpness,
 )
 from landscape.mlp import MLP, MLPObjective
 from landscape.objective import (
@@ -39,6 +61,7 @@ from landscape.optim import (
     rmsprop,
 )
 from landscape.runner import Diverged, Trajectory, run
+from landscape.spectral_density import SpectralDensity, hutchinson_trace, spectral_density
 from landscape.surface import Curve, Projection, Surface, curve, line, plane, project
 from landscape.sweep import Runs, box_starts, grid_starts, run_many
 
@@ -86,4 +109,25 @@ __all__ = [
     "line",
     "plane",
     "project",
+    "Spectrum",
+    "condition_number",
+    "curvature_along",
+    "eigenpairs",
+    "full_spectrum",
+    "hessian_operator",
+    "inertia",
+    "min_eigenvalue",
+    "sharpness",
+    "SpectralDensity",
+    "hutchinson_trace",
+    "spectral_density",
+    "CriticalPoint",
+    "SaddleEpisode",
+    "classify",
+    "critical_points_in_box",
+    "find_critical_point",
+    "find_critical_points",
+    "loss_and_index",
+    "saddle_episodes",
+    "saddle_free_newton",
 ]
