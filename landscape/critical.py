@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -45,6 +46,7 @@ from landscape.hessian import (
     ritz,
 )
 from landscape.optim import Optimizer
+from landscape.parallel import map_chunks
 from landscape.schedules import as_schedule, describe
 
 KINDS = ("minimum", "saddle", "maximum", "degenerate")
@@ -235,18 +237,23 @@ def _deduplicate(thetas: np.ndarray, grad_norms: np.ndarray, xtol: float) -> lis
 
 
 def find_critical_points(objective, starts, gtol: float = 1e-8, xtol: float = 1e-6,
-                         max_iter: int = 200, rtol: float = RTOL, atol: float = 0.0
-                         ) -> tuple[CriticalPoint, ...]:
+                         max_iter: int = 200, rtol: float = RTOL, atol: float = 0.0, *,
+                         executor=None, progress: bool = False) -> tuple[CriticalPoint, ...]:
     """Critical points found from each row of ``starts`` (``(k, n)``), deduplicated, classified.
 
     Searches that do not reach ``gtol`` are dropped; points closer than
     ``xtol * max(1, |θ|)`` count as one. Sorted by loss. For an MLP, ``starts`` drawn from
     random initializations and from points along training runs give the spread of losses
     and indices of Dauphin et al. (2014); see :func:`loss_and_index`.
+
+    The searches (one per start) run on ``executor`` (None: serially; an int: that many
+    local processes; any ``concurrent.futures.Executor`` or a dask Client, see
+    :func:`landscape.parallel.map_chunks`); the result does not depend on it.
     """
     starts = theta_matrix(starts, objective.dim, "starts")
-    xtol = positive(xtol, "xtol")
-    found = [find_critical_point(objective, s, gtol, max_iter) for s in starts]
+    xtol, gtol = positive(xtol, "xtol"), positive(gtol, "gtol")
+    search = functools.partial(find_critical_point, objective, gtol=gtol, max_iter=max_iter)
+    found = map_chunks(search, starts, executor, progress, desc="critical points")
     found = [f for f in found if f.converged]
     if not found:
         return ()
@@ -258,13 +265,14 @@ def find_critical_points(objective, starts, gtol: float = 1e-8, xtol: float = 1e
 
 def critical_points_in_box(objective, bounds=None, n_per_dim: int = 12, gtol: float = 1e-8,
                            xtol: float = 1e-6, max_iter: int = 200, rtol: float = RTOL,
-                           atol: float = 0.0) -> tuple[CriticalPoint, ...]:
+                           atol: float = 0.0, *, executor=None, progress: bool = False
+                           ) -> tuple[CriticalPoint, ...]:
     """All critical points of a low-dimensional objective inside a box, by multi-start.
 
     Starts form a grid of ``n_per_dim`` points per coordinate (cell centres) over
     ``bounds`` (``(n, 2)`` rows ``[low, high]``; default ``objective.bounds``); the searches
-    run as in :func:`find_critical_points` and points outside the box are dropped. The grid
-    has ``n_per_dim ** n`` starts, at most 100,000.
+    run as in :func:`find_critical_points` (on ``executor``) and points outside the box are
+    dropped. The grid has ``n_per_dim ** n`` starts, at most 100,000.
     """
     if bounds is None and not hasattr(objective, "bounds"):
         raise ValueError("bounds is required: the objective has no .bounds")
@@ -277,7 +285,8 @@ def critical_points_in_box(objective, bounds=None, n_per_dim: int = 12, gtol: fl
                          "or pass starts to find_critical_points")
     axes = [lo + (hi - lo) * (np.arange(n_per_dim) + 0.5) / n_per_dim for lo, hi in bounds]
     starts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, objective.dim)
-    points = find_critical_points(objective, starts, gtol, xtol, max_iter, rtol, atol)
+    points = find_critical_points(objective, starts, gtol, xtol, max_iter, rtol, atol,
+                                  executor=executor, progress=progress)
     return tuple(p for p in points
                  if np.all(p.theta >= bounds[:, 0]) and np.all(p.theta <= bounds[:, 1]))
 

@@ -3,6 +3,7 @@ saddle, Baldi-Hornik linear networks, an MLP's trivial saddle), saddle episodes 
 scalar recurrences of gradient descent, and saddle-free Newton against its closed form."""
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -55,7 +56,10 @@ def test_himmelblau_multistart_finds_all_nine_points():
 
 def test_six_hump_camel_multistart_matches_known_points():
     f = F.six_hump_camel()
-    points = critical_points_in_box(f)
+    with ThreadPoolExecutor(2) as pool:
+        points = critical_points_in_box(f, executor=pool)
+    serial = critical_points_in_box(f)
+    np.testing.assert_array_equal([p.theta for p in points], [p.theta for p in serial])
     assert len(points) == len(f.critical_points) == 15
     for known in f.critical_points:
         nearest = min(points, key=lambda p: np.linalg.norm(p.theta - known.point))
