@@ -27,7 +27,8 @@ def log_colorbar(fig, artist, ax, label: str):
     labels only the decades among them, so most bars came out without any label.)
     """
     bar = fig.colorbar(artist, ax=ax, label=label)
-    bar.set_ticks(LogLocator().tick_values(*bar.ax.get_ylim()))
+    low, high = bar.ax.get_ylim()
+    bar.set_ticks([t for t in LogLocator().tick_values(low, high) if low <= t <= high])
     bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation())
     return bar
 
