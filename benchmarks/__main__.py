@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ torch.set_num_interop_threads(1)
 
 HERE = Path(__file__).parent
 DTYPES = (np.float64, np.float32)
+BUSY = 1.5  # load average above which a run warns that its timings are distorted
 
 
 class Config(NamedTuple):
@@ -43,7 +45,7 @@ class Config(NamedTuple):
 
 
 FULL = Config(("tiny", "digits", "mnist"), (1, 2),
-              rows.Speeds(Settings(repeat=7, min_time=0.05), Settings(repeat=5, min_time=0.0)),
+              rows.Speeds(Settings(repeat=7, min_time=0.05), Settings(repeat=3, min_time=0.0)),
               ("tiny", "digits", "mnist"), "digits", (4e6, 32e6, 256e6), 150)
 QUICK = Config(("tiny", "digits"), (1,),
                rows.Speeds(Settings(repeat=2, min_time=0.002), Settings(repeat=1, min_time=0.0)),
@@ -109,6 +111,9 @@ def main(argv=None) -> None:
     config = QUICK if args.quick else FULL
     specs = {name: _quick_spec(s) if args.quick else s for name, s in SPECS.items()}
     out = args.out or (HERE / "quick" if args.quick else HERE)
+    load = os.getloadavg()[0]
+    if load > BUSY:
+        _say(f"warning: load average {load:.2f} > {BUSY}: other work will distort the timings")
     start = time.perf_counter()
     results = {"command": "python -m benchmarks" + (" --quick" if args.quick else ""),
                "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine.facts(),

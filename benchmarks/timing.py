@@ -31,18 +31,20 @@ class Settings(NamedTuple):
 def compare(fns: dict, settings: Settings) -> dict:
     """Time each ``fn()`` of ``fns`` (name -> callable); returns name -> :class:`Timing`.
 
-    Each gets a warm-up call and a calibration call; then the samples are interleaved
-    (one of each in turn, ``settings.repeat`` rounds), so a change of load on a shared
-    machine touches all of them alike and their ratios stay fair. A sample runs ``fn`` as
-    many times as fit in ``settings.min_time`` (at least once).
+    Each gets a warm-up call; then the samples are interleaved (one of each in turn,
+    ``settings.repeat`` rounds), so a change of load on a shared machine touches all of
+    them alike and their ratios stay fair. A sample runs ``fn`` as many times as fit in
+    ``settings.min_time`` (once when it is 0; otherwise a calibration call decides).
     """
     numbers = {}
     for name, fn in fns.items():
         fn()
-        start = time.perf_counter()
-        fn()
-        once = time.perf_counter() - start
-        numbers[name] = max(1, math.ceil(settings.min_time / max(once, 1e-7)))
+        numbers[name] = 1
+        if settings.min_time > 0:
+            start = time.perf_counter()
+            fn()
+            once = time.perf_counter() - start
+            numbers[name] = max(1, math.ceil(settings.min_time / max(once, 1e-7)))
     samples = {name: [] for name in fns}
     for _ in range(settings.repeat):
         for name, fn in fns.items():
