@@ -4,20 +4,46 @@ Long work (grids, sweeps of many runs) is split into chunks by the caller and ha
 :func:`map_chunks` with an ``executor`` argument:
 
 - ``None``: serial, in this process (the default);
-- an int ``n``: a local ``ProcessPoolExecutor`` with ``n`` workers, opened and closed here;
-- any ``concurrent.futures.Executor``;
-- a ``dask.distributed.Client`` (extra ``dask``): its ``get_executor()`` is used.
+- an int ``n``: a local ``ProcessPoolExecutor`` with ``n`` workers, opened and closed here.
+  Its workers start from a fresh interpreter (the 'forkserver' start method), never as a
+  fork of this process: forking a process whose BLAS thread pool is busy can leave the
+  child waiting on a lock that no thread will release. A fresh worker imports NumPy and
+  this package before its first chunk (a fraction of a second), so chunks should be coarse.
+  Scripts that use it need the ``if __name__ == "__main__":`` guard, and ``fn`` must be
+  importable by name (a module-level function or a ``functools.partial`` of one);
+- any ``concurrent.futures.Executor`` (a thread pool, a pool of your own);
+- a ``dask.distributed.Client`` (extra ``dask``): chunks go to the cluster as tasks through
+  ``client.map`` and come back as they finish. When a worker dies, the scheduler gives its
+  tasks to the other workers, so the work still completes; a chunk whose task kills
+  ``distributed.scheduler.allowed-failures + 1`` workers fails with ``KilledWorker``. Dask's
+  worker processes limit BLAS to one thread and set ``MALLOC_TRIM_THRESHOLD_=65536``
+  (configuration ``distributed.nanny.pre-spawn-environ``), which slows allocation-heavy
+  NumPy code; ``benchmarks/SCALING.md`` measures the difference.
 
 Results come back in the order of the chunks whatever the executor, so the numbers are
 identical to the serial run as long as each chunk is computed deterministically (random
-chunks carry their own seeds). ``fn`` and the chunks must be picklable for processes and
-Dask (module-level functions, ``functools.partial``).
+chunks carry their own seeds). A chunk that raises is reported as :class:`ChunkError`
+naming its index, with the error chained; the chunks not yet finished are cancelled.
+
+With ``cache=folder`` every finished chunk is kept in the folder (:mod:`landscape.cache`),
+keyed by a fingerprint of ``fn`` and all the chunks, and a later call with the same work
+computes only the chunks that are not there: an interrupted grid or sweep resumes, with
+the same numbers as an uninterrupted run. Chunks are saved by this process as they
+arrive, so workers need no shared file system.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import multiprocessing
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from landscape.cache import ChunkCache
+
+START_METHOD = "forkserver"  # how map_chunks' own process pools start their workers
+N_CHUNKS = 16  # chunks per long computation by default: a progress bar with steps, work for a pool
 
 
 class ChunkError(RuntimeError):
@@ -45,56 +71,112 @@ class _NoBar:
         pass
 
 
-def _as_executor(executor):
-    """``(executor, owned)``: an Executor for ``executor`` and whether we must shut it down."""
-    if isinstance(executor, bool) or not isinstance(executor, (int, cf.Executor)):
-        if hasattr(executor, "get_executor"):  # dask.distributed.Client
-            return executor.get_executor(), False
+def _is_dask_client(executor) -> bool:
+    distributed = sys.modules.get("distributed")  # imported wherever a Client exists
+    return distributed is not None and isinstance(executor, distributed.Client)
+
+
+def _check_executor(executor) -> None:
+    if executor is None or isinstance(executor, cf.Executor) or _is_dask_client(executor):
+        return
+    if isinstance(executor, bool) or not isinstance(executor, int):
         raise ValueError("executor must be None, a number of processes, a "
                          f"concurrent.futures.Executor or a dask Client, got {executor!r}")
-    if isinstance(executor, int):
-        if executor < 1:
-            raise ValueError(f"executor as a number of processes must be >= 1, got {executor}")
-        return cf.ProcessPoolExecutor(executor), True
-    return executor, False
+    if executor < 1:
+        raise ValueError(f"executor as a number of processes must be >= 1, got {executor}")
 
 
 def map_chunks(fn: Callable, chunks: Sequence | Iterable, executor=None, progress: bool = True,
-               desc: str | None = None) -> list:
+               desc: str | None = None, cache=None) -> list:
     """``[fn(c) for c in chunks]``, in order, on the chosen executor, with a progress bar.
 
-    A chunk that raises is reported as :class:`ChunkError` naming its index.
+    Parameters
+    ----------
+    fn : callable ``fn(chunk) -> result``; picklable for processes and Dask.
+    chunks : the chunks, ``m`` of them.
+    executor : None, an int, a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``
+        (see the module's description).
+    progress : show a progress bar (silent when output is not a terminal).
+    desc : the bar's label.
+    cache : None, or a folder that keeps finished chunks so that a re-run of the same work
+        computes only the missing ones (see :mod:`landscape.cache`).
+
+    Returns
+    -------
+    list of the ``m`` results, in the order of ``chunks``.
+
+    Raises
+    ------
+    ChunkError
+        When a chunk raises (or its Dask task kills too many workers); ``index`` names it.
+        With a cache, the chunks that finished before it are kept.
     """
+    _check_executor(executor)
     chunks = list(chunks)
+    store = None if cache is None else ChunkCache.of_work(cache, fn, chunks)
+    results = {} if store is None else store.load(len(chunks))
+    todo = [i for i in range(len(chunks)) if i not in results]
     bar = progress_bar(len(chunks), desc, progress)
+    bar.update(len(results))
     try:
-        if executor is None:
-            return [_call(fn, i, c, bar) for i, c in enumerate(chunks)]
-        pool, owned = _as_executor(executor)
-        try:
-            futures = {pool.submit(fn, c): i for i, c in enumerate(chunks)}
-            results = [None] * len(chunks)
-            for fut in cf.as_completed(futures):
-                i = futures[fut]
-                try:
-                    results[i] = fut.result()
-                except Exception as err:
-                    for other in futures:
-                        other.cancel()
-                    raise ChunkError(i, err) from err
+        with contextlib.closing(_finished(fn, chunks, todo, executor)) as finished:
+            for i, result in finished:
+                results[i] = result
+                if store is not None:
+                    store.save(i, result)
                 bar.update()
-            return results
-        finally:
-            if owned:
-                pool.shutdown(cancel_futures=True)
     finally:
         bar.close()
+    return [results[i] for i in range(len(chunks))]
 
 
-def _call(fn, index, chunk, bar):
+def _finished(fn, chunks: list, todo: list, executor) -> Iterator[tuple[int, object]]:
+    """``(index, fn(chunks[index]))`` for each index in ``todo``, as the chunks finish."""
+    if executor is None:
+        return ((i, _call(fn, i, chunks[i])) for i in todo)
+    if _is_dask_client(executor):
+        return _on_dask(fn, chunks, todo, executor)
+    return _on_pool(fn, chunks, todo, executor)
+
+
+def _call(fn, index: int, chunk):
     try:
-        result = fn(chunk)
+        return fn(chunk)
     except Exception as err:
         raise ChunkError(index, err) from err
-    bar.update()
-    return result
+
+
+def _outcome(future, index: int):
+    """A finished future's result, or its error as a :class:`ChunkError`."""
+    try:
+        return future.result()
+    except Exception as err:
+        raise ChunkError(index, err) from err
+
+
+def _on_pool(fn, chunks, todo, executor):
+    owned = isinstance(executor, int)
+    pool = cf.ProcessPoolExecutor(
+        executor, mp_context=multiprocessing.get_context(START_METHOD)) if owned else executor
+    futures = {}
+    try:
+        futures = {pool.submit(fn, chunks[i]): i for i in todo}
+        for future in cf.as_completed(futures):
+            yield futures[future], _outcome(future, futures[future])
+    finally:
+        for future in futures:
+            future.cancel()
+        if owned:
+            pool.shutdown(cancel_futures=True)
+
+
+def _on_dask(fn, chunks, todo, client):
+    from distributed import as_completed
+
+    futures = client.map(fn, [chunks[i] for i in todo], pure=False)
+    index = {future.key: i for future, i in zip(futures, todo)}
+    try:
+        for future in as_completed(futures):
+            yield index[future.key], _outcome(future, index[future.key])
+    finally:
+        client.cancel(futures)

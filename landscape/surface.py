@@ -26,9 +26,7 @@ import numpy as np
 from landscape._checks import finite_array, theta_matrix, theta_vector
 from landscape.directions import Directions, bezier_coords
 from landscape.io import write_npz
-from landscape.parallel import map_chunks
-
-N_CHUNKS = 16  # chunks per grid by default: a progress bar with steps, work for a pool
+from landscape.parallel import N_CHUNKS, map_chunks
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,7 +163,7 @@ def _evaluate_chunk(objective, center, directions, with_accuracy, coords):
 
 
 def _evaluate(objective, center, directions, coords, accuracy, executor, progress,
-              memory_budget, desc):
+              memory_budget, cache, desc):
     """Losses ``(k,)`` and accuracies ``(k,)`` or None at the points, in chunks."""
     if accuracy and not hasattr(objective, "accuracy"):
         raise ValueError("accuracy=True needs an objective with an accuracy(theta) method")
@@ -175,7 +173,7 @@ def _evaluate(objective, center, directions, coords, accuracy, executor, progres
     size = max(1, min(-(-k // N_CHUNKS), int(memory_budget // (8 * n))))
     chunks = [coords[s:s + size] for s in range(0, k, size)]
     work = partial(_evaluate_chunk, objective, center, directions, bool(accuracy))
-    results = map_chunks(work, chunks, executor, progress, desc)
+    results = map_chunks(work, chunks, executor, progress, desc, cache)
     values = np.concatenate([r[0] for r in results])
     return values, (np.concatenate([r[1] for r in results]) if accuracy else None)
 
@@ -233,16 +231,18 @@ def _two(value, name: str, ndim: int) -> list:
     return list(a)
 
 
-def _grid(objective, center, rows, axes, accuracy, executor, progress, memory_budget, meta):
+def _grid(objective, center, rows, axes, accuracy, executor, progress, memory_budget, cache,
+          meta):
     values, acc = _evaluate(objective, center, rows, grid_coords(axes), accuracy, executor,
-                            progress, memory_budget, f"{meta['kind']} {len(axes[0])}")
+                            progress, memory_budget, cache, f"{meta['kind']} {len(axes[0])}")
     shape = tuple(len(a) for a in axes)
     return Surface(center, rows, axes, values.reshape(shape),
                    None if acc is None else acc.reshape(shape), meta)
 
 
 def line(objective, center, direction, span=1.0, resolution: int = 51, accuracy: bool = False,
-         executor=None, progress: bool = True, memory_budget: float = 256e6) -> Surface:
+         executor=None, progress: bool = True, memory_budget: float = 256e6,
+         cache=None) -> Surface:
     """The loss at ``center + alpha * direction`` for ``alpha`` on a regular grid.
 
     Parameters
@@ -257,6 +257,9 @@ def line(objective, center, direction, span=1.0, resolution: int = 51, accuracy:
         dask Client; see :func:`landscape.parallel.map_chunks`.
     progress : bool, show a progress bar (silent when output is not a terminal).
     memory_budget : float, bytes for the parameter vectors of one chunk.
+    cache : None, or a folder keeping finished chunks, so that a re-run of the same grid
+        (same objective, center, directions and coordinates) computes only the missing
+        ones; see :mod:`landscape.cache`.
 
     Returns
     -------
@@ -268,11 +271,12 @@ def line(objective, center, direction, span=1.0, resolution: int = 51, accuracy:
     resolution = _resolution(resolution, "resolution")
     meta = {"kind": "line", **info, "span": [lo, hi], "resolution": resolution}
     return _grid(objective, center, rows, (np.linspace(lo, hi, resolution),), accuracy,
-                 executor, progress, memory_budget, meta)
+                 executor, progress, memory_budget, cache, meta)
 
 
 def plane(objective, center, d1, d2=None, span=1.0, resolution=51, accuracy: bool = False,
-          executor=None, progress: bool = True, memory_budget: float = 256e6) -> Surface:
+          executor=None, progress: bool = True, memory_budget: float = 256e6,
+          cache=None) -> Surface:
     """The loss at ``center + a d1 + b d2`` on a regular ``(a, b)`` grid.
 
     Parameters
@@ -285,7 +289,7 @@ def plane(objective, center, d1, d2=None, span=1.0, resolution=51, accuracy: boo
     span : a positive number ``s`` (``[-s, s]``), a pair ``(low, high)``, or one of those
         per axis: ``((a_low, a_high), (b_low, b_high))``.
     resolution : int, or ``(n_a, n_b)``: grid points per axis.
-    accuracy, executor, progress, memory_budget : as in :func:`line`.
+    accuracy, executor, progress, memory_budget, cache : as in :func:`line`.
 
     Returns
     -------
@@ -303,11 +307,12 @@ def plane(objective, center, d1, d2=None, span=1.0, resolution=51, accuracy: boo
     axes = tuple(np.linspace(lo, hi, r) for (lo, hi), r in zip(spans, res))
     meta = {"kind": "plane", **info, "span": [list(s) for s in spans], "resolution": res}
     return _grid(objective, center, rows, axes, accuracy, executor, progress, memory_budget,
-                 meta)
+                 cache, meta)
 
 
 def curve(objective, start, end, bend=None, resolution: int = 101, accuracy: bool = False,
-          executor=None, progress: bool = True, memory_budget: float = 256e6) -> Curve:
+          executor=None, progress: bool = True, memory_budget: float = 256e6,
+          cache=None) -> Curve:
     """The loss along the quadratic Bezier path from ``start`` through ``bend`` to ``end``.
 
     Without ``bend`` the path is the straight line ``(1 - t) start + t end`` (Goodfellow,
@@ -321,7 +326,7 @@ def curve(objective, start, end, bend=None, resolution: int = 101, accuracy: boo
     start, end : array_like, shape ``(n,)``.
     bend : array_like, shape ``(n,)``, or None (the midpoint: a straight line).
     resolution : int, points in ``t``, evenly spaced on [0, 1].
-    accuracy, executor, progress, memory_budget : as in :func:`line`.
+    accuracy, executor, progress, memory_budget, cache : as in :func:`line`.
 
     Returns
     -------
@@ -333,7 +338,8 @@ def curve(objective, start, end, bend=None, resolution: int = 101, accuracy: boo
     bend = 0.5 * (start + end) if bend is None else theta_vector(bend, objective.dim, "bend")
     t = np.linspace(0.0, 1.0, _resolution(resolution, "resolution"))
     values, acc = _evaluate(objective, start, np.stack([bend - start, end - start]),
-                            bezier_coords(t), accuracy, executor, progress, memory_budget, kind)
+                            bezier_coords(t), accuracy, executor, progress, memory_budget,
+                            cache, kind)
     return Curve(start, bend, end, (t,), values, acc, {"kind": kind, "resolution": t.size})
 
 

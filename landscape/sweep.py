@@ -21,11 +21,11 @@ from typing import NamedTuple
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from landscape._checks import as_rng, choice, finite_array, integer, real_in, theta_matrix
+from landscape._checks import as_rng, choice, finite_array, integer, positive, real_in, theta_matrix
 from landscape.objective import Objective
 from landscape.optim import Optimizer
-from landscape.parallel import map_chunks
-from landscape.runner import Trajectory, load_records, run, save_records
+from landscape.parallel import N_CHUNKS, map_chunks
+from landscape.runner import Trajectory, _default_cap, load_records, run, save_records
 
 # ---------------------------------------------------------------------------------
 # Starting points
@@ -286,9 +286,19 @@ def _starts(objective, inits, init_fn: Callable | None, rng):
     return thetas, entropy, seeds[:, 1]
 
 
+def _runs_per_chunk(n_jobs: int, dim: int, steps: int, options: dict,
+                    memory_budget: float) -> int:
+    """About ``N_CHUNKS`` chunks, each within ``memory_budget`` bytes of records."""
+    every, cap = options.get("record_every", 1), options.get("max_records") or _default_cap(dim)
+    records = min(steps // every + 2, cap)
+    per_run = 8 * (records * (dim + 2) + 4 * (steps + 1))
+    return max(1, min(-(-n_jobs // N_CHUNKS), int(memory_budget // per_run)))
+
+
 def run_many(objective: Objective, inits, optimizers, steps: int, *,
              init_fn: Callable | None = None, rng=None, executor=None,
-             chunk_size: int | None = None, progress: bool = True, **options) -> Runs:
+             chunk_size: int | None = None, memory_budget: float = 256e6, cache=None,
+             progress: bool = True, **options) -> Runs:
     """Run every optimizer from every start.
 
     Parameters
@@ -302,8 +312,15 @@ def run_many(objective: Objective, inits, optimizers, steps: int, *,
     rng : the master int seed or Generator; start ``i`` gets seeds spawned from it.
     executor : None (serial), an int (local processes), a ``concurrent.futures.Executor``
         or a ``dask.distributed.Client`` (see :func:`landscape.parallel.map_chunks`).
-    chunk_size : runs per task; by default one serially (the progress bar counts runs),
-        else about 16 tasks in all.
+    chunk_size : runs per task. By default about ``N_CHUNKS`` (16) tasks in all, whatever the
+        executor (so a cache written serially serves a run on Dask), with at most
+        ``memory_budget`` bytes of records per task.
+    memory_budget : float, bytes for the records of one chunk's runs (parameters at the
+        recorded steps, per-step values), which a worker holds until it sends them.
+    cache : None, or a folder keeping finished chunks, so that a re-run of the same sweep
+        (same objective, starts, seeds, optimizers, steps, options and chunking) computes
+        only the missing ones (see :mod:`landscape.cache`). Give an int ``rng``: without
+        one every call draws new seeds, and so is new work.
     progress : a progress bar (silent when output is not a terminal).
     **options : passed to :func:`landscape.runner.run` (``batch_size``, ``sampling``,
         ``record_every``, ``max_records``, ``loss_tol``, ``grad_tol``, ``diverge_factor``,
@@ -314,16 +331,17 @@ def run_many(objective: Objective, inits, optimizers, steps: int, *,
     Runs, ordered start by start and, within a start, optimizer by optimizer.
     """
     optimizers, steps = _optimizers(optimizers), integer(steps, "steps", 0)
+    memory_budget = positive(memory_budget, "memory_budget")
     thetas, entropy, seeds = _starts(objective, inits, init_fn, rng)
     # A zero-step run checks the options here, so misuse is a ValueError before work is sent.
     run(objective, thetas[0], next(iter(optimizers.values())), 0, rng=0, **options)
     jobs = [(theta, opt, int(seed)) for theta, seed in zip(thetas, seeds)
             for opt in optimizers.values()]
-    size = integer(chunk_size, "chunk_size", 1) if chunk_size is not None else (
-        1 if executor is None else max(1, -(-len(jobs) // 16)))
+    size = integer(chunk_size, "chunk_size", 1) if chunk_size is not None else _runs_per_chunk(
+        len(jobs), objective.dim, steps, options, memory_budget)
     chunks = [_Chunk(objective, jobs[s:s + size], steps, options)
               for s in range(0, len(jobs), size)]
-    results = map_chunks(_run_chunk, chunks, executor, progress, desc="runs")
+    results = map_chunks(_run_chunk, chunks, executor, progress, desc="runs", cache=cache)
     return Runs(tuple(tr for part in results for tr in part),
                 tuple(optimizers) * len(thetas), np.repeat(np.arange(len(thetas)), len(optimizers)),
                 entropy)
