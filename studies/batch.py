@@ -1,0 +1,186 @@
+"""Full-batch gradient descent against minibatch SGD: progress per epoch, per second, and the
+sharpness of where each one ends.
+
+The notes (1.2) train on the total loss over the training set but update on minibatches
+(stochastic gradient descent): one epoch gives ``N / B`` updates instead of one. This study
+trains one MLP (64-32-10 tanh, softmax cross-entropy) on a subset of the 8x8 digits from one
+initial point with the same learning rate, for the same number of epochs, at batch sizes 16,
+64, 256 and the full set, and shows
+
+- the trajectories on the plane of the two principal components of all runs' points (Li et
+  al. 2018, Sec. 7), centred at the common start, with how far the points lie off the plane;
+- the full-batch training loss against epochs and against wall time (``Trajectory.wall_time``);
+- the sharpness (top Hessian eigenvalue of the full-batch loss) where each run ends, and, since
+  the cross-entropy's curvature shrinks as the loss falls, also where each run first reached
+  the loss at which full-batch GD ended: Keskar et al. (2017) found that small batches end in
+  flatter minima.
+
+Run: ``landscape run batch`` or ``python studies/batch.py OUT_DIR [--quick]``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from _shared import save_png
+from matplotlib.ticker import FormatStrFormatter
+
+from landscape import MLP, gd, runner
+from landscape.data import digits
+from landscape.directions import pca_directions
+from landscape.hessian import sharpness
+from landscape.plot import plot_contour, plot_trajectories
+from landscape.surface import plane, project
+
+TITLE = "Minibatch SGD vs full-batch GD: more progress per epoch, flatter end points"
+BATCHES = (16, 64, 256)  # and the full set
+LR = 0.5
+RECORDS_PER_EPOCH = 8
+
+
+def digits_task(n: int, seed: int):
+    """``n`` digits drawn at random, the MLP's objective on them and its initial point."""
+    X, y = digits()
+    rows = np.random.default_rng(seed).permutation(len(X))[:n]
+    model = MLP([64, 32, 10], activation="tanh", output="softmax", loss="cross_entropy")
+    return model.objective(X[rows], y[rows]), model.init(seed)
+
+
+def train(objective, theta0, epochs: int, seed: int) -> dict:
+    """One run per batch size (None: full batch), ``epochs`` epochs each; size -> trajectory."""
+    runs = {}
+    for size in (*BATCHES, None):
+        per_epoch = 1 if size is None else objective.n_samples // size
+        runs[size] = runner.run(objective, theta0, gd(LR), epochs * per_epoch, batch_size=size,
+                                rng=seed, record_every=max(1, per_epoch // RECORDS_PER_EPOCH))
+    return runs
+
+
+def label(size, n: int) -> str:
+    return f"full batch ({n})" if size is None else f"batch {size}"
+
+
+def per_epoch(trajectory, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Epochs (fractional), full-batch losses and cumulative wall-clock seconds at the records."""
+    steps_per_epoch = n // (trajectory.batch_size or n)
+    seconds = np.concatenate([[0.0], np.cumsum(trajectory.wall_time)])[trajectory.steps]
+    return trajectory.steps / steps_per_epoch, trajectory.loss, seconds
+
+
+def epoch_losses(trajectory, n: int) -> np.ndarray:
+    """The full-batch loss after each whole epoch ``0, 1, ..., epochs``."""
+    epochs, loss, _ = per_epoch(trajectory, n)
+    return loss[epochs == np.round(epochs)]
+
+
+def measure(objective, runs: dict, seed: int) -> dict:
+    """Per batch size: losses per epoch, final sharpness, and the sharpness where the run first
+    reached full-batch GD's final loss."""
+    n, level = objective.n_samples, runs[None].final_loss
+    numbers = {}
+    for size, tr in runs.items():
+        first = np.flatnonzero(tr.loss <= level)[0]
+        numbers[label(size, n)] = {
+            "batch_size": size or n,
+            "epoch_loss": epoch_losses(tr, n).tolist(),
+            "final_loss": tr.final_loss,
+            "final_sharpness": sharpness(objective, tr.final_theta, rng=seed),
+            "sharpness_at_gd_loss": sharpness(objective, tr.thetas[first], rng=seed),
+            "epoch_at_gd_loss": float(per_epoch(tr, n)[0][first]),
+        }
+    return numbers
+
+
+def plot_plane(objective, runs: dict, theta0, out: Path, resolution: int) -> list[float]:
+    """Contours of the PCA plane through the start with the runs on it; returns each run's
+    median projection residual."""
+    n = objective.n_samples
+    directions = pca_directions(list(runs.values()), center=theta0)
+    projections = [project(tr, theta0, directions, label=label(size, n))
+                   for size, tr in runs.items()]
+    coords = np.concatenate([p.coords for p in projections])
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    pad = 0.15 * (hi - lo)
+    surface = plane(objective, theta0, directions, span=list(zip(lo - pad, hi + pad)),
+                    resolution=resolution, progress=False)
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    bar = fig.colorbar(plot_contour(surface, ax=ax, levels=30, log=True), ax=ax,
+                       label="full-batch training loss")
+    for axis in (bar.ax.yaxis.set_major_formatter, bar.ax.yaxis.set_minor_formatter):
+        axis(FormatStrFormatter("%.2g"))
+    plot_trajectories(projections, ax=ax, lw=1)
+    residuals = [float(np.median(p.residual)) for p in projections]
+    ax.set_title("Runs from one start on the plane of their principal components\n"
+                 f"(median distance off the plane: {min(residuals):.0%} to {max(residuals):.0%})")
+    save_png(fig, out / "plane.png")
+    return residuals
+
+
+def plot_curves(runs: dict, numbers: dict, n: int, out: Path) -> None:
+    """Loss against epochs and wall time; sharpness at the end and at equal loss."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
+    for size, tr in runs.items():
+        epochs, loss, seconds = per_epoch(tr, n)
+        axes[0].plot(epochs, loss, label=label(size, n))
+        axes[1].plot(seconds, loss, label=label(size, n))
+    axes[0].set(yscale="log", xlabel="epoch", ylabel="full-batch training loss",
+                title=f"Loss per epoch (lr {LR})")
+    axes[1].set(yscale="log", xlabel="wall-clock seconds (training steps only)",
+                ylabel="full-batch training loss", title="Loss per second")
+    names, x = list(numbers), np.arange(len(numbers))
+    axes[2].bar(x - 0.2, [numbers[k]["final_sharpness"] for k in names], 0.4, label="at the end")
+    axes[2].bar(x + 0.2, [numbers[k]["sharpness_at_gd_loss"] for k in names], 0.4,
+                label="where the loss first reached full-batch GD's final loss")
+    axes[2].set_xticks(x, names)
+    axes[2].set_ylim(0, 1.35 * axes[2].get_ylim()[1])
+    axes[2].set(ylabel="sharpness (top Hessian eigenvalue)", title="Sharpness")
+    for ax, where in zip(axes, ("lower left", "lower left", "upper left")):
+        ax.legend(fontsize=8, loc=where)
+    fig.tight_layout()
+    save_png(fig, out / "curves.png")
+
+
+def _flatter(sharp: float, flat: float) -> str:
+    """``sharp / flat`` in words: how much flatter (or sharper) ``flat`` is."""
+    ratio = sharp / flat
+    return f"{ratio:.2f}x flatter" if ratio >= 1 else f"{1 / ratio:.2f}x sharper"
+
+
+def conclusion_for(numbers: dict, epochs: int) -> str:
+    """One sentence from the measured numbers."""
+    runs = list(numbers.values())
+    small, full = runs[0], runs[-1]
+    lower = all(np.all(np.array(r["epoch_loss"][1:]) < full["epoch_loss"][1:]) for r in runs[:-1])
+    listing = lambda key: ", ".join(f"{r[key]:.3g}" for r in runs)
+    return (f"After {epochs} epochs at lr {LR}, batch sizes {', '.join(numbers)} reached "
+            f"full-batch losses {listing('final_loss')} (every minibatch run "
+            f"{'below' if lower else 'not always below'} full-batch GD at every epoch); their "
+            f"final sharpness was {listing('final_sharpness')}, and where each first reached GD's "
+            f"final loss {full['final_loss']:.3g} it was {listing('sharpness_at_gd_loss')}: the "
+            f"smallest batch ended {_flatter(full['final_sharpness'], small['final_sharpness'])} "
+            f"than full-batch GD, and at equal loss was "
+            f"{_flatter(full['sharpness_at_gd_loss'], small['sharpness_at_gd_loss'])}.")
+
+
+def run(out, quick: bool = False, seed: int = 0) -> dict:
+    """Train at each batch size, measure, draw."""
+    out = Path(out)
+    n, epochs = (512, 8) if quick else (1024, 40)
+    objective, theta0 = digits_task(n, seed)
+    runs = train(objective, theta0, epochs, seed)
+    numbers = measure(objective, runs, seed)
+    residuals = plot_plane(objective, runs, theta0, out, 15 if quick else 31)
+    plot_curves(runs, numbers, n, out)
+    return {"conclusion": conclusion_for(numbers, epochs),
+            "numbers": {"n_samples": n, "epochs": epochs, "lr": LR, "two_over_lr": 2 / LR,
+                        "runs": numbers,
+                        "plane_median_residual": residuals}}
+
+
+if __name__ == "__main__":
+    result = run(sys.argv[1] if len(sys.argv) > 1 else "figures/batch",
+                 quick="--quick" in sys.argv)
+    print(result["conclusion"])
