@@ -26,9 +26,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from _shared import save_png
 
-from landscape import MLP, gd
+from landscape import MLP, gd, runner
 from landscape.hessian import sharpness
-from landscape.runner import run as optimize
 
 TITLE = "Edge of stability: full-batch GD drives the sharpness up to 2/eta and hovers there"
 ETAS = (0.05, 0.1, 0.2, 0.3)
@@ -44,12 +43,12 @@ def chebyshev_task(seed: int):
                                                             gain=[1.9, 1.0])
 
 
-def train(objective, theta0, eta: float, time: float, every: float):
-    """Full-batch GD for ``time / eta`` steps, the sharpness every ``every / eta`` steps
+def train(objective, theta0, eta: float, flow_time: float, every: float):
+    """Full-batch GD for ``flow_time / eta`` steps, the sharpness every ``every / eta`` steps
     (every ``every`` units of gradient-flow time)."""
-    return optimize(objective, theta0, gd(eta), round(time / eta),
-                    record_every=round(every / eta), metrics={"sharpness": sharpness},
-                    diverge_factor=None)
+    return runner.run(objective, theta0, gd(eta), round(flow_time / eta),
+                      record_every=round(every / eta), metrics={"sharpness": sharpness},
+                      diverge_factor=None)
 
 
 def measure(trajectory, eta: float) -> dict:
@@ -132,11 +131,11 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     """Train at each learning rate, measure the sharpness against 2/eta, draw."""
     out = Path(out)
     objective, theta0 = chebyshev_task(seed)
-    time, every = (300.0, 5.0) if quick else (2000.0, 10.0)
-    trajectories = {eta: train(objective, theta0, eta, time, every) for eta in ETAS}
+    flow_time, every = (300.0, 5.0) if quick else (2000.0, 10.0)
+    trajectories = {eta: train(objective, theta0, eta, flow_time, every) for eta in ETAS}
     runs = [measure(tr, eta) for eta, tr in trajectories.items()]
     plot(trajectories, out)
-    return {"conclusion": conclusion_for(runs), "numbers": {"flow_time": time, "runs": runs}}
+    return {"conclusion": conclusion_for(runs), "numbers": {"flow_time": flow_time, "runs": runs}}
 
 
 if __name__ == "__main__":
