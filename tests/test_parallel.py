@@ -1,0 +1,363 @@
+"""Chunked work: every executor gives the serial results in order, failures name their chunk,
+interrupted work resumes from the cache with the numbers of an uninterrupted run, and the
+cache's key (the fingerprint) tells apart exactly what differs."""
+
+import concurrent.futures as cf
+import os
+import subprocess
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from landscape import MLP, data
+from landscape import functions as F
+from landscape.cache import ChunkCache, fingerprint
+from landscape.directions import random_directions
+from landscape.optim import adam, gd
+from landscape.parallel import ChunkError, map_chunks
+from landscape.surface import plane
+from landscape.sweep import run_many
+
+# ---------------------------------------------------------------------------------
+# Probes: count what was computed, fail once where asked (shared with test_dask.py)
+# ---------------------------------------------------------------------------------
+
+
+class Probe:
+    """Logs each call's ``key`` (with the process id) to the file ``log``, so that calls in
+    worker processes are counted too, and, while the file ``flag`` exists, fails once at
+    ``key == at``: raises ``RuntimeError``, or with ``exit`` ends its own process at once."""
+
+    def __init__(self, log, flag=None, at=None, exit=False):
+        self.log, self.flag, self.at, self.exit = str(log), flag and str(flag), at, exit
+
+    def __call__(self, key: str) -> None:
+        if self.flag is not None and key == self.at and _take(self.flag):
+            if self.exit:
+                os._exit(1)
+            raise RuntimeError(f"planned failure at {key}")
+        with open(self.log, "a") as fh:  # appends of one short line do not interleave
+            fh.write(f"{os.getpid()} {key}\n")
+
+    def keys(self) -> list:
+        """The keys of the calls that did not fail, in order."""
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as fh:
+            return [line.split(" ", 1)[1].rstrip("\n") for line in fh]
+
+
+def _take(flag: str) -> bool:
+    """Remove ``flag``; True for the one caller that removed it (atomic across processes)."""
+    try:
+        os.remove(flag)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def flag_file(folder: Path) -> Path:
+    path = folder / "fail-once"
+    path.touch()
+    return path
+
+
+class Probed:
+    """An objective whose ``losses_in_span`` calls ``probe`` with the chunk's first point."""
+
+    def __init__(self, objective, probe: Probe):
+        self.objective, self.probe, self.dim = objective, probe, objective.dim
+
+    def losses_in_span(self, center, directions, coords):
+        self.probe(point_key(coords[0]))
+        return self.objective.losses_in_span(center, directions, coords)
+
+
+def point_key(coords) -> str:
+    return " ".join(repr(float(c)) for c in coords)
+
+
+def chunk_starts(surface, n_chunks: int) -> list:
+    """The first point of each chunk, in order (the grid split as the surface module does)."""
+    coords = surface.coords()
+    size = -(-len(coords) // n_chunks)
+    return [point_key(c) for c in coords[::size]]
+
+
+def mlp_plane_inputs():
+    X, y = data.moons(60, rng=0)
+    model = MLP([2, 16, 16, 1], activation="tanh", output="sigmoid", loss="cross_entropy")
+    return model.objective(X, y), model.init(1), random_directions(model.n_params, 2, rng=2)
+
+
+# ---------------------------------------------------------------------------------
+# Executors
+# ---------------------------------------------------------------------------------
+
+
+def _moments(chunk: np.ndarray) -> np.ndarray:
+    return np.array([chunk.sum(), (chunk**2).sum(), np.sin(chunk).prod()])
+
+
+def _chunks(count=9):
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(int(rng.integers(1, 20))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("executor", [None, 2, "threads"])
+def test_every_executor_returns_the_serial_results_in_order(executor):
+    chunks = _chunks()
+    expected = [_moments(c) for c in chunks]
+    if executor == "threads":
+        with cf.ThreadPoolExecutor(2) as pool:
+            got = map_chunks(_moments, chunks, pool, progress=False)
+    else:
+        got = map_chunks(_moments, chunks, executor, progress=False)
+    assert len(got) == len(chunks)
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+
+
+MARK = {}  # set in this process only: a forked worker would see it, a fresh one does not
+
+
+def _mark(_chunk):
+    return MARK.get("parent")
+
+
+def test_own_process_pools_start_fresh_interpreters_not_forks():
+    MARK["parent"] = os.getpid()
+    try:
+        assert map_chunks(_mark, range(4), executor=2, progress=False) == [None] * 4
+    finally:
+        MARK.clear()
+
+
+def _fail_at_three(chunk: int) -> int:
+    if chunk == 3:
+        raise ValueError("bad chunk content")
+    return chunk
+
+
+@pytest.mark.parametrize("executor", [None, 2, "threads"])
+def test_a_failing_chunk_is_reported_with_its_index(executor):
+    with cf.ThreadPoolExecutor(2) as threads:
+        pool = threads if executor == "threads" else executor
+        with pytest.raises(ChunkError, match="chunk 3 failed: ValueError: bad chunk") as info:
+            map_chunks(_fail_at_three, range(6), pool, progress=False)
+    assert info.value.index == 3 and isinstance(info.value.__cause__, ValueError)
+
+
+@pytest.mark.parametrize("executor", [0, -2, True, 2.0, "dask"])
+def test_bad_executor_is_named(executor):
+    with pytest.raises(ValueError, match="executor"):
+        map_chunks(_moments, _chunks(), executor, progress=False)
+
+
+# ---------------------------------------------------------------------------------
+# The cache
+# ---------------------------------------------------------------------------------
+
+
+def _probed_sum(probe: Probe, chunk: np.ndarray) -> float:
+    probe(repr(float(chunk[0])))
+    return chunk.sum()
+
+
+def test_interrupted_work_resumes_where_it_stopped(tmp_path):
+    chunks = [np.arange(5.0 * i, 5.0 * i + 5) for i in range(8)]
+    keys = [repr(float(c[0])) for c in chunks]
+    probe = Probe(tmp_path / "log", flag_file(tmp_path), at=keys[5])
+    work = partial(_probed_sum, probe)
+    with pytest.raises(ChunkError) as info:
+        map_chunks(work, chunks, progress=False, cache=tmp_path / "cache")
+    assert info.value.index == 5 and probe.keys() == keys[:5]
+    store = ChunkCache.of_work(tmp_path / "cache", work, chunks)
+    assert sorted(store.load(8)) == [0, 1, 2, 3, 4]
+
+    resumed = map_chunks(work, chunks, progress=False, cache=tmp_path / "cache")
+    assert resumed == [c.sum() for c in chunks]
+    assert probe.keys() == keys[:5] + keys[5:]  # chunks 5, 6, 7 once more, nothing else
+    assert map_chunks(work, chunks, progress=False, cache=tmp_path / "cache") == resumed
+    assert len(probe.keys()) == 8  # everything came from the cache
+    assert all(p.name.startswith("chunk-") for p in store.path.iterdir())  # no temporary file
+
+
+def test_the_cache_keeps_different_work_apart(tmp_path):
+    chunks = [np.arange(3.0) + i for i in range(4)]
+    probe = Probe(tmp_path / "log")
+    work = partial(_probed_sum, probe)
+    map_chunks(work, chunks, progress=False, cache=tmp_path)
+    changed = [c.copy() for c in chunks]
+    changed[2][1] += 1e-12  # one number of one chunk
+    other = map_chunks(work, changed, progress=False, cache=tmp_path)
+    assert other == [c.sum() for c in changed] and len(probe.keys()) == 8
+    assert len(list(tmp_path.glob("*/chunk-*.pkl"))) == 8  # two keys, four chunks each
+    regrouped = [np.concatenate(chunks[:2]), *chunks[2:]]  # same numbers, other chunking
+    map_chunks(work, regrouped, progress=False, cache=tmp_path)
+    assert len(probe.keys()) == 11
+
+
+def test_a_stray_temporary_file_is_not_a_finished_chunk(tmp_path):
+    chunks = [np.ones(2), np.zeros(2)]
+    store = ChunkCache.of_work(tmp_path, _moments, chunks)
+    store.path.mkdir(parents=True)
+    (store.path / ".chunk-1.x1y2.pkl").write_bytes(b"half a pickle")  # a write cut short
+    assert store.load(2) == {}
+    got = map_chunks(_moments, chunks, progress=False, cache=tmp_path)
+    assert sorted(store.load(2)) == [0, 1]
+    np.testing.assert_array_equal(store.load(2)[1], got[1])
+
+
+@pytest.mark.parametrize("folder, message", [(3, "folder path"), ("file", "is a file")])
+def test_bad_cache_folder_is_named(tmp_path, folder, message):
+    if folder == "file":
+        folder = tmp_path / "file"
+        folder.write_text("not a folder")
+    with pytest.raises(ValueError, match=message):
+        map_chunks(_moments, _chunks(), progress=False, cache=folder)
+
+
+def test_an_interrupted_plane_resumes_to_the_serial_plane(tmp_path):
+    obj, center, d = mlp_plane_inputs()
+    clean = plane(obj, center, d, span=1.5, resolution=(13, 9), progress=False)
+    starts = chunk_starts(clean, 16)
+    probe = Probe(tmp_path / "log", flag_file(tmp_path), at=starts[6])
+    probed = Probed(obj, probe)
+    with pytest.raises(ChunkError) as info:
+        plane(probed, center, d, span=1.5, resolution=(13, 9), progress=False, cache=tmp_path)
+    assert info.value.index == 6 and probe.keys() == starts[:6]
+    resumed = plane(probed, center, d, span=1.5, resolution=(13, 9), progress=False,
+                    cache=tmp_path)
+    np.testing.assert_array_equal(resumed.values, clean.values)
+    assert probe.keys() == starts  # each chunk computed once in all
+
+
+def _probed_metric(probe: Probe, objective, theta) -> float:
+    probe(point_key(theta[:3]))
+    return 0.0
+
+
+def test_an_interrupted_sweep_resumes_to_the_serial_sweep(tmp_path):
+    X, y = data.xor(40, rng=0)
+    model = MLP([2, 4, 1], activation="sigmoid", output="sigmoid", loss="cross_entropy")
+    obj = model.objective(X, y)
+    starts = np.array([model.init(s) for s in range(6)])
+    keys = [point_key(s[:3]) for s in starts]
+    probe = Probe(tmp_path / "log", flag_file(tmp_path), at=keys[4])
+    opts = {"gd": gd(0.5), "adam": adam(0.05)}
+    kw = dict(rng=3, batch_size=10, record_every=30, progress=False)
+    metrics = {"probe": partial(_probed_metric, probe)}
+    clean = run_many(obj, starts, opts, 30, **kw)
+    with pytest.raises(ChunkError) as info:  # one run per chunk: 12 chunks, start 4 in 8, 9
+        run_many(obj, starts, opts, 30, chunk_size=1, cache=tmp_path, metrics=metrics, **kw)
+    assert info.value.index == 8
+    before = len(probe.keys())
+    resumed = run_many(obj, starts, opts, 30, chunk_size=1, cache=tmp_path, metrics=metrics,
+                       **kw)
+    # The option check runs once at start 0; a run probes its first and last point.
+    computed = probe.keys()[before:]
+    assert computed[0] == keys[0] and len(computed) == 1 + 2 * 4
+    assert computed[1::2] == [keys[4], keys[4], keys[5], keys[5]]
+    assert resumed.labels == clean.labels and resumed.seed == clean.seed
+    for a, b in zip(resumed, clean):
+        np.testing.assert_array_equal(a.thetas, b.thetas)
+        np.testing.assert_array_equal(a.loss, b.loss)
+        assert a.seed == b.seed
+
+
+def test_sweep_chunks_stay_within_the_memory_budget(tmp_path):
+    f = F.rosenbrock(4)
+    starts = np.random.default_rng(0).uniform(-1, 1, (64, 4))
+    one = run_many(f, starts[:1], gd(1e-4), 50, progress=False)[0]
+    per_run = sum(a.nbytes for a in (one.thetas, one.steps, one.loss, one.batch_loss,
+                                      one.grad_norm, one.lr, one.wall_time))
+    # No binding budget: 16 chunks of 4; room for two runs: 32 chunks; for none: one per chunk.
+    for budget, n_chunks in [(1e9, 16), (2.5 * per_run, 32), (1.0, 64)]:
+        folder = tmp_path / str(budget)
+        run_many(f, starts, gd(1e-4), 50, memory_budget=budget, cache=folder, progress=False)
+        (key,) = [p.name for p in folder.iterdir()]
+        chunks = ChunkCache(folder, key).load(100)
+        assert sorted(chunks) == list(range(n_chunks))
+        assert sum(len(c) for c in chunks.values()) == 64
+        assert max(len(c) for c in chunks.values()) * per_run <= max(budget, per_run)
+    with pytest.raises(ValueError, match="memory_budget"):
+        run_many(f, starts, gd(1e-4), 5, memory_budget=0, progress=False)
+
+
+# ---------------------------------------------------------------------------------
+# Fingerprints
+# ---------------------------------------------------------------------------------
+
+
+def _digits_like(seed=0, **kw):
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((30, 5)), rng.integers(0, 3, 30)
+    return MLP([5, 4, 3], output="softmax", loss="cross_entropy", **kw).objective(X, y)
+
+
+def test_equal_content_gives_equal_fingerprints_whatever_the_identity_or_cache():
+    a, b = _digits_like(), _digits_like()
+    b.loss_and_grad(np.zeros(b.dim))  # fills b's working buffers and its last-pass cache
+    assert fingerprint(a) == fingerprint(b)
+    assert fingerprint(F.quadratic([1.0, 2.0], rng=4)) == fingerprint(F.quadratic([1.0, 2.0],
+                                                                                  rng=4))
+    assert fingerprint([gd(0.1), adam(0.01)]) == fingerprint([gd(0.1), adam(0.01)])
+    assert fingerprint({"x": 1, "y": 2}) == fingerprint({"y": 2, "x": 1})
+
+
+@pytest.mark.parametrize("other", [
+    lambda: _digits_like(seed=1),  # other data
+    lambda: _digits_like(weight_decay=1e-12),
+    lambda: _digits_like(activation="relu"),
+    lambda: _digits_like(bias=[True, False]),
+    lambda: _digits_like(dtype=np.float32),
+])
+def test_a_different_model_or_data_gives_another_fingerprint(other):
+    assert fingerprint(other()) != fingerprint(_digits_like())
+
+
+@pytest.mark.parametrize("a, b", [
+    (F.rosenbrock(2), F.rosenbrock(2, b=101.0)),
+    (F.rosenbrock(2), F.rosenbrock(3)),
+    (F.himmelblau(), F.beale()),
+    (F.quadratic([1.0, 2.0], rng=0), F.quadratic([1.0, 2.0], rng=1)),
+    (gd(0.1), gd(0.2)),
+    (adam(0.1), adam(0.1, b2=0.99)),
+    (1, 1.0),
+    (np.float64(1.0), 1.0),
+    (np.zeros(3), np.zeros(3, np.float32)),
+    (np.zeros((2, 3)), np.zeros((3, 2))),
+    (0.0, -0.0),
+])
+def test_different_settings_give_different_fingerprints(a, b):
+    assert fingerprint(a) != fingerprint(b)
+
+
+def test_what_has_no_stable_description_is_refused():
+    def local(t):
+        return t
+
+    for fn in (lambda t: t, local):
+        with pytest.raises(ValueError, match="module level"):
+            fingerprint([1, fn])
+    with pytest.raises(ValueError, match="cannot fingerprint"):
+        fingerprint(sys)
+
+
+def test_fingerprints_agree_between_sessions():
+    code = ("from landscape import functions as F, MLP; from landscape.optim import adam; "
+            "from landscape.cache import fingerprint; import numpy as np; "
+            "X = np.linspace(0, 1, 10).reshape(5, 2); "
+            "print(fingerprint([MLP([2, 3, 1]).objective(X, X[:, :1]), F.quadratic([1.0, 2.0], "
+            "rng=0), adam(0.1), {'a', 'b', 'c'}]))")
+    out = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+           for seed in ("1", "2")]
+    X = np.linspace(0, 1, 10).reshape(5, 2)
+    here = fingerprint([MLP([2, 3, 1]).objective(X, X[:, :1]), F.quadratic([1.0, 2.0], rng=0),
+                        adam(0.1), {"a", "b", "c"}])
+    assert out[0].strip() == out[1].strip() == here
