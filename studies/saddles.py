@@ -26,12 +26,12 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _shared import save_png
 
 from landscape import gd, runner
 from landscape.critical import find_critical_points, loss_and_index, saddle_episodes
 from landscape.functions import deep_linear
 from landscape.hessian import RTOL, full_spectrum, hessian_operator, min_eigenvalue, sharpness
-from landscape.io import save_figure
 
 TITLE = "Saddle points: a linear network's plateaus, their negative curvature, and escape"
 SINGULAR = np.array([3.0, 1.0, 0.3])  # the target's singular values
@@ -113,8 +113,7 @@ def plot_training(trajectory, episodes, out: Path) -> None:
     axes[0].legend(loc="upper right")
     axes[-1].set_xlabel("step")
     fig.tight_layout()
-    save_figure(fig, out / "training.png", dpi=110)
-    plt.close(fig)
+    save_png(fig, out / "training.png")
 
 
 def learned_modes(loss: float) -> str:
@@ -154,8 +153,7 @@ def plot_index_loss(points, plateaus, out: Path) -> None:
               title="label: modes learned; area: times found", title_fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    save_figure(fig, out / "index_vs_loss.png", dpi=110)
-    plt.close(fig)
+    save_png(fig, out / "index_vs_loss.png")
 
 
 def run_study(out: Path, quick: bool, seed: int) -> dict:

@@ -1,0 +1,214 @@
+"""What the loss surface of a trained digits classifier looks like around its minimum.
+
+The notes (1.2-1.3) train a digit recognizer with a softmax output by gradient descent on
+a very high-dimensional parameter set. Here a 64-32-10 tanh network (2,410 parameters) is
+trained with Adam on the 8x8 digits, and its loss is drawn on planes through the solution:
+
+- along two filter-normalized directions (Li et al. 2018): every neuron's incoming
+  weights of a Gaussian direction get the norm of that neuron's weights at the solution,
+  so the picture's scale follows the network's own (biases stay put);
+- along the same Gaussian draw normalized as a whole instead (orthonormal, then scaled
+  to the filter-normalized directions' length), so the two differ only in how the
+  length is shared out;
+- along the top two Hessian eigenvectors (Lanczos on the exact HVPs), the most curved
+  plane there is.
+
+The curvature each plane sees is measured exactly: the Rayleigh quotient ``d.H d / |d|^2``
+of each direction against the top eigenvalue. Then the straight line from the
+initialization to the solution (Goodfellow, Vinyals and Saxe 2015), with loss and
+accuracy: does the loss fall monotonically along it?
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from _shared import log_colorbar, save_png
+
+from landscape import MLP, adam, runner
+from landscape.data import digits
+from landscape.directions import (
+    filter_normalized_directions,
+    hessian_directions,
+    random_directions,
+)
+from landscape.hessian import eigenpairs, hessian_operator
+from landscape.io import save_figure
+from landscape.plot import (
+    plot_contour,
+    plot_line,
+    plot_line_accuracy,
+    plot_surface3d,
+    surface_figure,
+)
+from landscape.surface import curve, plane
+
+TITLE = "A digits MLP's loss around its minimum: random, filter-normalized, Hessian planes"
+NAMES = {"random": "random (same length)", "filter": "filter-normalized",
+         "hessian": "top-2 Hessian eigenvectors"}
+HESSIAN_RISE = 4.5  # the Hessian plane reaches where lambda_1 alpha^2 / 2 is this many nats
+
+
+def train(quick: bool, seed: int):
+    """The objective, the initialization and the trained parameters (Adam, full batch)."""
+    X, y = digits()
+    if quick:
+        X, y = X[:300], y[:300]
+    model = MLP([64, 32, 10], activation="tanh", output="softmax", loss="cross_entropy")
+    objective = model.objective(X, y)
+    theta0 = model.init(seed)
+    trajectory = runner.run(objective, theta0, adam(0.01), 150 if quick else 500,
+                            record_every=50)
+    return objective, theta0, trajectory.final_theta
+
+
+def make_directions(objective, theta, seed: int) -> dict:
+    """Two directions of each kind; the random ones scaled to the filter-normalized lengths."""
+    spectrum = eigenpairs(hessian_operator(objective, theta), k=2, which="LA", rng=seed)
+    filtered = filter_normalized_directions(objective, theta, k=2, rng=seed)
+    lengths = np.linalg.norm(filtered.vectors, axis=1, keepdims=True)
+    rand = random_directions(objective.dim, k=2, rng=seed)  # the same Gaussian draw
+    rand = rand._replace(vectors=rand.vectors * lengths,
+                         meta={**rand.meta, "length": lengths.ravel().tolist()})
+    return {"random": rand, "filter": filtered, "hessian": hessian_directions(spectrum)}
+
+
+def rayleigh(objective, theta, d: np.ndarray) -> float:
+    """The curvature along ``d``: ``d.H d / |d|^2`` (one exact HVP)."""
+    return float(d @ objective.hvp(theta, d) / (d @ d))
+
+
+def filter_norm_error(objective, theta, d: np.ndarray) -> float:
+    """Largest relative gap between a filter's norm in ``d`` and at ``theta``, over all filters."""
+    gaps = []
+    for block in objective.blocks:
+        ours = np.linalg.norm(d[block.weight].reshape(block.n_filters, -1), axis=1)
+        theirs = np.linalg.norm(theta[block.weight].reshape(block.n_filters, -1), axis=1)
+        gaps.append(np.abs(ours - theirs) / theirs)
+    return float(np.max(np.concatenate(gaps)))
+
+
+def planes(objective, theta, directions: dict, resolution: int) -> dict:
+    """The loss on each kind's plane: span 1 (one direction length) for random and filter,
+    out to a rise of ``HESSIAN_RISE`` nats along the top eigenvector for the Hessian."""
+    top = directions["hessian"].meta["eigenvalues"][0]
+    spans = {"random": 1.0, "filter": 1.0, "hessian": np.sqrt(2 * HESSIAN_RISE / top)}
+    return {name: plane(objective, theta, d, span=spans[name], resolution=resolution,
+                        progress=False) for name, d in directions.items()}
+
+
+def rise_at_edge(surface) -> float:
+    """Mean loss rise from the centre to the four ends of the axes (``+-span`` on each)."""
+    mid = len(surface.axes[0]) // 2
+    v = surface.values
+    return float(np.mean([v[0, mid], v[-1, mid], v[mid, 0], v[mid, -1]]) - v[mid, mid])
+
+
+def draw_planes(surfaces: dict, out: Path) -> None:
+    """Contours of the three planes, 3-D views of random and filter, and plotly HTML files."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    for ax, (name, surface) in zip(axes, surfaces.items()):
+        log_colorbar(fig, plot_contour(surface, ax=ax, levels=30, log=True), ax, "training loss")
+        ax.plot([0], [0], "r*", markersize=12, label="trained network")
+        ax.set_title(NAMES[name])
+        ax.legend(loc="upper right", fontsize=8)
+    fig.suptitle("Digits MLP 64-32-10: the loss on planes through the solution")
+    fig.tight_layout()
+    save_png(fig, out / "contours.png")
+    fig = plt.figure(figsize=(11, 4.8))
+    for i, name in enumerate(("random", "filter")):
+        ax = fig.add_subplot(1, 2, i + 1, projection="3d")
+        plot_surface3d(surfaces[name], ax=ax, log=True)
+        ax.set_title(NAMES[name])
+        save_figure(surface_figure(surfaces[name], title=f"Digits MLP: {NAMES[name]} plane"),
+                    out / f"surface_{name}.html")
+    fig.suptitle("The same two planes in 3-D (height: log10 loss)")
+    save_png(fig, out / "surfaces3d.png")
+
+
+def draw_interpolation(path, out: Path) -> None:
+    """Loss and accuracy along the straight line from the initialization to the solution."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    plot_line(path, ax=ax, log=True, color="C0", label="training loss")
+    ax.set_xlabel("t: (1 - t) initialization + t solution")
+    twin = ax.twinx()
+    plot_line_accuracy(path, ax=twin, color="C1", label="training accuracy")
+    twin.set_ylim(0, 1.02)
+    ax.legend(handles=ax.lines + twin.lines, loc="center right")
+    ax.set_title("From initialization to solution in a straight line")
+    save_png(fig, out / "interpolation.png")
+
+
+def run(out, quick: bool = False, seed: int = 0) -> dict:
+    """Train, evaluate the planes and the interpolation, draw; return the numbers."""
+    out = Path(out)
+    objective, theta0, theta = train(quick, seed)
+    directions = make_directions(objective, theta, seed)
+    surfaces = planes(objective, theta, directions, 11 if quick else 31)
+    draw_planes(surfaces, out)
+    path = curve(objective, theta0, theta, resolution=21 if quick else 51, accuracy=True,
+                 progress=False)
+    draw_interpolation(path, out)
+
+    center = float(objective.loss(theta))
+    lambdas = directions["hessian"].meta["eigenvalues"]
+    numbers = {
+        "n_params": objective.dim,
+        "center_loss": center,
+        "center_accuracy": objective.accuracy(theta),
+        "center_grad_norm": float(np.linalg.norm(objective.grad(theta))),
+        "plane_min_minus_center": {n: float(np.nanmin(s.values)) - center
+                                   for n, s in surfaces.items()},
+        "plane_argmin_is_center": {n: bool(np.nanargmin(s.values) == s.values.size // 2)
+                                   for n, s in surfaces.items()},
+        "direction_length": float(np.linalg.norm(directions["filter"].vectors[0])),
+        "theta_weight_norm": float(np.sqrt(sum(np.sum(theta[b.weight] ** 2)
+                                               for b in objective.blocks))),
+        "rise_at_edge": {n: rise_at_edge(s) for n, s in surfaces.items()},
+        "hessian_span": float(surfaces["hessian"].axes[0][-1]),
+        "curvature_along": {n: [rayleigh(objective, theta, v) for v in d.vectors]
+                            for n, d in directions.items()},
+        "top_eigenvalues": lambdas,
+        "filter_norm_max_relative_error": max(filter_norm_error(objective, theta, v)
+                                              for v in directions["filter"].vectors),
+        "filter_bias_entries_max": float(max(np.abs(v[b.bias]).max()
+                                             for v in directions["filter"].vectors
+                                             for b in objective.blocks)),
+        "interpolation_loss": [float(path.values[0]), float(path.values[-1])],
+        "interpolation_accuracy": [float(path.accuracy[0]), float(path.accuracy[-1])],
+        "interpolation_increases": int(np.sum(np.diff(path.values) > 0)),
+        "interpolation_points": int(path.values.size),
+        "interpolation_barrier": path.barrier,
+    }
+    return {"conclusion": conclusion_of(numbers), "numbers": numbers}
+
+
+def conclusion_of(n: dict) -> str:
+    """The finding, from the measured numbers."""
+    lowest = [k for k, v in n["plane_argmin_is_center"].items() if v]
+    where = (f"the lowest grid point of {len(lowest)} of the 3 planes ({', '.join(lowest)})"
+             if lowest else "the lowest grid point of none of the planes")
+    curv = {k: np.mean(v) for k, v in n["curvature_along"].items()}
+    return (
+        f"The trained {n['n_params']}-parameter digits MLP (loss {n['center_loss']:.2g}, "
+        f"accuracy {n['center_accuracy']:.3f}) is {where}; "
+        f"at one direction length ({n['direction_length']:.1f}) the loss rises by "
+        f"{n['rise_at_edge']['random']:.2f} along random and "
+        f"{n['rise_at_edge']['filter']:.2f} along filter-normalized directions, whose "
+        f"curvatures d.Hd/|d|^2 ({curv['random']:.2g} and {curv['filter']:.2g}) are "
+        f"1/{n['top_eigenvalues'][0] / max(curv['random'], curv['filter']):.0f} or less of the "
+        f"top Hessian eigenvalue {n['top_eigenvalues'][0]:.3g} that the eigenvector plane "
+        f"shows; the straight line from initialization to solution takes the loss from "
+        f"{n['interpolation_loss'][0]:.2f} to {n['interpolation_loss'][1]:.2g} with "
+        f"{n['interpolation_increases']} increases in {n['interpolation_points'] - 1} steps "
+        f"(accuracy {n['interpolation_accuracy'][0]:.2f} to {n['interpolation_accuracy'][1]:.2f})."
+    )
+
+
+if __name__ == "__main__":
+    result = run(sys.argv[1] if len(sys.argv) > 1 else "figures/surfaces",
+                 quick="--quick" in sys.argv)
+    print(result["conclusion"])
