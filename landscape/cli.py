@@ -20,8 +20,8 @@ run); 2 bad usage (unknown study name, no studies folder).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import concurrent.futures as cf
+import contextlib
 import importlib.util
 import sys
 import time
