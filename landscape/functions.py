@@ -150,13 +150,15 @@ def _random_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
 class Quadratic(AnalyticObjective):
     """``f(θ) = ½ θᵀ A θ`` with ``A = Q diag(eigenvalues) Qᵀ``; see :func:`quadratic`.
 
-    Attributes ``A`` (n, n) and ``eigenvalues`` (n,) are read-only arrays.
+    Attributes ``A`` (n, n), ``eigenvalues`` (n,) and ``eigenvectors`` (n, n), columns
+    paired with ``eigenvalues``, are read-only arrays.
     """
 
     def __init__(self, eigenvalues: np.ndarray, q: np.ndarray):
         a = (q * eigenvalues) @ q.T
         self.A = _frozen(0.5 * (a + a.T))
         self.eigenvalues = _frozen(eigenvalues)
+        self.eigenvectors = _frozen(q)
         n = eigenvalues.size
         super().__init__(
             "quadratic", n, value=self._value, grad=self._grad, hess=self._hess,

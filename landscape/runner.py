@@ -92,6 +92,11 @@ class Trajectory:
         return self.thetas[-1]
 
     @property
+    def elapsed(self) -> np.ndarray:
+        """Seconds from the start to each recorded step, shape ``(k,)`` (for loss vs time)."""
+        return np.concatenate([[0.0], np.cumsum(self.wall_time)])[self.steps]
+
+    @property
     def final_loss(self) -> float:
         """The full-batch loss at :attr:`final_theta`."""
         return float(self.loss[-1])

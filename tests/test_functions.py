@@ -367,3 +367,9 @@ def test_factories_reject_bad_arguments(make, message):
 def test_unflatten_rejects_wrong_length():
     with pytest.raises(ValueError, match="shape"):
         F.deep_linear().unflatten(np.zeros(3))
+
+
+def test_quadratic_exposes_its_eigenvectors():
+    q = F.quadratic([0.5, 2.0, 40.0], rng=3)
+    np.testing.assert_allclose(q.A @ q.eigenvectors, q.eigenvectors * q.eigenvalues, atol=1e-12)
+    np.testing.assert_allclose(q.eigenvectors.T @ q.eigenvectors, np.eye(3), atol=1e-12)

@@ -270,3 +270,10 @@ def test_bad_run_arguments(kwargs, name):
             "steps": 5} | kwargs
     with pytest.raises(ValueError, match=name):
         run(**args)
+
+
+def test_elapsed_time_is_the_running_sum_of_step_times():
+    traj = run(F.rosenbrock(2), [-1.2, 1.0], gd(1e-3), 50, record_every=10)
+    total = np.cumsum(traj.wall_time)
+    np.testing.assert_allclose(traj.elapsed[1:], total[traj.steps[1:] - 1])
+    assert traj.elapsed[0] == 0.0 and np.all(np.diff(traj.elapsed) > 0)

@@ -66,6 +66,7 @@ def plot_contour(surface, ax=None, levels=20, log: bool = False, filled: bool = 
     values = surface.values
     if log:
         kwargs["norm"] = LogNorm()
+        values = np.where(values > 0, values, np.nan)  # blank, not masked with a warning
     draw = ax.contourf if filled else ax.contour
     # values[i, j] belongs to (axes[0][i], axes[1][j]); contour wants Z[row=y, column=x].
     artist = draw(surface.axes[0], surface.axes[1], values.T, levels=_levels(values, levels, log),
