@@ -17,7 +17,7 @@ from landscape import functions as F
 from landscape.cache import ChunkCache, fingerprint
 from landscape.directions import random_directions
 from landscape.optim import adam, gd
-from landscape.parallel import ChunkError, map_chunks
+from landscape.parallel import N_CHUNKS, ChunkError, map_chunks
 from landscape.surface import plane
 from landscape.sweep import run_many
 
@@ -28,14 +28,14 @@ from landscape.sweep import run_many
 
 class Probe:
     """Logs each call's ``key`` (with the process id) to the file ``log``, so that calls in
-    worker processes are counted too, and, while the file ``flag`` exists, fails once at
-    ``key == at``: raises ``RuntimeError``, or with ``exit`` ends its own process at once."""
+    worker processes are counted too, and fails at ``key == at`` once per file in ``flags``
+    (removing one each time): raises ``RuntimeError``, or with ``exit`` ends its process."""
 
-    def __init__(self, log, flag=None, at=None, exit=False):
-        self.log, self.flag, self.at, self.exit = str(log), flag and str(flag), at, exit
+    def __init__(self, log, flags=(), at=None, exit=False):
+        self.log, self.flags, self.at, self.exit = str(log), [str(f) for f in flags], at, exit
 
     def __call__(self, key: str) -> None:
-        if self.flag is not None and key == self.at and _take(self.flag):
+        if key == self.at and any(_take(flag) for flag in self.flags):
             if self.exit:
                 os._exit(1)
             raise RuntimeError(f"planned failure at {key}")
@@ -59,10 +59,12 @@ def _take(flag: str) -> bool:
     return True
 
 
-def flag_file(folder: Path) -> Path:
-    path = folder / "fail-once"
-    path.touch()
-    return path
+def flag_files(folder: Path, count: int = 1) -> list:
+    """``count`` new files in ``folder``: a :class:`Probe` fails once per file."""
+    paths = [folder / f"fail-{i}" for i in range(count)]
+    for path in paths:
+        path.touch()
+    return paths
 
 
 class Probed:
@@ -80,10 +82,10 @@ def point_key(coords) -> str:
     return " ".join(repr(float(c)) for c in coords)
 
 
-def chunk_starts(surface, n_chunks: int) -> list:
+def chunk_starts(surface) -> list:
     """The first point of each chunk, in order (the grid split as the surface module does)."""
     coords = surface.coords()
-    size = -(-len(coords) // n_chunks)
+    size = -(-len(coords) // N_CHUNKS)
     return [point_key(c) for c in coords[::size]]
 
 
@@ -170,7 +172,7 @@ def _probed_sum(probe: Probe, chunk: np.ndarray) -> float:
 def test_interrupted_work_resumes_where_it_stopped(tmp_path):
     chunks = [np.arange(5.0 * i, 5.0 * i + 5) for i in range(8)]
     keys = [repr(float(c[0])) for c in chunks]
-    probe = Probe(tmp_path / "log", flag_file(tmp_path), at=keys[5])
+    probe = Probe(tmp_path / "log", flag_files(tmp_path), at=keys[5])
     work = partial(_probed_sum, probe)
     with pytest.raises(ChunkError) as info:
         map_chunks(work, chunks, progress=False, cache=tmp_path / "cache")
@@ -224,8 +226,8 @@ def test_bad_cache_folder_is_named(tmp_path, folder, message):
 def test_an_interrupted_plane_resumes_to_the_serial_plane(tmp_path):
     obj, center, d = mlp_plane_inputs()
     clean = plane(obj, center, d, span=1.5, resolution=(13, 9), progress=False)
-    starts = chunk_starts(clean, 16)
-    probe = Probe(tmp_path / "log", flag_file(tmp_path), at=starts[6])
+    starts = chunk_starts(clean)
+    probe = Probe(tmp_path / "log", flag_files(tmp_path), at=starts[6])
     probed = Probed(obj, probe)
     with pytest.raises(ChunkError) as info:
         plane(probed, center, d, span=1.5, resolution=(13, 9), progress=False, cache=tmp_path)
@@ -247,7 +249,7 @@ def test_an_interrupted_sweep_resumes_to_the_serial_sweep(tmp_path):
     obj = model.objective(X, y)
     starts = np.array([model.init(s) for s in range(6)])
     keys = [point_key(s[:3]) for s in starts]
-    probe = Probe(tmp_path / "log", flag_file(tmp_path), at=keys[4])
+    probe = Probe(tmp_path / "log", flag_files(tmp_path), at=keys[4])
     opts = {"gd": gd(0.5), "adam": adam(0.05)}
     kw = dict(rng=3, batch_size=10, record_every=30, progress=False)
     metrics = {"probe": partial(_probed_metric, probe)}
