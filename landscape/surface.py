@@ -91,15 +91,16 @@ def _builtin(obj):
 
 @dataclass(frozen=True, eq=False)
 class Curve:
-    """The loss along a path ``phi(t) = (1-t)^2 start + 2t(1-t) bend + t^2 end``, t in [0, 1].
+    """The loss along a path ``phi(t) = (1-t)^2 start + 2t(1-t) bend + t^2 end``.
 
     Attributes
     ----------
     start, bend, end : ndarray, shape ``(n,)``. A straight line has the midpoint as bend.
-    axes : ``(t,)``, ``t`` of shape ``(k,)`` from 0 to 1.
+    axes : ``(t,)``, ``t`` of shape ``(k,)``, evenly spaced over ``meta['span']``: [0, 1]
+        for a Bezier path, any interval for a straight line (past the end points).
     values : ndarray, shape ``(k,)``, NaN where the loss was not finite.
     accuracy : ndarray, shape ``(k,)``, or None.
-    meta : dict: 'kind' ('linear' or 'bezier') and 'resolution'.
+    meta : dict: 'kind' ('linear' or 'bezier'), 'span' ``[t_low, t_high]`` and 'resolution'.
     """
 
     start: np.ndarray
@@ -115,11 +116,18 @@ class Curve:
         """The loss barrier ``max_t [L(phi(t)) - ((1-t) L(start) + t L(end))]``.
 
         The height of the path above the straight interpolation of its end losses (the
-        definition of Frankle et al. 2020); zero or negative when the path never rises above it.
+        definition of Frankle et al. 2020), over the grid points with ``0 <= t <= 1``; zero or
+        negative when the path never rises above it. Raises ValueError when ``t = 0`` or
+        ``t = 1`` is not a grid point (a ``span`` and ``resolution`` that step past them).
         """
         t = self.axes[0]
-        chord = (1 - t) * self.values[0] + t * self.values[-1]
-        return float(np.max(self.values - chord))
+        first, last = (np.flatnonzero(np.abs(t - e) <= 1e-9) for e in (0.0, 1.0))
+        if not (first.size and last.size):
+            raise ValueError("barrier needs t = 0 and t = 1 among the grid points: choose a "
+                             "resolution whose step divides the span's distance to them")
+        inside = slice(first[0], last[0] + 1)
+        chord = (1 - t[inside]) * self.values[first[0]] + t[inside] * self.values[last[0]]
+        return float(np.max(self.values[inside] - chord))
 
 
 class Projection(NamedTuple):
@@ -312,21 +320,25 @@ def plane(objective, center, d1, d2=None, span=1.0, resolution=51, accuracy: boo
 
 def curve(objective, start, end, bend=None, resolution: int = 101, accuracy: bool = False,
           executor=None, progress: bool = True, memory_budget: float = 256e6,
-          cache=None) -> Curve:
+          cache=None, span=(0.0, 1.0)) -> Curve:
     """The loss along the quadratic Bezier path from ``start`` through ``bend`` to ``end``.
 
     Without ``bend`` the path is the straight line ``(1 - t) start + t end`` (Goodfellow,
-    Vinyals and Saxe 2015). The path lies in the plane through ``start`` spanned by
-    ``bend - start`` and ``end - start`` (:func:`landscape.directions.bezier_coords`), so it
-    is evaluated through ``objective.losses_in_span`` like a grid.
+    Vinyals and Saxe 2015), a line through ``start`` along ``end - start``. A bent path lies
+    in the plane through ``start`` spanned by ``bend - start`` and ``end - start``
+    (:func:`landscape.directions.bezier_coords`). Either is evaluated through
+    ``objective.losses_in_span`` like a grid.
 
     Parameters
     ----------
     objective : an Objective.
     start, end : array_like, shape ``(n,)``.
     bend : array_like, shape ``(n,)``, or None (the midpoint: a straight line).
-    resolution : int, points in ``t``, evenly spaced on [0, 1].
+    resolution : int, points in ``t``, evenly spaced over ``span``.
     accuracy, executor, progress, memory_budget, cache : as in :func:`line`.
+    span : pair ``(t_low, t_high)``. The straight line extends past its end points (say
+        ``(-0.5, 1.5)``, as in Goodfellow et al.'s plots); a Bezier path is defined on
+        ``(0, 1)`` only, and any other span for it raises ValueError.
 
     Returns
     -------
@@ -335,12 +347,28 @@ def curve(objective, start, end, bend=None, resolution: int = 101, accuracy: boo
     start = theta_vector(start, objective.dim, "start")
     end = theta_vector(end, objective.dim, "end")
     kind = "linear" if bend is None else "bezier"
-    bend = 0.5 * (start + end) if bend is None else theta_vector(bend, objective.dim, "bend")
-    t = np.linspace(0.0, 1.0, _resolution(resolution, "resolution"))
-    values, acc = _evaluate(objective, start, np.stack([bend - start, end - start]),
-                            bezier_coords(t), accuracy, executor, progress, memory_budget,
-                            cache, kind)
-    return Curve(start, bend, end, (t,), values, acc, {"kind": kind, "resolution": t.size})
+    lo, hi = _t_span(span, kind)
+    t = np.linspace(lo, hi, _resolution(resolution, "resolution"))
+    if bend is None:
+        bend, rows, coords = 0.5 * (start + end), (end - start)[None], t[:, None]
+    else:
+        bend = theta_vector(bend, objective.dim, "bend")
+        rows, coords = np.stack([bend - start, end - start]), bezier_coords(t)
+    values, acc = _evaluate(objective, start, rows, coords, accuracy, executor, progress,
+                            memory_budget, cache, kind)
+    return Curve(start, bend, end, (t,), values, acc,
+                 {"kind": kind, "span": [lo, hi], "resolution": t.size})
+
+
+def _t_span(span, kind: str) -> tuple[float, float]:
+    """The curve's ``(t_low, t_high)``; a Bezier path only on ``(0, 1)``."""
+    if np.shape(span) != (2,):
+        raise ValueError(f"span must be a pair (t_low, t_high), got {span!r}")
+    lo, hi = _span(span, "span")
+    if kind == "bezier" and (lo, hi) != (0.0, 1.0):
+        raise ValueError(f"span: a Bezier path is defined on t in [0, 1] only, got {span!r}; "
+                         "extend only a straight line (bend=None)")
+    return lo, hi
 
 
 # ---------------------------------------------------------------------------------

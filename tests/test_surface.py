@@ -174,6 +174,30 @@ def test_straight_and_bent_curves_and_their_barriers():
     assert curve(bowl, a, b + 1, progress=False).barrier <= 1e-14
 
 
+def test_straight_curve_past_its_end_points():
+    # Goodfellow et al.'s plot: t in [-0.5, 1.5] on the double well from (-1, 0) to (1, 0.5).
+    f = from_function(lambda t: float((t[0] ** 2 - 1) ** 2 + t[1] ** 2), 2)
+    a, b = np.array([-1.0, 0.0]), np.array([1.0, 0.5])
+    wide = curve(f, a, b, resolution=41, span=(-0.5, 1.5), progress=False)
+    t = wide.axes[0]
+    assert (t[0], t[-1], t.size) == (-0.5, 1.5, 41) and wide.meta["span"] == [-0.5, 1.5]
+    np.testing.assert_allclose(wide.values, [f.loss(a + s * (b - a)) for s in t], atol=1e-13)
+    assert wide.values[0] == pytest.approx(f.loss([-2.0, -0.25]), abs=1e-13)  # 9.0625
+    # The barrier is that of t in [0, 1]: steps of 0.05 put t = 0 and 1 on the grid.
+    s = np.linspace(0.0, 1.0, 21)
+    direct = np.max(((2 * s - 1) ** 2 - 1) ** 2 + (0.5 * s) ** 2 - 0.25 * s)  # chord 0 -> 0.25
+    assert wide.barrier == pytest.approx(direct, abs=1e-13)
+    assert curve(f, a, b, resolution=21, progress=False).barrier == pytest.approx(direct)
+    with pytest.raises(ValueError, match="t = 0 and t = 1"):
+        float(curve(f, a, b, resolution=40, span=(-0.5, 1.5), progress=False).barrier)
+    with pytest.raises(ValueError, match=r"Bezier path is defined on t in \[0, 1\]"):
+        curve(f, a, b, bend=[0.0, 2.0], span=(-0.5, 1.5), progress=False)
+    with pytest.raises(ValueError, match="pair"):
+        curve(f, a, b, span=1.5, progress=False)
+    with pytest.raises(ValueError, match="low < high"):
+        curve(f, a, b, span=(1.0, 0.0), progress=False)
+
+
 def test_save_and_load_round_trip(tmp_path):
     model, obj = _mlp()
     d = pca_directions(np.random.default_rng(0).standard_normal((6, model.n_params)))
