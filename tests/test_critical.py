@@ -22,7 +22,7 @@ from landscape.critical import (
     saddle_episodes,
     saddle_free_newton,
 )
-from landscape.hessian import sharpness
+from landscape.hessian import RTOL, sharpness
 
 # -- low-dimensional functions -------------------------------------------------------------
 
@@ -187,6 +187,26 @@ def test_gradient_descent_from_small_start_reaches_global_minimum(linear):
     assert cp.index == 0 and cp.n_zero == linear.p**2
 
 
+def test_linear_network_global_minimum_is_degenerate_but_a_minimum_candidate(linear):
+    # The best subset (the top p eigenvectors) is the global minimum; the rescaling
+    # (W2, W1) -> (W2 A⁻¹, A W1) makes its tangents (-W2 B, B W1), B any p x p matrix, the
+    # p² zero directions, so the label is 'degenerate', never 'minimum'.
+    theta = linear.point((0, 1), np.random.default_rng(4))
+    cp = classify(linear.f, theta)
+    assert (cp.kind, cp.index, cp.n_zero) == ("degenerate", 0, linear.p**2)
+    assert cp.is_local_min_candidate() and cp.grad_norm < 1e-10
+    w1, w2 = linear.f.unflatten(theta)
+    tangents = np.array([np.concatenate([(b @ w1).ravel(), (-w2 @ b).ravel()])
+                         for b in np.eye(linear.p**2).reshape(-1, linear.p, linear.p)])
+    w, v = np.linalg.eigh(linear.f.hessian(theta))
+    zero_space = v[:, np.abs(w) <= cp.tol]
+    inside = np.linalg.norm(zero_space.T @ np.linalg.qr(tangents.T)[0], axis=0)
+    np.testing.assert_allclose(inside, 1.0, atol=1e-8)
+    # a saddle (index 1) is no candidate, nor the minimum when gtol is below its gradient
+    assert not classify(linear.f, linear.point((0, 2))).is_local_min_candidate()
+    assert not cp.is_local_min_candidate(gtol=cp.grad_norm / 2)
+
+
 def test_scalar_chain_has_all_zero_hessian_at_origin():
     f = F.deep_linear((1, 1, 1, 1))  # ½(1 - w1 w2 w3)²
     cp = classify(f, np.zeros(3))
@@ -270,6 +290,10 @@ def test_saddle_episode_of_gradient_descent_on_lee_saddle():
     assert (e.start, e.end) == (small[0], small[-1])
     assert e.min_eigenvalue == pytest.approx(-1.0, abs=1e-6)
     np.testing.assert_allclose(e.escape_direction, [0.0, 1.0], atol=1e-9)
+    np.testing.assert_allclose(np.abs(e.eigenspace), [[0.0], [1.0]], atol=1e-9)
+    at, after = e.at_step, e.end + 1  # every step is recorded
+    move = trajectory.thetas[after] - trajectory.thetas[at]
+    assert e.in_eigenspace == pytest.approx(abs(move[1]) / np.linalg.norm(move), rel=1e-9)
     assert e.start <= e.at_step <= e.end
     np.testing.assert_allclose(trajectory.final_theta, [0.0, 1.0], atol=1e-6)
 
@@ -282,9 +306,71 @@ def test_no_saddle_episode_near_a_minimum():
 
 
 def test_escape_direction_at_a_saddle():
-    value, direction = escape_direction(F.saddle(), [0.0, 0.0])
-    assert value == pytest.approx(-2.0)
-    np.testing.assert_allclose(np.abs(direction), [0.0, 1.0], atol=1e-12)
+    space = escape_direction(F.saddle(), [0.0, 0.0])
+    assert space.value == pytest.approx(-2.0) and space.multiplicity == 1
+    np.testing.assert_allclose(np.abs(space.basis), [[0.0], [1.0]], atol=1e-12)
+    # ½θᵀAθ, A with eigenvalues (-2, -2, 2) in a random basis: -2 twice, the basis spans
+    # eigh's plane of -2.
+    f = F.quadratic([-2.0, -2.0, 2.0], rng=0)
+    space = escape_direction(f, np.zeros(3))
+    np.testing.assert_allclose(space.eigenvalues, [-2.0, -2.0])
+    plane = np.linalg.eigh(f.A)[1][:, :2]
+    np.testing.assert_allclose(space.basis @ space.basis.T, plane @ plane.T, atol=1e-12)
+
+
+# A 3-3-3 linear network on whitened inputs, y = A x with singular values (3, 1, 0.3), trained
+# by GD from a small init (Saxe et al. 2014): the loss is ½||W2 W1 - A||². It stalls at the
+# saddles with modes 1..k learned, k = 0, 1, 2, where λ_min = -s_{k+1} with multiplicity
+# p - k (p = 3 hidden units): each unused hidden direction h pairs with the next mode,
+# (W1, W2) += (ε h v_{k+1}ᵀ, δ u_{k+1} hᵀ), giving eigenvalues ±s_{k+1}.
+SINGULAR = np.array([3.0, 1.0, 0.3])
+
+
+@pytest.fixture(scope="module")
+def plateaus():
+    rng = np.random.default_rng(0)
+    d, n = len(SINGULAR), 60
+    X = np.sqrt(n) * np.linalg.qr(rng.standard_normal((n, d)))[0]  # Xᵀ X / n = I
+    U, V = (np.linalg.qr(rng.standard_normal((d, d)))[0] for _ in range(2))
+    f = F.deep_linear((d, d, d), X, X @ (U @ np.diag(SINGULAR) @ V.T).T)
+    trajectory = run(f, 1e-4 * rng.standard_normal(f.dim), gd(0.05), 1500, record_every=10)
+    grad_norms = trajectory.grad_norm[trajectory.steps]
+    return f, trajectory, grad_norms, 0.05 * grad_norms.max()
+
+
+def test_saddle_episodes_give_the_repeated_eigenvalues_eigenspace(plateaus):
+    f, trajectory, grad_norms, gtol = plateaus
+    episodes = saddle_episodes(f, trajectory.thetas, trajectory.steps, grad_norms, gtol)
+    np.testing.assert_allclose([e.min_eigenvalue for e in episodes], -SINGULAR, rtol=1e-3)
+    assert [e.multiplicity for e in episodes] == [3, 2, 1]
+    for e in episodes:
+        at = np.searchsorted(trajectory.steps, e.at_step)
+        after = np.searchsorted(trajectory.steps, e.end) + 1
+        move = trajectory.thetas[after] - trajectory.thetas[at]
+        # the eigenspace against eigh's, and the move almost all inside it
+        w, v = np.linalg.eigh(f.hessian(trajectory.thetas[at]))
+        bottom = v[:, w - w[0] <= 0.01 * abs(w[0])]
+        np.testing.assert_allclose(e.eigenspace @ e.eigenspace.T, bottom @ bottom.T, atol=1e-8)
+        assert e.in_eigenspace > 0.99
+        assert e.escape_direction @ move == pytest.approx(
+            np.linalg.norm(bottom.T @ move), rel=1e-8)
+        assert np.linalg.norm(e.eigenspace.T @ e.escape_direction) == pytest.approx(1.0)
+
+
+def test_final_approach_to_a_flat_minimum_is_no_episode_by_default(plateaus):
+    # Near the minimum the residual term gives λ_min ≈ -0.3 ||g|| < 0, shrinking with the
+    # gradient: a rounding-level rtol merges that approach (loss down to ~1e-9) into the
+    # last episode; the default (1e-2 of λ_max = 6) ends the episode on the plateau.
+    f, trajectory, grad_norms, gtol = plateaus
+    lowest = {}
+    for rtol in (RTOL, None):
+        kwargs = {} if rtol is None else {"rtol": rtol}
+        episodes = saddle_episodes(f, trajectory.thetas, trajectory.steps, grad_norms, gtol,
+                                   **kwargs)
+        spans = [(trajectory.steps >= e.start) & (trajectory.steps <= e.end) for e in episodes]
+        lowest[rtol] = min(trajectory.loss[s].min() for s in spans)
+    plateau = 0.5 * SINGULAR[-1] ** 2  # 0.045, the last saddle's loss
+    assert lowest[None] > 0.5 * plateau and lowest[RTOL] < 1e-8
 
 
 # -- saddle-free Newton --------------------------------------------------------------------
@@ -355,6 +441,8 @@ def test_bad_input_is_a_clear_error():
         critical_points_in_box(F.rosenbrock(6), np.tile([-1.0, 1.0], (6, 1)), n_per_dim=10)
     with pytest.raises(ValueError, match="equal lengths"):
         saddle_episodes(f, np.zeros((3, 2)), [0, 1], [0.0, 0.0, 0.0], 1e-3)
+    with pytest.raises(ValueError, match="cluster_rtol"):
+        escape_direction(f, [0.0, 0.0], cluster_rtol=-0.1)
     with pytest.raises(ValueError, match="damping"):
         saddle_free_newton(damping=-1.0)
     with pytest.raises(ValueError, match="k must be"):
