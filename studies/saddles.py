@@ -12,10 +12,12 @@ Hessian eigenvalue (a runner metric). Learning is a staircase: the run sits on a
 at each saddle ``S = {}, {1}, {1, 2}``, where the gradient is small and the Hessian has a
 negative eigenvalue (``-s_{k+1}`` on the k-th plateau), then escapes along that negative
 curvature; at the end no negative eigenvalue is left. ``critical.saddle_episodes`` finds
-the plateaus from the record alone. Then Levenberg-Marquardt on ``|grad|^2`` from many
-starts (``critical.find_critical_points``) finds the critical points, classified by their
-Hessian; their index against loss reproduces Dauphin et al. (2014, Fig. 1): the higher the
-loss, the more directions lead down, and the lowest critical points are the minima.
+the plateaus from the record alone, with the eigenspace of ``lambda_min`` there (repeated:
+multiplicity ``3 - k``) and the fraction of the escape move inside it. Then
+Levenberg-Marquardt on ``|grad|^2`` from many starts (``critical.find_critical_points``)
+finds the critical points, classified by their Hessian; their index against loss
+reproduces Dauphin et al. (2014, Fig. 1): the higher the loss, the more directions lead
+down, and the lowest critical points are the minima.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from _shared import save_png
 from landscape import gd, runner
 from landscape.critical import find_critical_points, loss_and_index, saddle_episodes
 from landscape.functions import deep_linear
-from landscape.hessian import RTOL, full_spectrum, hessian_operator, min_eigenvalue, sharpness
+from landscape.hessian import RTOL, min_eigenvalue, sharpness
 
 TITLE = "Saddle points: a linear network's plateaus, their negative curvature, and escape"
 SINGULAR = np.array([3.0, 1.0, 0.3])  # the target's singular values
@@ -61,26 +63,6 @@ def train(objective, rng: np.random.Generator, record_every: int):
     theta0 = INIT_SCALE * rng.standard_normal(objective.dim)
     return runner.run(objective, theta0, gd(LR), STEPS, record_every=record_every,
                       metrics={"min_eigenvalue": min_eigenvalue, "sharpness": sharpness})
-
-
-def escape_alignment(objective, episode, trajectory) -> tuple[float, float, int]:
-    """How the run left the plateau: ``(in_eigenspace, cosine, multiplicity)``.
-
-    The move is from the episode's ``at_step`` point to the first record after it ends.
-    ``in_eigenspace``: the fraction of its length inside the eigenspace of ``lambda_min``
-    (eigenvalues within 1% of it); ``cosine``: its cosine with the one eigenvector that
-    ``saddle_episodes`` returns, which is an arbitrary member of that space when
-    ``lambda_min`` is repeated (its ``multiplicity``).
-    """
-    at = int(np.searchsorted(trajectory.steps, episode.at_step))
-    after = min(int(np.searchsorted(trajectory.steps, episode.end)) + 1, len(trajectory.steps) - 1)
-    move = trajectory.thetas[after] - trajectory.thetas[at]
-    move /= np.linalg.norm(move)
-    spectrum = full_spectrum(hessian_operator(objective, trajectory.thetas[at]))
-    w = spectrum.eigenvalues
-    bottom = spectrum.eigenvectors[:, np.abs(w - w[0]) <= 0.01 * abs(w[0])]
-    return (float(np.linalg.norm(bottom.T @ move)), float(episode.escape_direction @ move),
-            bottom.shape[1])
 
 
 def critical_starts(trajectory, n_random: int, rng: np.random.Generator) -> np.ndarray:
@@ -165,15 +147,13 @@ def run_study(out: Path, quick: bool, seed: int) -> dict:
                                gtol=PLATEAU_GRAD * grad_norms.max(), rtol=NEGATIVE_RTOL, rng=seed)
     points = find_critical_points(objective, critical_starts(trajectory, 8 if quick else 40, rng))
     plot_training(trajectory, episodes, out)
-    numbers = numbers_of(objective, trajectory, episodes, points)
+    numbers = numbers_of(trajectory, episodes, points)
     plot_index_loss(points, numbers["plateau_loss"], out)
     return numbers
 
 
-def numbers_of(objective, trajectory, episodes, points) -> dict:
+def numbers_of(trajectory, episodes, points) -> dict:
     li = loss_and_index(points)
-    escapes = np.array([escape_alignment(objective, e, trajectory)
-                        for e in episodes]).reshape(-1, 3)
     steps = np.array([(e.start + e.end) // 2 for e in episodes], dtype=int)
     at = np.searchsorted(trajectory.steps, steps)
     minima = li.index == 0
@@ -183,9 +163,8 @@ def numbers_of(objective, trajectory, episodes, points) -> dict:
         "episodes": [[e.start, e.end] for e in episodes],
         "episode_min_eigenvalue": [e.min_eigenvalue for e in episodes],
         "closed_form_min_eigenvalue": (-SINGULAR).tolist(),
-        "escape_in_eigenspace": escapes[:, 0].tolist(),
-        "escape_cosine_one_eigenvector": escapes[:, 1].tolist(),
-        "min_eigenvalue_multiplicity": escapes[:, 2].astype(int).tolist(),
+        "escape_in_eigenspace": [e.in_eigenspace for e in episodes],
+        "min_eigenvalue_multiplicity": [e.multiplicity for e in episodes],
         "final_loss": trajectory.final_loss,
         "final_min_eigenvalue": float(trajectory.metrics["min_eigenvalue"][-1]),
         "final_sharpness": float(trajectory.metrics["sharpness"][-1]),

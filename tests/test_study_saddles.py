@@ -26,6 +26,7 @@ def test_plateaus_have_the_closed_form_negative_curvature(result):
                                rtol=1e-3)
     np.testing.assert_allclose(n["plateau_loss"], n["closed_form_saddle_loss"], rtol=0.02)
     assert min(n["escape_in_eigenspace"]) > 0.99
+    assert n["min_eigenvalue_multiplicity"] == [3, 2, 1]  # 3 - k free hidden units
 
 
 def test_training_ends_far_below_the_plateau_without_negative_curvature(result):
