@@ -9,6 +9,8 @@ Long work (grids, sweeps of many runs) is split into chunks by the caller and ha
   fork of this process: forking a process whose BLAS thread pool is busy can leave the
   child waiting on a lock that no thread will release. A fresh worker imports NumPy and
   this package before its first chunk (a fraction of a second), so chunks should be coarse.
+  Each worker's BLAS runs on one thread (with threadpoolctl installed): the processes are
+  the parallelism, as on Dask's workers.
   Scripts that use it need the ``if __name__ == "__main__":`` guard, and ``fn`` must be
   importable by name (a module-level function or a ``functools.partial`` of one);
 - any ``concurrent.futures.Executor`` (a thread pool, a pool of your own);
@@ -154,10 +156,22 @@ def _outcome(future, index: int):
         raise ChunkError(index, err) from err
 
 
+def _one_blas_thread() -> None:
+    """Limit BLAS to one thread in a pool worker: the processes are the parallelism, as on
+    Dask's workers (``n`` processes with BLAS's default threads each would oversubscribe the
+    cores). Needs threadpoolctl (a dependency of scikit-learn); without it, a no-op."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
 def _on_pool(fn, chunks, todo, executor):
     owned = isinstance(executor, int)
     pool = cf.ProcessPoolExecutor(
-        executor, mp_context=multiprocessing.get_context(START_METHOD)) if owned else executor
+        executor, mp_context=multiprocessing.get_context(START_METHOD),
+        initializer=_one_blas_thread) if owned else executor
     futures = {}
     try:
         futures = {pool.submit(fn, chunks[i]): i for i in todo}

@@ -126,16 +126,21 @@ def test_every_executor_returns_the_serial_results_in_order(executor):
 MARK = {}  # set in this process only: a forked worker would see it, a fresh one does not
 
 
-def _mark(_chunk):
-    return MARK.get("parent")
+def _worker_state(_chunk) -> tuple:
+    from threadpoolctl import threadpool_info
+
+    blas = {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+    return MARK.get("parent"), sorted(blas)
 
 
-def test_own_process_pools_start_fresh_interpreters_not_forks():
+def test_own_process_pools_start_fresh_workers_with_one_blas_thread():
+    pytest.importorskip("threadpoolctl")
     MARK["parent"] = os.getpid()
     try:
-        assert map_chunks(_mark, range(4), executor=2, progress=False) == [None] * 4
+        states = map_chunks(_worker_state, range(4), executor=2, progress=False)
     finally:
         MARK.clear()
+    assert states == [(None, [1])] * 4
 
 
 def _fail_at_three(chunk: int) -> int:
