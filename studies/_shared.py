@@ -6,7 +6,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
 from landscape.io import save_figure
 
@@ -18,19 +17,6 @@ def save_png(fig, path: Path) -> Path:
     save_figure(fig, path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path
-
-
-def log_colorbar(fig, artist, ax, label: str):
-    """A colour bar for ``plot_contour(..., log=True)`` labelled at the powers of ten.
-
-    (A log-scaled contourf's colour bar ticks at the contour levels, and its formatter
-    labels only the decades among them, so most bars came out without any label.)
-    """
-    bar = fig.colorbar(artist, ax=ax, label=label)
-    low, high = bar.ax.get_ylim()
-    bar.set_ticks([t for t in LogLocator().tick_values(low, high) if low <= t <= high])
-    bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation())
-    return bar
 
 
 def layer_grad_norms(objective, theta) -> np.ndarray:

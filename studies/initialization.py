@@ -21,7 +21,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import log_colorbar, save_png
+from _shared import save_png
 from matplotlib.colors import ListedColormap
 
 from landscape import MLP, gd, grid_starts, run_many
@@ -29,6 +29,7 @@ from landscape.functions import himmelblau
 from landscape.hessian import min_eigenvalue
 from landscape.io import save_figure
 from landscape.plot import (
+    add_colorbar,
     plot_contour,
     plot_critical_points,
     plot_trajectories,
@@ -87,7 +88,7 @@ def trajectory_pictures(objective, runs, basins, resolution: int, out: Path) -> 
     projections = [project(runs[i], np.zeros(2), axes, label=_ending(basins, i))
                    for i in sample]
     fig, ax = plt.subplots(figsize=(6.6, 5.4))
-    log_colorbar(fig, plot_contour(surface, ax=ax, levels=30, log=True), ax, "f(x, y)")
+    add_colorbar(plot_contour(surface, ax=ax, levels=30, log=True), label="f(x, y)")
     plot_trajectories(projections, ax=ax, linewidth=1.2)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8)
     ax.set_xlabel("x")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import log_colorbar, save_png
+from _shared import save_png
 
 from landscape import MLP, adam, runner
 from landscape.data import digits
@@ -38,6 +38,7 @@ from landscape.directions import (
 from landscape.hessian import eigenpairs, hessian_operator
 from landscape.io import save_figure
 from landscape.plot import (
+    add_colorbar,
     plot_contour,
     plot_line,
     plot_line_accuracy,
@@ -111,7 +112,7 @@ def draw_planes(surfaces: dict, out: Path) -> None:
     """Contours of the three planes, 3-D views of random and filter, and plotly HTML files."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     for ax, (name, surface) in zip(axes, surfaces.items()):
-        log_colorbar(fig, plot_contour(surface, ax=ax, levels=30, log=True), ax, "training loss")
+        add_colorbar(plot_contour(surface, ax=ax, levels=30, log=True), label="training loss")
         ax.plot([0], [0], "r*", markersize=12, label="trained network")
         ax.set_title(NAMES[name])
         ax.legend(loc="upper right", fontsize=8)

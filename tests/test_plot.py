@@ -19,6 +19,7 @@ from landscape.directions import pca_directions  # noqa: E402
 from landscape.functions import himmelblau  # noqa: E402
 from landscape.io import save_figure  # noqa: E402
 from landscape.plot import (  # noqa: E402
+    add_colorbar,
     plot_contour,
     plot_critical_points,
     plot_density,
@@ -76,6 +77,33 @@ def test_contour_levels_labels_and_log_scale():
     ratios = logged.levels[1:] / logged.levels[:-1]
     np.testing.assert_allclose(ratios, ratios[0], rtol=1e-10)
     assert ratios[0] > 1
+    assert _png(fig).startswith(b"\x89PNG")
+
+
+def _bar_labels(bar) -> list[str]:
+    bar.ax.figure.canvas.draw()
+    return [t.get_text() for t in bar.long_axis.get_ticklabels()]
+
+
+def test_log_colorbar_is_labelled_at_the_powers_of_ten_in_its_range():
+    s = _axes_plane()  # Himmelblau over [-5, 5] x [-4, 4]
+    fig, ax = plt.subplots()
+    bar = add_colorbar(plot_contour(s, ax=ax, levels=30, log=True), label="f")
+    low, high = bar.long_axis.get_view_interval()
+    assert (low, high) == pytest.approx((np.min(s.values), np.max(s.values)))
+    exponents = [e for e in range(-3, 4) if low <= 10.0**e <= high]
+    assert bar.ax.get_ylabel() == "f" and len(exponents) >= 3
+    np.testing.assert_array_equal(bar.get_ticks(), [10.0**e for e in exponents])
+    assert _bar_labels(bar) == [rf"$\mathdefault{{10^{{{e}}}}}$" for e in exponents]
+    # fewer than two decades inside: 1, 2 and 5 times them, each labelled; horizontal too
+    narrow = plot_contour(s, ax=ax, levels=np.geomspace(20.0, 150.0, 8), log=True)
+    bar = add_colorbar(narrow, ax, orientation="horizontal")
+    np.testing.assert_array_equal(bar.get_ticks(), [20.0, 50.0, 100.0])
+    assert all(_bar_labels(bar)) and len(_bar_labels(bar)) == 3
+    # a linear bar keeps matplotlib's ticks; log=True forces the decades
+    assert len(add_colorbar(plot_contour(s, ax=ax, levels=10)).get_ticks()) > 3
+    forced = add_colorbar(plot_contour(s, ax=ax, levels=10, log=True), log=False)
+    assert len(forced.get_ticks()) != 3
     assert _png(fig).startswith(b"\x89PNG")
 
 

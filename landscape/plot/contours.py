@@ -1,5 +1,5 @@
 """Two-dimensional pictures: contours and 3-D surfaces of a plane, trajectories and critical
-points drawn on them."""
+points drawn on them, and a colour bar that labels log contours."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
 from landscape._checks import finite_array
 from landscape.plot._style import (
@@ -44,7 +45,7 @@ def plot_contour(surface, ax=None, levels=20, log: bool = False, filled: bool = 
     """Draw the contours of a 2-D :class:`~landscape.surface.Surface`.
 
     NaN values (losses that were not finite) are left blank. Add a colour bar with
-    ``fig.colorbar(artist)``.
+    :func:`add_colorbar` (``fig.colorbar`` labels few of a log scale's ticks).
 
     Parameters
     ----------
@@ -75,6 +76,47 @@ def plot_contour(surface, ax=None, levels=20, log: bool = False, filled: bool = 
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     return artist
+
+
+def add_colorbar(artist, ax=None, label: str | None = None, log: bool | None = None,
+                 **kwargs):
+    """A colour bar for ``artist`` (a :func:`plot_contour` result or any mappable).
+
+    On a log scale ``fig.colorbar`` ticks at the contour levels and labels only the powers
+    of ten among them, so a bar often has one label or none; here a log bar is ticked and
+    labelled at the powers of ten inside its range (at 1, 2 and 5 times them when fewer
+    than two powers of ten fall inside).
+
+    Parameters
+    ----------
+    artist : a matplotlib mappable (``QuadContourSet``, ``QuadMesh``, ...).
+    ax : the Axes to take room from, or None for ``artist.axes``.
+    label : str or None, the bar's label.
+    log : bool, or None for True when ``artist`` has a ``LogNorm`` (``plot_contour(log=True)``).
+    **kwargs : passed to ``Figure.colorbar`` (``orientation``, ``shrink``, ...).
+
+    Returns
+    -------
+    matplotlib.colorbar.Colorbar
+    """
+    ax = artist.axes if ax is None else ax
+    bar = ax.figure.colorbar(artist, ax=ax, label=label, **kwargs)
+    if log is None:
+        log = isinstance(artist.norm, LogNorm)
+    if log:
+        low, high = sorted(bar.long_axis.get_view_interval())
+        bar.set_ticks(_log_ticks(low, high))
+        bar.formatter = LogFormatterSciNotation(minor_thresholds=(np.inf, np.inf))
+    return bar
+
+
+def _log_ticks(low: float, high: float) -> list[float]:
+    """The powers of ten in ``[low, high]``; 1, 2 and 5 times them when fewer than two."""
+    for subs in ((1.0,), (1.0, 2.0, 5.0)):
+        ticks = [t for t in LogLocator(subs=subs).tick_values(low, high) if low <= t <= high]
+        if len(ticks) >= 2:
+            return ticks
+    return ticks
 
 
 class TrajectoryArtists(NamedTuple):
