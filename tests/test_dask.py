@@ -1,6 +1,8 @@
 """Grids and sweeps on a Dask LocalCluster of two worker processes: the serial numbers, a
 worker killed mid-grid without a point lost, failures named by chunk, resumption."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,13 @@ def grid():
     """The MLP plane's inputs and its serial values."""
     obj, center, d = mlp_plane_inputs()
     return obj, center, d, plane(obj, center, d, resolution=RES, progress=False)
+
+
+def settle(client):
+    """Wait until chunks of a failed call that were running when it failed have finished: a
+    task sent to each one-thread worker starts only once its thread is free."""
+    workers = list(client.scheduler_info()["workers"])
+    client.gather([client.submit(os.getpid, workers=[w], pure=False) for w in workers])
 
 
 def test_plane_and_sweep_on_two_workers_equal_the_serial_run(client, grid):
@@ -94,6 +103,7 @@ def test_an_error_in_a_chunk_is_named_and_the_finished_chunks_are_kept(client, g
         plane(probed, center, d, resolution=RES, executor=client, progress=False,
               cache=tmp_path)
     assert info.value.index == 5 and isinstance(info.value.__cause__, RuntimeError)
+    settle(client)
     kept = {p.name for p in tmp_path.glob("*/chunk-*.pkl")}
     assert "chunk-5.pkl" not in kept
     assert {starts[int(name[6:-4])] for name in kept} <= set(probe.keys())
