@@ -2,6 +2,7 @@
 contour geometry on a non-square grid, counts of trajectories and markers, labels), and every
 figure renders to PNG with Agg, NaN gaps included."""
 
+import dataclasses
 import io
 
 import matplotlib
@@ -100,7 +101,7 @@ def test_log_colorbar_is_labelled_at_the_powers_of_ten_in_its_range():
     bar = add_colorbar(narrow, ax, orientation="horizontal")
     np.testing.assert_array_equal(bar.get_ticks(), [20.0, 50.0, 100.0])
     assert all(_bar_labels(bar)) and len(_bar_labels(bar)) == 3
-    # a linear bar keeps matplotlib's ticks; log=True forces the decades
+    # a linear bar keeps matplotlib's ticks, and so does log=False on a log artist
     assert len(add_colorbar(plot_contour(s, ax=ax, levels=10)).get_ticks()) > 3
     forced = add_colorbar(plot_contour(s, ax=ax, levels=10, log=True), log=False)
     assert len(forced.get_ticks()) != 3
@@ -244,3 +245,29 @@ def test_plotly_surface_with_trajectories():
     no_loss = project(np.zeros((3, 2)), np.zeros(2), np.eye(2))
     with pytest.raises(ValueError, match="losses"):
         surface_figure(s, [no_loss])
+
+
+def test_plotly_colours_match_matplotlib_and_log_heights_keep_the_loss_in_hover():
+    s, runs = _axes_plane(), _runs()
+    for given in (None, {"adam": "black"}):
+        lines = plot_trajectories(runs, colors=given).lines
+        paths = surface_figure(s, runs, colors=given).data[1:]
+        assert [t.line.color for t in paths] == [line.get_color() for line in lines]
+        assert [t.marker.color for t in paths] == [line.get_color() for line in lines]
+    assert [t.line.color for t in paths] == ["#1f77b4", "black", "#1f77b4", "#2ca02c", "black"]
+    values = s.values.copy()
+    values[0, 0] = 0.0  # log10(0): a hole
+    zeroed = dataclasses.replace(s, values=values)
+    fig = surface_figure(zeroed, runs, log=True)
+    surface, paths = fig.data[0], fig.data[1:]
+    z = np.asarray(surface.z, dtype=np.float64)
+    assert np.isnan(z[0, 0])
+    np.testing.assert_allclose(10.0 ** z.ravel()[1:], values.T.ravel()[1:], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(surface.customdata), values.T, rtol=1e-6)
+    assert "loss: %{customdata:.4g}" in surface.hovertemplate
+    assert fig.layout.scene.zaxis.title.text == "log10 loss"
+    for trace, p in zip(paths, runs):
+        np.testing.assert_allclose(trace.z, np.log10(p.loss), rtol=1e-12)
+        assert f"loss {p.loss[3]:.6g}" in trace.hovertext[3]
+    linear = surface_figure(s)
+    assert linear.data[0].customdata is None and "%{z:.4g}" in linear.data[0].hovertemplate

@@ -1,6 +1,9 @@
-"""Shared presentation choices: a colour per label, a marker per critical-point kind, axis names."""
+"""Shared presentation choices: a colour per label, a marker per critical-point kind, axis names,
+log heights."""
 
 from __future__ import annotations
+
+import numpy as np
 
 # Matplotlib's 'tab10' as hex, so matplotlib and plotly pictures colour runs alike.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -15,13 +18,21 @@ KIND_STYLE = {
 }
 
 
-def label_colors(labels) -> dict:
-    """A colour for each distinct label (None included), in order of first appearance."""
+def label_colors(labels, given: dict | None = None) -> dict:
+    """A colour for each distinct label (None included): from ``given`` (label -> colour)
+    where it has one, else the palette's, in order of first appearance."""
     colors: dict = {}
     for label in labels:
         if label not in colors:
             colors[label] = PALETTE[len(colors) % len(PALETTE)]
-    return colors
+    return {**colors, **(given or {})}
+
+
+def log_height(values) -> np.ndarray:
+    """``log10(values)`` for drawing, NaN (a hole) where a value is <= 0 or NaN."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values > 0, np.log10(values), np.nan)
 
 
 def check_kinds(kinds) -> list[str]:

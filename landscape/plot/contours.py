@@ -16,6 +16,7 @@ from landscape.plot._style import (
     check_dims,
     check_kinds,
     label_colors,
+    log_height,
     new_axes,
 )
 
@@ -151,7 +152,7 @@ def plot_trajectories(projections, ax=None, colors: dict | None = None, legend: 
             raise ValueError(f"trajectories must be projected on a plane: coords (k, 2), got "
                              f"{np.shape(p.coords)}")
     ax = new_axes(ax)
-    colors = {**label_colors(p.label for p in projections), **(colors or {})}
+    colors = label_colors((p.label for p in projections), colors)
     artists, named = TrajectoryArtists([], [], []), set()
     for p in projections:
         color, label = colors[p.label], p.label
@@ -220,10 +221,7 @@ def plot_surface3d(surface, ax=None, log: bool = False, cmap: str = "viridis", *
     check_dims(surface, 2, "plot_surface3d")
     ax = new_axes(ax, "3d")
     a, b = np.meshgrid(surface.axes[0], surface.axes[1], indexing="ij")
-    z = surface.values
-    if log:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(z > 0, np.log10(z), np.nan)
+    z = log_height(surface.values) if log else surface.values
     artist = ax.plot_surface(a, b, z, cmap=cmap, **kwargs)
     x_label, y_label = axis_labels(surface)
     ax.set_xlabel(x_label)
