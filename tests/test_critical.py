@@ -316,6 +316,13 @@ def test_escape_direction_at_a_saddle():
     np.testing.assert_allclose(space.eigenvalues, [-2.0, -2.0])
     plane = np.linalg.eigh(f.A)[1][:, :2]
     np.testing.assert_allclose(space.basis @ space.basis.T, plane @ plane.T, atol=1e-12)
+    # n = 150 goes through Lanczos: -2 five times needs a second run (4 pairs, then 8).
+    f = F.quadratic(np.concatenate([np.full(5, -2.0), np.linspace(0.5, 3.0, 145)]), rng=0)
+    space = escape_direction(f, np.zeros(150))
+    bottom = np.linalg.eigh(f.A)[1][:, :5]
+    assert space.multiplicity == 5
+    np.testing.assert_allclose(space.eigenvalues, -2.0, rtol=1e-10)
+    np.testing.assert_allclose(space.basis @ space.basis.T, bottom @ bottom.T, atol=1e-10)
 
 
 # A 3-3-3 linear network on whitened inputs, y = A x with singular values (3, 1, 0.3), trained
