@@ -40,7 +40,11 @@ ZOOM = 0.01  # the close-up line spans this fraction of the wide one
 
 
 def train_all(X, y, steps: int, seed: int) -> dict:
-    """Train one network per activation from the same initial weights; name -> (model, run)."""
+    """One network per activation, trained from the same initial weights.
+
+    Returns name -> ``(objective, trajectory)``; the trajectory records each layer's
+    gradient norm (``grad_layer1`` hidden, ``grad_layer2`` output) at recorded steps.
+    """
     runs = {}
     for name in ACTIVATIONS:
         model = MLP([2, HIDDEN, 1], activation=name, output="sigmoid", loss="cross_entropy")
@@ -53,11 +57,17 @@ def train_all(X, y, steps: int, seed: int) -> dict:
     return runs
 
 
-def hidden_direction(objective, seed: int) -> np.ndarray:
-    """A random unit direction in the hidden layer's weights and biases, zero elsewhere."""
+def hidden_mask(objective) -> np.ndarray:
+    """Shape ``(n,)``, bool: the entries of ``theta`` that are the hidden layer's parameters."""
     block = objective.blocks[0]
     hidden = np.zeros(objective.dim, dtype=bool)
     hidden[block.weight] = hidden[block.bias] = True
+    return hidden
+
+
+def hidden_direction(objective, seed: int) -> np.ndarray:
+    """A random unit direction in the hidden layer's weights and biases, zero elsewhere."""
+    hidden = hidden_mask(objective)
     d = np.zeros(objective.dim)
     d[hidden] = random_directions(int(hidden.sum()), k=1, rng=seed).vectors[0]
     return d
@@ -122,15 +132,14 @@ def plot_lines(curves: dict, out: Path) -> None:
 def summarize(runs: dict, curves: dict) -> dict:
     numbers = {"n_params": runs["step"][0].dim, "recorded_steps": len(runs["step"][1].steps)}
     for name, (objective, tr) in runs.items():
-        hidden = objective.blocks[0].weight
+        hidden = hidden_mask(objective)
         numbers[name] = {
             "initial_loss": float(tr.loss[0]), "final_loss": tr.final_loss,
             "loss_drop": float(tr.loss[0] - tr.final_loss),
             "final_accuracy": objective.accuracy(tr.final_theta),
             "max_hidden_grad_norm": float(tr.metrics["grad_layer1"].max()),
             "min_output_grad_norm": float(tr.metrics["grad_layer2"].min()),
-            "hidden_weight_change": float(np.abs(tr.final_theta[hidden] - tr.theta0[hidden])
-                                          .max()),
+            "hidden_param_change": float(np.abs(tr.final_theta - tr.theta0)[hidden].max()),
             "line_flat_fraction": flat_fraction(curves[name][1].values),
         }
     return numbers
@@ -141,15 +150,15 @@ def conclusion(numbers: dict, n_samples: int, steps: int) -> str:
     smooth = ", ".join(f"{numbers[a]['final_loss']:.3f} ({a})" for a in ACTIVATIONS[1:])
     zero = step["max_hidden_grad_norm"] == 0
     gradient = ("exactly 0" if zero else f"at most {step['max_hidden_grad_norm']:.3g}")
-    moved = ("never move" if step["hidden_weight_change"] == 0
-             else f"move by at most {step['hidden_weight_change']:.3g}")
+    moved = ("never move" if step["hidden_param_change"] == 0
+             else f"move by at most {step['hidden_param_change']:.3g}")
     return (f"On {n_samples} two-circles points, {steps} gradient-descent steps from the same "
             f"initial weights reach losses {smooth} but only {step['final_loss']:.3f} for the "
-            f"step network (from {step['initial_loss']:.3f}): its hidden-layer gradient norm is "
-            f"{gradient} at all {numbers['recorded_steps']} recorded steps and its hidden "
-            f"weights {moved}, so its loss drop of {step['loss_drop']:.3f} comes from the "
-            f"output layer alone; close up along a random hidden-layer direction its loss is "
-            f"flat on {step['line_flat_fraction']:.0%} of the grid intervals (tanh: "
+            f"step network (from {step['initial_loss']:.3f}): its hidden-layer gradient norm "
+            f"is {gradient} at all {numbers['recorded_steps']} recorded steps and its hidden "
+            f"weights and biases {moved}, so its loss drop of {step['loss_drop']:.3f} comes "
+            f"from the output layer alone; close up along a random hidden-layer direction its "
+            f"loss is flat on {step['line_flat_fraction']:.0%} of the grid intervals (tanh: "
             f"{numbers['tanh']['line_flat_fraction']:.0%}).")
 
 

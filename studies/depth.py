@@ -162,14 +162,15 @@ def conclusion(n: dict) -> str:
         pieces["deep"] < pieces["shallow"]) else "as many"
     first = n["sigmoid_first_layer_grad"]
     return (f"With {n['deep_n_params']} vs {n['shallow_n_params']} parameters, the median "
-            f"unexplained variance of sin({PERIODS} pi x) after training is {loss['deep']:.3g} "
-            f"for three hidden layers of 16, {better} {loss['shallow']:.3g} for one of "
-            f"{n['shallow_hidden_units']} (with zero initial biases {zero['deep']:.3g} vs "
-            f"{zero['shallow']:.3g}), while the deep net makes {more} linear pieces "
-            f"({pieces['deep']:g} vs {pieces['shallow']:g}, medians); in sigmoid nets at "
-            f"initialization the first layer's gradient norm falls from {first[0]:.2g} with "
-            f"{SIGMOID_DEPTHS[0]} hidden layers to {first[-1]:.2g} with {SIGMOID_DEPTHS[-1]} "
-            f"({n['sigmoid_first_layer_deepest_over_shallowest']:.1e} times).")
+            f"unexplained variance of sin({PERIODS} pi x) after training is "
+            f"{loss['deep']:.3g} for {len(DEEP) - 2} hidden layers of {DEEP[1]}, {better} "
+            f"{loss['shallow']:.3g} for one of {n['shallow_hidden_units']} (with zero initial "
+            f"biases {zero['deep']:.3g} vs {zero['shallow']:.3g}), while the deep net makes "
+            f"{more} linear pieces ({pieces['deep']:g} vs {pieces['shallow']:g}, medians); in "
+            f"sigmoid nets at initialization the first layer's gradient norm falls from "
+            f"{first[0]:.2g} with {SIGMOID_DEPTHS[0]} hidden layers to {first[-1]:.2g} with "
+            f"{SIGMOID_DEPTHS[-1]} ({n['sigmoid_first_layer_deepest_over_shallowest']:.1e} "
+            f"times).")
 
 
 def run(out, quick: bool = False, seed: int = 0) -> dict:

@@ -21,7 +21,7 @@ def result(tmp_path_factory):
 def test_step_hidden_layer_gets_exactly_zero_gradient_and_never_moves(result):
     step = result[1]["numbers"]["step"]
     assert step["max_hidden_grad_norm"] == 0.0
-    assert step["hidden_weight_change"] == 0.0
+    assert step["hidden_param_change"] == 0.0
     # the output layer still learns: the loss drops, through it alone
     assert step["min_output_grad_norm"] > 0 and step["loss_drop"] > 0
     assert "exactly 0" in result[1]["conclusion"] and "never move" in result[1]["conclusion"]
@@ -31,7 +31,7 @@ def test_smooth_activations_reach_a_far_lower_loss(result):
     n = result[1]["numbers"]
     for name in SMOOTH:
         assert n[name]["max_hidden_grad_norm"] > 1e-3  # their hidden layer gets a signal
-        assert n[name]["hidden_weight_change"] > 0.1
+        assert n[name]["hidden_param_change"] > 0.1
         assert n[name]["final_loss"] < 0.5 * n["step"]["final_loss"]
         assert n[name]["final_accuracy"] > n["step"]["final_accuracy"] + 0.2
 
