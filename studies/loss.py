@@ -38,7 +38,7 @@ TITLE = "MSE vs cross-entropy on softmax outputs: MSE's plateaus far from the so
 SIZES = (64, 16, 10)
 GAIN = 10.0  # the far initialization's scale, in units of the Glorot scale
 NEAR = 0.1  # the reference point: this fraction of the way from the solution to a far point
-LRS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # the learning-rate grid, searched for each loss
+LRS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)  # the learning-rate grid, per loss and start
 LOSSES = {"cross_entropy": "cross-entropy", "mse": "MSE"}
 
 
@@ -50,10 +50,12 @@ def objectives(n_samples: int) -> dict:
 
 
 def accuracy_metric(objective, theta) -> float:
+    """The training accuracy, recorded by the runner."""
     return objective.accuracy(theta)
 
 
 def train(objective, theta0, lr: float, steps: int):
+    """Full-batch gradient descent, recording the loss and accuracy about 100 times."""
     return runner.run(objective, theta0, gd(lr), steps, record_every=max(1, steps // 100),
                       metrics={"accuracy": accuracy_metric})
 
