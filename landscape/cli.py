@@ -87,35 +87,40 @@ def run_study(path: Path, out: Path, quick: bool, seed: int, threads: int = 1) -
     return summary
 
 
-def _run_all(studies: dict[str, Path], names, out: Path, quick: bool, seed: int, jobs: int,
-             threads: int):
-    failures = {}
-    pool = cf.ProcessPoolExecutor(jobs, mp_context=get_context("forkserver")) if jobs > 1 else None
-    submit = pool.submit if pool else _immediate
-    futures = {submit(run_study, studies[n], out, quick, seed, threads): n for n in names}
-    for done, fut in enumerate(cf.as_completed(futures), 1):
-        name = futures[fut]
-        try:
-            summary = fut.result()
-            print(f"[{done}/{len(names)}] {name}: done in {summary['seconds']:.1f} s: "
-                  f"{summary['conclusion']}", flush=True)
-        except Exception as err:  # report by name, keep going
-            failures[name] = err
-            print(f"[{done}/{len(names)}] {name}: FAILED: {type(err).__name__}: {err}",
+def _outcomes(studies: dict[str, Path], names, out: Path, quick: bool, seed: int, jobs: int,
+              threads: int):
+    """Yield ``(name, summary or exception)`` as each study finishes."""
+    args = (out, quick, seed, threads)
+    if jobs == 1:
+        for name in names:
+            try:
+                yield name, run_study(studies[name], *args)
+            except Exception as err:
+                yield name, err
+        return
+    with cf.ProcessPoolExecutor(jobs, mp_context=get_context("forkserver")) as pool:
+        futures = {pool.submit(run_study, studies[n], *args): n for n in names}
+        for fut in cf.as_completed(futures):
+            try:
+                yield futures[fut], fut.result()
+            except Exception as err:
+                yield futures[fut], err
+
+
+def _run_all(studies, names, out, quick, seed, jobs, threads) -> list[str]:
+    """Run the studies, reporting each as it ends; return the names of those that failed."""
+    failures = []
+    outcomes = _outcomes(studies, names, out, quick, seed, jobs, threads)
+    for done, (name, outcome) in enumerate(outcomes, 1):
+        if isinstance(outcome, Exception):  # report by name, keep going
+            failures.append(name)
+            print(f"[{done}/{len(names)}] {name}: FAILED: {type(outcome).__name__}: {outcome}",
                   file=sys.stderr, flush=True)
-            traceback.print_exception(err, file=sys.stderr)
-    if pool:
-        pool.shutdown()
+            traceback.print_exception(outcome, file=sys.stderr)
+        else:
+            print(f"[{done}/{len(names)}] {name}: done in {outcome['seconds']:.1f} s: "
+                  f"{outcome['conclusion']}", flush=True)
     return failures
-
-
-def _immediate(fn, *args) -> cf.Future:
-    fut: cf.Future = cf.Future()
-    try:
-        fut.set_result(fn(*args))
-    except Exception as err:
-        fut.set_exception(err)
-    return fut
 
 
 def main(argv=None) -> int:

@@ -1,17 +1,70 @@
-"""Session-wide test settings.
+"""Session-wide test settings and the headless-browser fixture.
 
 BLAS is limited to one thread: the test models are small, and on a 2-core machine
 multi-threaded BLAS on small matrices mostly fights the other test processes.
+
+``browser`` is a headless Chromium (Debian's ``chromium`` and ``chromium-driver``, which
+``.ci/run`` installs) with a hook collecting JavaScript errors in ``window.__errors``; a
+test using it skips, saying why, only where no browser is installed.
 """
 
+import io
+import os
+
 import matplotlib
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
 matplotlib.use("Agg")
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost", "--window-size=900,700",
+         # software WebGL without a GPU; newer Chromium wants it asked for (trusted local file)
+         "--enable-unsafe-swiftshader"]
+ERROR_HOOK = """
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message)));
+window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason)));
+"""
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _one_blas_thread():
     with threadpool_limits(1):
         yield
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A headless Chromium driver that records page errors; quits after the test."""
+    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
+        pytest.skip(f"no browser: {CHROMIUM} and {DRIVER} are needed "
+                    "(apt-get install chromium chromium-driver)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_HOOK})
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def page_errors(driver) -> list:
+    """JavaScript errors caught on the page plus SEVERE console entries."""
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    return driver.execute_script("return window.__errors;") + severe
+
+
+def pixel_std(driver) -> float:
+    """Spread of the screenshot's pixel values: about 0-10 for a blank page."""
+    from matplotlib.image import imread
+
+    return float(np.std(imread(io.BytesIO(driver.get_screenshot_as_png()))[..., :3] * 255))
