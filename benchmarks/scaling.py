@@ -124,6 +124,18 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_time(client) -> float:
+    """CPU seconds used so far by this process and, with a Dask client, by its workers (a
+    process pool's workers are not counted: they are not this process's children)."""
+    own = _cpu_seconds()
+    return own if client is None else own + sum(client.run(_cpu_seconds).values())
+
+
 def _dask_client(setup: Setup):
     import dask
     from distributed import Client, LocalCluster
@@ -163,16 +175,16 @@ def measure(workload: str, name: str, sizes: Sizes) -> dict:
     start = time.perf_counter()
     executor, client = _executor(setup)
     startup = time.perf_counter() - start
-    start = time.perf_counter()
+    cpu, start = _cpu_time(client), time.perf_counter()
     checksum = call(executor)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu_time(client) - cpu
     workers_mib = []
     if client is not None:
         workers_mib = sorted(client.run(_peak_mib).values())
         client.shutdown()
     return {"workload": workload, "setup": name, "seconds": seconds, "startup": startup,
-            "main_mib": _peak_mib(), "workers_mib": workers_mib, "checksum": checksum,
-            "load": os.getloadavg()[0]}
+            "cpu": None if setup.kind == "pool" else cpu, "main_mib": _peak_mib(),
+            "workers_mib": workers_mib, "checksum": checksum, "load": os.getloadavg()[0]}
 
 
 # ---------------------------------------------------------------------------------
@@ -189,7 +201,9 @@ def _run_one(workload: str, name: str, sizes: Sizes) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.scaling", "--measure", workload, name,
            "--sizes", json.dumps(list(sizes))]
     out = subprocess.run(cmd, env=_env(SETUPS[name]), capture_output=True, text=True,
-                         check=True, cwd=HERE.parent)
+                         cwd=HERE.parent)
+    if out.returncode:
+        raise RuntimeError(f"{workload} on {name} failed:\n{out.stderr[-3000:]}")
     row = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"{workload:5s} {name:20s} {row['seconds']:8.2f} s  load {row['load']:.1f}",
           flush=True)
@@ -201,20 +215,25 @@ def _plan(workload: str) -> list:
 
 
 def _efficiency(rows: dict, one: str, two: str) -> str:
-    if one not in rows or two not in rows:
-        return "-"
-    return f"{rows[one]['seconds'] / (2 * rows[two]['seconds']):.2f}"
+    """``T1 / (2 T2)`` of wall times, and ``CPU1 / CPU2`` (the work two workers spend
+    against one, whatever cores they got) where both CPU times are known."""
+    wall = f"{rows[one]['seconds'] / (2 * rows[two]['seconds']):.2f}"
+    cpu1, cpu2 = rows[one]["cpu"], rows[two]["cpu"]
+    return f"{wall} | {'-' if None in (cpu1, cpu2) else f'{cpu1 / cpu2:.2f}'}"
 
 
 def _table(workload: str, rows: dict) -> list:
     serial = rows["serial"]
-    lines = ["| setup | wall s | vs serial | start-up s | peak MiB main | peak MiB per worker "
-             "| serial's numbers |", "|---|---:|---:|---:|---:|---:|:-:|"]
+    lines = ["| setup | wall s | vs serial | CPU s | cores used | start-up s | peak MiB main "
+             "| peak MiB per worker | serial's numbers |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|:-:|"]
     for name, r in rows.items():
         workers = ", ".join(f"{m:.0f}" for m in r["workers_mib"]) or "-"
         same = "yes" if r["checksum"] == serial["checksum"] else "**no**"
+        cpu = "- | -" if r["cpu"] is None else f"{r['cpu']:.1f} | {r['cpu'] / r['seconds']:.2f}"
         lines.append(f"| {name} | {r['seconds']:.2f} | {serial['seconds'] / r['seconds']:.2f}x "
-                     f"| {r['startup']:.2f} | {r['main_mib']:.0f} | {workers} | {same} |")
+                     f"| {cpu} | {r['startup']:.2f} "
+                     f"| {r['main_mib']:.0f} | {workers} | {same} |")
     return lines
 
 
@@ -224,13 +243,13 @@ def _facts() -> list:
     from threadpoolctl import threadpool_info
 
     blas = [f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info()]
-    return [f"- machine: {os.cpu_count()} cores, {_cpu()}; Python {sys.version.split()[0]}, "
+    return [f"- machine: {os.cpu_count()} cores, {_cpu_model()}; Python {sys.version.split()[0]}, "
             f"NumPy {np.__version__} ({', '.join(blas)}), Dask {dask.__version__}",
             "- every measurement in a fresh process with OPENBLAS/OMP/MKL_NUM_THREADS=1; "
             f"MALLOC_* unset unless the setup says so; run {datetime.date.today()}"]
 
 
-def _cpu() -> str:
+def _cpu_model() -> str:
     with open("/proc/cpuinfo", encoding="utf-8") as fh:
         names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
     return names[0] if names else "unknown CPU"
@@ -254,8 +273,12 @@ def report(results: dict, sizes: Sizes) -> str:
              f"## Sweep: `run_many` of {sizes.runs} initializations of the same MLP, momentum "
              f"SGD, {sizes.steps} steps of batch 64 (16 chunks)", "",
              *_table("sweep", sweep), "",
-             "## Parallel efficiency T1 / (2 T2)", "",
-             "| | grid | sweep |", "|---|---:|---:|"]
+             "## Parallel efficiency", "",
+             "Wall: T1 / (2 T2). CPU: CPU1 / CPU2, the CPU time of one worker over that of two "
+             "(1 when two workers do no more work than one), which other load on the machine "
+             "does not change.", "",
+             "| | grid, wall | grid, CPU | sweep, wall | sweep, CPU |",
+             "|---|---:|---:|---:|---:|"]
     for label, one, two in [("Dask, workers as Dask starts them (trim 65536)", "dask-1", "dask-2"),
                             ("Dask, glibc's malloc thresholds", "dask-1 glibc", "dask-2 glibc"),
                             ("process pool (T1 = serial)", "serial", "pool-2")]:

@@ -55,7 +55,9 @@ class _Canonical:
 
     def __init__(self):
         self.stack: list[int] = []  # ids of the objects being described, outermost first
-        self.digests: dict[int, str] = {}  # array id -> digest, within one description
+        # array id -> (array, digest): the array is kept, so that its id is not reused for a
+        # temporary array made while describing (by a __reduce_ex__, say)
+        self.digests: dict[int, tuple[np.ndarray, str]] = {}
 
     def of(self, obj):
         kind = type(obj)
@@ -79,8 +81,8 @@ class _Canonical:
 
     def _digest(self, a: np.ndarray) -> str:
         if id(a) not in self.digests:
-            self.digests[id(a)] = hashlib.sha256(np.ascontiguousarray(a).data).hexdigest()
-        return self.digests[id(a)]
+            self.digests[id(a)] = a, hashlib.sha256(np.ascontiguousarray(a).data).hexdigest()
+        return self.digests[id(a)][1]
 
     def _reduced(self, obj):
         """What pickle would save of ``obj``: a global name or its reduce tuple, described."""

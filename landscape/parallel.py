@@ -5,14 +5,16 @@ Long work (grids, sweeps of many runs) is split into chunks by the caller and ha
 
 - ``None``: serial, in this process (the default);
 - an int ``n``: a local ``ProcessPoolExecutor`` with ``n`` workers, opened and closed here.
-  Its workers start from a fresh interpreter (the 'forkserver' start method), never as a
-  fork of this process: forking a process whose BLAS thread pool is busy can leave the
-  child waiting on a lock that no thread will release. A fresh worker imports NumPy and
-  this package before its first chunk (a fraction of a second), so chunks should be coarse.
-  Each worker's BLAS runs on one thread (with threadpoolctl installed): the processes are
-  the parallelism, as on Dask's workers.
-  Scripts that use it need the ``if __name__ == "__main__":`` guard, and ``fn`` must be
-  importable by name (a module-level function or a ``functools.partial`` of one);
+  Its workers start from a fresh interpreter (the 'forkserver' start method; 'spawn' where
+  there is none), never as a fork of this process: forking a process whose BLAS thread
+  pool or other threads are busy can leave the child waiting on a lock that no thread
+  will release. A fresh worker imports NumPy and this package before its first chunk
+  (about a second), so chunks should be coarse. Each worker's BLAS runs on one thread
+  (with threadpoolctl installed): the processes are the parallelism, as on Dask's
+  workers. Scripts that use it need the ``if __name__ == "__main__":`` guard, and ``fn``
+  must be importable by name (a module-level function or a ``functools.partial`` of one).
+  A pool does not survive a worker killed from outside: its chunks fail
+  (``BrokenProcessPool``); with a cache, a re-run computes only what is missing;
 - any ``concurrent.futures.Executor`` (a thread pool, a pool of your own);
 - a ``dask.distributed.Client`` (extra ``dask``): chunks go to the cluster as tasks through
   ``client.map`` and come back as they finish. When a worker dies, the scheduler gives its
@@ -44,7 +46,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from landscape.cache import ChunkCache
 
-START_METHOD = "forkserver"  # how map_chunks' own process pools start their workers
+# How map_chunks' own process pools start their workers: never by forking this process.
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 N_CHUNKS = 16  # chunks per long computation by default: a progress bar with steps, work for a pool
 
 

@@ -6,6 +6,7 @@ import concurrent.futures as cf
 import os
 import subprocess
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
@@ -191,6 +192,21 @@ def test_interrupted_work_resumes_where_it_stopped(tmp_path):
     assert map_chunks(work, chunks, progress=False, cache=tmp_path / "cache") == resumed
     assert len(probe.keys()) == 8  # everything came from the cache
     assert all(p.name.startswith("chunk-") for p in store.path.iterdir())  # no temporary file
+
+
+def test_a_pool_whose_worker_dies_fails_and_a_rerun_resumes(tmp_path):
+    chunks = [np.arange(3.0) + 10 * i for i in range(6)]
+    keys = [repr(float(c[0])) for c in chunks]
+    probe = Probe(tmp_path / "log", flag_files(tmp_path), at=keys[2], exit=True)
+    work = partial(_probed_sum, probe)
+    with pytest.raises(ChunkError) as info:
+        map_chunks(work, chunks, executor=2, progress=False, cache=tmp_path / "cache")
+    assert isinstance(info.value.__cause__, BrokenProcessPool)
+    kept = ChunkCache.of_work(tmp_path / "cache", work, chunks).load(6)
+    before = len(probe.keys())
+    resumed = map_chunks(work, chunks, executor=2, progress=False, cache=tmp_path / "cache")
+    assert resumed == [c.sum() for c in chunks]
+    assert sorted(probe.keys()[before:]) == sorted(k for i, k in enumerate(keys) if i not in kept)
 
 
 def test_the_cache_keeps_different_work_apart(tmp_path):
