@@ -1,10 +1,13 @@
-"""``python -m benchmarks.scaling [--quick] [--grid R] [--out FILE]``: a large grid and a large
-sweep, serially, on ``map_chunks``' own 2-process pool and on 1 and 2 local Dask workers.
+"""``python -m benchmarks.scaling [--quick] [--grid R] [--only WORKLOAD] [--out FILE]``: a large
+grid and a large sweep, serially, on ``map_chunks``' own 2-process pool and on 1 and 2 local
+Dask workers (about 12 minutes on 2 cores).
 
-Writes ``benchmarks/SCALING.md`` (``--quick``: ``benchmarks/quick/SCALING.md``, a smoke run
-of small sizes whose numbers mean little): wall times, the parallel efficiency
-``T1 / (2 T2)``, peak memory (maximum resident set) of the main process and of each Dask
-worker, and whether every setup gave the serial numbers bit for bit.
+Writes ``benchmarks/SCALING.md`` and its rows as ``SCALING.json`` (``--quick``: into
+``benchmarks/quick/``, a smoke run of small sizes whose numbers mean little): wall and CPU
+times, the parallel efficiency ``T1 / (2 T2)``, peak memory (maximum resident set) of the
+main process and of each Dask worker, and whether every setup gave the serial numbers bit
+for bit. ``--only grid`` (or ``sweep``) measures one workload again and keeps the other's
+rows, for a run disturbed by other load.
 
 Each measurement runs in a fresh Python process (``--measure WORKLOAD SETUP``), with BLAS
 limited to one thread (as Dask limits its workers'), so that no run warms, fragments or
@@ -184,7 +187,8 @@ def measure(workload: str, name: str, sizes: Sizes) -> dict:
         client.shutdown()
     return {"workload": workload, "setup": name, "seconds": seconds, "startup": startup,
             "cpu": None if setup.kind == "pool" else cpu, "main_mib": _peak_mib(),
-            "workers_mib": workers_mib, "checksum": checksum, "load": os.getloadavg()[0]}
+            "workers_mib": workers_mib, "checksum": checksum, "load": os.getloadavg()[0],
+            "when": datetime.datetime.now().isoformat(timespec="minutes")}
 
 
 # ---------------------------------------------------------------------------------
@@ -237,16 +241,17 @@ def _table(workload: str, rows: dict) -> list:
     return lines
 
 
-def _facts() -> list:
+def _facts(results: dict) -> list:
     import dask
     import numpy as np
     from threadpoolctl import threadpool_info
 
     blas = [f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info()]
+    when = [r["when"] for rows in results.values() for r in rows.values()]
     return [f"- machine: {os.cpu_count()} cores, {_cpu_model()}; Python {sys.version.split()[0]}, "
             f"NumPy {np.__version__} ({', '.join(blas)}), Dask {dask.__version__}",
             "- every measurement in a fresh process with OPENBLAS/OMP/MKL_NUM_THREADS=1; "
-            f"MALLOC_* unset unless the setup says so; run {datetime.date.today()}"]
+            f"MALLOC_* unset unless the setup says so; measured {min(when)} to {max(when)}"]
 
 
 def _cpu_model() -> str:
@@ -264,7 +269,11 @@ def report(results: dict, sizes: Sizes) -> str:
              "call (`plane` or `run_many`). Start-up is apart: a Dask cluster's start with "
              "its workers importing the library (a client is kept for many calls), or one "
              "process pool's start and first import measured on its own (the timed call "
-             "opens and closes its own pool, so it pays this once more).", "", *_facts(), "",
+             "opens and closes its own pool, so it pays this once more).", "", *_facts(results),
+             "- setups: 'pool-2' is `executor=2`; 'dask-N' N local Dask workers of one thread "
+             "as Dask starts them (with `MALLOC_TRIM_THRESHOLD_=65536`), 'glibc' without that "
+             "setting; 'serial trim' a serial run with it; CPU s counts this process and the "
+             "Dask workers (not a pool's workers), 'cores used' is CPU s / wall s", "",
              f"## Grid: a {sizes.grid}x{sizes.grid} plane ({n_points} points) of the "
              "64-64-64-10 tanh MLP on the digits (1797 samples, 8,970 parameters)", "",
              "16 chunks; with the 16 MB budget (for the plane's and the objective's chunks) "
@@ -297,6 +306,8 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--grid", type=int, help="points per axis of the plane")
     parser.add_argument("--out", type=Path, help="the report's path")
+    parser.add_argument("--only", choices=list(WORKLOADS),
+                        help="measure one workload again, keep the other's rows")
     parser.add_argument("--measure", nargs=2, metavar=("WORKLOAD", "SETUP"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
@@ -304,12 +315,21 @@ def main(argv=None) -> None:
     if args.measure:
         print(json.dumps(measure(*args.measure, Sizes(*json.loads(args.sizes)))))
         return
+    from landscape.io import read_json, write_json, write_text
+
     sizes = QUICK if args.quick else FULL
     sizes = sizes._replace(grid=args.grid or sizes.grid)
     out = args.out or HERE / ("quick" if args.quick else "") / "SCALING.md"
-    results = {w: {n: _run_one(w, n, sizes) for n in _plan(w)} for w in WORKLOADS}
-    from landscape.io import write_text
-
+    raw = out.with_suffix(".json")  # every row, so that --only can redo one workload
+    results = {}
+    if args.only:
+        kept = read_json(raw) if raw.exists() else {}
+        if kept.get("sizes") != list(sizes):
+            parser.error(f"--only needs {raw} from an earlier run of the same sizes")
+        results = kept["results"]
+    for w in [args.only] if args.only else WORKLOADS:
+        results[w] = {n: _run_one(w, n, sizes) for n in _plan(w)}
+    write_json(raw, {"sizes": list(sizes), "results": results})
     write_text(out, report(results, sizes))
     print(f"wrote {out}")
 
