@@ -1,4 +1,4 @@
-"""Session-wide test settings and the headless-browser fixture.
+"""Session-wide test settings, the study fixtures and the headless-browser fixture.
 
 BLAS is limited to one thread: the test models are small, and on a 2-core machine
 multi-threaded BLAS on small matrices mostly fights the other test processes.
@@ -10,14 +10,19 @@ test using it skips, saying why, only where no browser is installed.
 
 import io
 import os
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from landscape.cli import load_study
+
 matplotlib.use("Agg")
 
+PNG = b"\x89PNG\r\n\x1a\n"  # the first bytes of every PNG file
+STUDIES = Path(__file__).parents[1] / "studies"
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -35,6 +40,19 @@ window.addEventListener('unhandledrejection', e => window.__errors.push(String(e
 def _one_blas_thread():
     with threadpool_limits(1):
         yield
+
+
+def study(name: str):
+    """The study script ``studies/<name>.py``, loaded as the ``landscape`` command loads it."""
+    return load_study(STUDIES / f"{name}.py")
+
+
+@pytest.fixture(scope="module")
+def result(request, tmp_path_factory):
+    """``(out, returned dict)``: the test module's ``STUDY`` run once, quick, seed 0."""
+    module = request.module.STUDY
+    out = tmp_path_factory.mktemp(module.__name__)
+    return out, module.run(out, quick=True, seed=0)
 
 
 @pytest.fixture

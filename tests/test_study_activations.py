@@ -1,21 +1,13 @@
 """Study activations: the step network's hidden layer gets exactly zero gradient and never
 moves, so it ends far above the sigmoid, tanh and ReLU networks."""
 
-from pathlib import Path
 
-import pytest
 
-from landscape.cli import load_study
+from conftest import PNG, study
 
-STUDY = load_study(Path(__file__).parents[1] / "studies" / "activations.py")
-PNG = b"\x89PNG\r\n\x1a\n"
+STUDY = study("activations")
 SMOOTH = ("sigmoid", "tanh", "relu")
 
-
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("activations")
-    return out, STUDY.run(out, quick=True, seed=0)
 
 
 def test_step_hidden_layer_gets_exactly_zero_gradient_and_never_moves(result):

@@ -1,21 +1,12 @@
 """Study batch: per epoch, minibatch SGD reaches a lower full-batch loss than full-batch GD,
 and the smallest batch ends at a flatter point."""
 
-from pathlib import Path
 
 import numpy as np
-import pytest
+from conftest import PNG, study
 
-from landscape.cli import load_study
+STUDY = study("batch")
 
-STUDY = load_study(Path(__file__).parents[1] / "studies" / "batch.py")
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("batch")
-    return out, STUDY.run(out, quick=True, seed=0)
 
 
 def _runs(result) -> list[dict]:

@@ -1,21 +1,13 @@
 """Study depth: at equal parameter counts the deep ReLU net fits the oscillating target
 better than the wide one (with fewer linear pieces), and sigmoid gradients vanish with depth."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PNG, study
 
-from landscape.cli import load_study
+STUDY = study("depth")
 
-STUDY = load_study(Path(__file__).parents[1] / "studies" / "depth.py")
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("depth")
-    return out, STUDY.run(out, quick=True, seed=0)
 
 
 def test_parameter_counts_are_equal(result):

@@ -1,20 +1,12 @@
 """Study edge_of_stability: the sharpness rises from below 2/eta to it and hovers there; the
 loss rises only after the sharpness has passed 2/eta."""
 
-from pathlib import Path
-
-import pytest
-
-from landscape.cli import load_study
-
-STUDY = load_study(Path(__file__).parents[1] / "studies" / "edge_of_stability.py")
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("edge_of_stability")
-    return out, STUDY.run(out, quick=True, seed=0)
+from conftest import PNG, study
+
+STUDY = study("edge_of_stability")
+
 
 
 def test_sharpness_rises_from_below_to_two_over_eta(result):

@@ -2,24 +2,16 @@
 drains a fair share of the box, and XOR nets from different seeds end at different losses."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PNG, study
 
-from landscape.cli import load_study
-
-STUDY = load_study(Path(__file__).parents[1] / "studies" / "initialization.py")
-PNG = b"\x89PNG\r\n\x1a\n"
+STUDY = study("initialization")
 # Himmelblau's minima as published (Himmelblau 1972), to 6 digits
 PUBLISHED = np.array([[3.0, 2.0], [-2.805118, 3.131312], [-3.779310, -3.283186],
                       [3.584428, -1.848127]])
 
-
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("initialization")
-    return out, STUDY.run(out, quick=True, seed=0)
 
 
 def test_every_start_ends_at_one_of_the_four_minima(result):

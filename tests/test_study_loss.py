@@ -1,20 +1,12 @@
 """Study loss: far from the solution MSE on softmax outputs is a plateau (its gradient dies,
 relatively) while cross-entropy's is not, and cross-entropy trains from the far point."""
 
-from pathlib import Path
-
-import pytest
-
-from landscape.cli import load_study
-
-STUDY = load_study(Path(__file__).parents[1] / "studies" / "loss.py")
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("loss")
-    return out, STUDY.run(out, quick=True, seed=0)
+from conftest import PNG, study
+
+STUDY = study("loss")
+
 
 
 def test_mse_gradient_dies_far_away_relative_to_cross_entropy(result):

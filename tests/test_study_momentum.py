@@ -1,21 +1,12 @@
 """Study momentum: heavy ball needs about sqrt(kappa) times fewer steps than GD in the valley
 and damps the zig-zag sooner; on the MLP momentum and Adam end lower than GD."""
 
-from pathlib import Path
 
 import numpy as np
-import pytest
+from conftest import PNG, study
 
-from landscape.cli import load_study
+STUDY = study("momentum")
 
-STUDY = load_study(Path(__file__).parents[1] / "studies" / "momentum.py")
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("momentum")
-    return out, STUDY.run(out, quick=True, seed=0)
 
 
 def test_heavy_ball_needs_fewer_steps_than_gd_in_the_valley(result):

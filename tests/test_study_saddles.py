@@ -1,21 +1,12 @@
 """Study saddles: the run stalls at saddles with negative curvature, ends at a minimum, and
 the critical points found order by index as by loss."""
 
-from pathlib import Path
 
 import numpy as np
-import pytest
+from conftest import PNG, study
 
-from landscape.cli import load_study
+STUDY = study("saddles")
 
-STUDY = load_study(Path(__file__).parents[1] / "studies" / "saddles.py")
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("saddles")
-    return out, STUDY.run(out, quick=True, seed=0)
 
 
 def test_plateaus_have_the_closed_form_negative_curvature(result):

@@ -1,21 +1,13 @@
 """Study surfaces: the trained digits MLP is the lowest point of each plane, filter-normalized
 directions carry the solution's filter norms, and the straight path from init goes down."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PNG, study
 
-from landscape.cli import load_study
+STUDY = study("surfaces")
 
-STUDY = load_study(Path(__file__).parents[1] / "studies" / "surfaces.py")
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("surfaces")
-    return out, STUDY.run(out, quick=True, seed=0)
 
 
 def test_the_solution_is_the_lowest_point_of_every_plane(result):

@@ -1,16 +1,12 @@
 """Study torch_cnn: the adapter's curvature of a PyTorch CNN is batch-independent and agrees
 with a finite difference of its gradient."""
 
-from pathlib import Path
 
-from landscape.cli import load_study
-
-PNG = b"\x89PNG\r\n\x1a\n"
+from conftest import PNG, study
 
 
 def test_quick_run_measures_the_cnn_through_the_adapter(tmp_path):
-    study = load_study(Path(__file__).parents[1] / "studies" / "torch_cnn.py")
-    n = study.run(tmp_path, quick=True, seed=0)["numbers"]
+    n = study("torch_cnn").run(tmp_path, quick=True, seed=0)["numbers"]
     assert n["n_batches"] > 1 and n["lanczos_converged"]
     # the mean over the DataLoader's batches is the full-batch objective
     assert n["top_eigenvalue_batches_vs_one_batch"] < 1e-9 * n["top_eigenvalues"][0]
