@@ -1,13 +1,10 @@
 """Study activations: the step network's hidden layer gets exactly zero gradient and never
 moves, so it ends far above the sigmoid, tanh and ReLU networks."""
 
-
-
 from conftest import PNG, study
 
 STUDY = study("activations")
 SMOOTH = ("sigmoid", "tanh", "relu")
-
 
 
 def test_step_hidden_layer_gets_exactly_zero_gradient_and_never_moves(result):

@@ -1,12 +1,10 @@
 """Study batch: per epoch, minibatch SGD reaches a lower full-batch loss than full-batch GD,
 and the smallest batch ends at a flatter point."""
 
-
 import numpy as np
 from conftest import PNG, study
 
 STUDY = study("batch")
-
 
 
 def _runs(result) -> list[dict]:

@@ -1,13 +1,11 @@
 """Study depth: at equal parameter counts the deep ReLU net fits the oscillating target
 better than the wide one (with fewer linear pieces), and sigmoid gradients vanish with depth."""
 
-
 import numpy as np
 import pytest
 from conftest import PNG, study
 
 STUDY = study("depth")
-
 
 
 def test_parameter_counts_are_equal(result):

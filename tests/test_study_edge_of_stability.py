@@ -1,12 +1,9 @@
 """Study edge_of_stability: the sharpness rises from below 2/eta to it and hovers there; the
 loss rises only after the sharpness has passed 2/eta."""
 
-
-
 from conftest import PNG, study
 
 STUDY = study("edge_of_stability")
-
 
 
 def test_sharpness_rises_from_below_to_two_over_eta(result):

@@ -13,7 +13,6 @@ PUBLISHED = np.array([[3.0, 2.0], [-2.805118, 3.131312], [-3.779310, -3.283186],
                       [3.584428, -1.848127]])
 
 
-
 def test_every_start_ends_at_one_of_the_four_minima(result):
     n = result[1]["numbers"]
     found = np.array(n["minima"])

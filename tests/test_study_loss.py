@@ -1,12 +1,9 @@
 """Study loss: far from the solution MSE on softmax outputs is a plateau (its gradient dies,
 relatively) while cross-entropy's is not, and cross-entropy trains from the far point."""
 
-
-
 from conftest import PNG, study
 
 STUDY = study("loss")
-
 
 
 def test_mse_gradient_dies_far_away_relative_to_cross_entropy(result):

@@ -1,12 +1,10 @@
 """Study momentum: heavy ball needs about sqrt(kappa) times fewer steps than GD in the valley
 and damps the zig-zag sooner; on the MLP momentum and Adam end lower than GD."""
 
-
 import numpy as np
 from conftest import PNG, study
 
 STUDY = study("momentum")
-
 
 
 def test_heavy_ball_needs_fewer_steps_than_gd_in_the_valley(result):

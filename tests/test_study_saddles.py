@@ -1,12 +1,10 @@
 """Study saddles: the run stalls at saddles with negative curvature, ends at a minimum, and
 the critical points found order by index as by loss."""
 
-
 import numpy as np
 from conftest import PNG, study
 
 STUDY = study("saddles")
-
 
 
 def test_plateaus_have_the_closed_form_negative_curvature(result):

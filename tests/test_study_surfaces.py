@@ -1,13 +1,11 @@
 """Study surfaces: the trained digits MLP is the lowest point of each plane, filter-normalized
 directions carry the solution's filter norms, and the straight path from init goes down."""
 
-
 import numpy as np
 import pytest
 from conftest import PNG, study
 
 STUDY = study("surfaces")
-
 
 
 def test_the_solution_is_the_lowest_point_of_every_plane(result):

@@ -1,7 +1,6 @@
 """Study torch_cnn: the adapter's curvature of a PyTorch CNN is batch-independent and agrees
 with a finite difference of its gradient."""
 
-
 from conftest import PNG, study
 
 
