@@ -9,7 +9,8 @@ Grids go through ``objective.losses_in_span`` in chunks: objectives that can exp
 affine structure do (the MLP's first layer is linear in the coordinates, so a grid costs far
 less than one forward pass per point); every other objective falls back to its batched
 ``losses``. Chunks are mapped with :func:`landscape.parallel.map_chunks`, serially, on a
-process pool or on Dask (the ``executor`` argument), with a progress bar. A loss that
+process pool or on Dask (the ``executor`` argument), with a progress bar; with
+``cache=folder`` finished chunks are kept, and an interrupted grid resumes. A loss that
 overflows at a far point comes back as NaN, a gap in the picture, not an exception.
 """
 

@@ -5,7 +5,8 @@ from a box) or a count of seeds for an ``init_fn(rng)`` such as ``MLP.init``. Ev
 gets its own seeds (for ``init_fn`` and for the minibatches), spawned from the master
 ``rng`` with ``numpy.random.SeedSequence``, and every optimizer runs from every start
 with the same minibatch seed. Runs are sent in chunks through
-:func:`landscape.parallel.map_chunks`, so the numbers are identical whatever the executor.
+:func:`landscape.parallel.map_chunks`, so the numbers are identical whatever the executor;
+with ``cache=folder`` finished chunks are kept, and an interrupted sweep resumes.
 
 :class:`Runs` filters by optimizer label or status, summarizes final losses, tells which
 critical point (or cluster of end points) each run reached and saves itself as one
