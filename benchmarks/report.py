@@ -12,6 +12,7 @@ from pathlib import Path
 from landscape.io import write_json, write_text
 
 NOTES = Path(__file__).with_name("NOTES.md")
+NOISY = 1.5  # a row whose samples differ by more than this factor was disturbed
 
 
 # ---------------------------------------------------------------------------------
@@ -272,16 +273,26 @@ def markdown(results) -> str:
     return "\n".join(lines)
 
 
+def _spread(r) -> float:
+    """The largest max/min ratio of the samples of a row's engine and references."""
+    timings = [r["engine"], *r["references"].values()]
+    return max(max(t["samples"]) / min(t["samples"]) for t in timings)
+
+
 def _times(results) -> list[str]:
     lines = []
     for r in results["rows"]:
         refs = "; ".join(f"{k} {_ms(t['median'])}" for k, t in r["references"].items())
         points = f" ({r['points']} points)" if "points" in r else ""
+        spread = _spread(r)
         lines.append([r["model"], r["dtype"], r["threads"], r["row"] + points,
-                      _ms(r["engine"]["median"]), refs, _ms(r["floor"])])
+                      _ms(r["engine"]["median"]), refs, _ms(r["floor"]),
+                      f"{spread:.2f}" + (" (noisy)" if spread > NOISY else "")])
     return ["## Times (milliseconds per call, medians)", "",
-            *_table(["model", "dtype", "thr", "row", "engine", "references", "BLAS floor"],
-                    lines)]
+            "`spread`: the largest max/min ratio among the samples of the row's timings; "
+            f"above {NOISY} the row was disturbed by other work on the machine.", "",
+            *_table(["model", "dtype", "thr", "row", "engine", "references", "BLAS floor",
+                     "spread"], lines)]
 
 
 def _eigen(results) -> list[str]:
