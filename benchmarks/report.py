@@ -248,6 +248,7 @@ def markdown(results) -> str:
              "shapes (1 is the machine's limit). `/grad` = time / the engine's gradient time. "
              "Medians of repeated timings after a warm-up, all in one process; engine, "
              "references and floor interleaved.", "",
+             _noise(results), "",
              "**One point.** HVP = from scratch at a new point; HVP@θ = another HVP at the same "
              "point (what Lanczos does; PyHessian keeps the gradient graph for it).", "",
              *_table(key + list(ONE_POINT),
@@ -277,6 +278,19 @@ def _spread(r) -> float:
     """The largest max/min ratio of the samples of a row's engine and references."""
     timings = [r["engine"], *r["references"].values()]
     return max(max(t["samples"]) / min(t["samples"]) for t in timings)
+
+
+def _noise(results) -> str:
+    """A sentence on how many rows other work on the machine disturbed."""
+    noisy = [r for r in results["rows"] if _spread(r) > NOISY]
+    by_threads = {}
+    for r in noisy:
+        by_threads[r["threads"]] = by_threads.get(r["threads"], 0) + 1
+    where = ", ".join(f"{n} at {t} thread{'s' if t > 1 else ''}"
+                      for t, n in sorted(by_threads.items()))
+    return (f"In this run {len(noisy)} of {len(results['rows'])} rows had samples more than "
+            f"{NOISY}x apart ({where or 'none'}; see `spread` under Times): their ratios are "
+            "the least reliable.")
 
 
 def _times(results) -> list[str]:
