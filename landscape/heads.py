@@ -4,10 +4,12 @@ A head maps the last pre-activation ``z`` (``(..., N, m)``, N samples, m outputs
 targets ``Y`` (``(N, m)``) to
 
 - ``value(z, Y)``: the mean loss over the samples, shape ``z.shape[:-2]``;
-- ``grad(z, Y)``: ``d loss_i / d z_i`` per sample, ``(N, m)`` (not divided by N);
-- ``hvp(z, Y, u)``: ``(d^2 loss_i / d z_i^2) u_i`` per sample, ``(N, m)``: the exact output
-  Hessian applied to ``u``, which the R-operator needs;
-- ``output(z)``: the network's prediction.
+- ``value_and_output(z, Y)``: the value and the outputs ``o`` together (softmax shares
+  one ``exp`` between them);
+- ``grad(z, Y, o)``: ``d loss_i / d z_i`` per sample, ``(N, m)`` (not divided by N);
+- ``hvp(z, Y, u, o)``: ``(d^2 loss_i / d z_i^2) u_i`` per sample, ``(N, m)``: the exact
+  output Hessian applied to ``u``, which the R-operator needs;
+- ``output(z)``: the network's prediction ``o``.
 
 Mean squared error is the mean over samples *and* outputs, ``mean((o - y)^2)`` (PyTorch's
 ``MSELoss``), times 1/2 when ``half=True``. Cross-entropy is summed over outputs and
@@ -43,16 +45,23 @@ class SoftmaxCrossEntropy:
     def output(self, z):
         return _softmax(z)
 
-    def value(self, z, Y):
+    def value_and_output(self, z, Y):
+        """The mean loss and the probabilities, from one ``exp`` (stable log-sum-exp)."""
         zmax = z.max(axis=-1, keepdims=True)
-        lse = np.log(np.exp(z - zmax).sum(axis=-1)) + zmax[..., 0]
-        return (lse - np.sum(Y * z, axis=-1)).mean(axis=-1)
+        e = np.exp(z - zmax)
+        total = e.sum(axis=-1, keepdims=True)
+        lse = np.log(total[..., 0]) + zmax[..., 0]
+        e /= total
+        return (lse - np.sum(Y * z, axis=-1)).mean(axis=-1), e
 
-    def grad(self, z, Y):
-        return _softmax(z) - Y
+    def value(self, z, Y):
+        return self.value_and_output(z, Y)[0]
 
-    def hvp(self, z, Y, u):
-        return _softmax_jvp(_softmax(z), u)
+    def grad(self, z, Y, o):
+        return o - Y
+
+    def hvp(self, z, Y, u, o):
+        return _softmax_jvp(o, u)
 
 
 class SigmoidCrossEntropy:
@@ -61,15 +70,17 @@ class SigmoidCrossEntropy:
     def output(self, z):
         return sigmoid(z)
 
+    def value_and_output(self, z, Y):
+        return self.value(z, Y), sigmoid(z)
+
     def value(self, z, Y):
         return (np.logaddexp(0.0, z) - Y * z).sum(axis=-1).mean(axis=-1)
 
-    def grad(self, z, Y):
-        return sigmoid(z) - Y
+    def grad(self, z, Y, o):
+        return o - Y
 
-    def hvp(self, z, Y, u):
-        p = sigmoid(z)
-        return p * (1.0 - p) * u
+    def hvp(self, z, Y, u, o):
+        return o * (1.0 - o) * u
 
 
 class SquaredError:
@@ -84,12 +95,15 @@ class SquaredError:
             return z
         return sigmoid(z) if self.kind == "sigmoid" else _softmax(z)
 
-    def value(self, z, Y):
-        r = self.output(z) - Y
-        return self.scale * np.einsum("...nm,...nm->...n", r, r).mean(axis=-1)
-
-    def grad(self, z, Y):
+    def value_and_output(self, z, Y):
         o = self.output(z)
+        r = o - Y
+        return self.scale * np.einsum("...nm,...nm->...n", r, r).mean(axis=-1), o
+
+    def value(self, z, Y):
+        return self.value_and_output(z, Y)[0]
+
+    def grad(self, z, Y, o):
         r = 2.0 * self.scale * (o - Y)
         if self.kind == "linear":
             return r
@@ -97,11 +111,10 @@ class SquaredError:
             return r * o * (1.0 - o)
         return _softmax_jvp(o, r)
 
-    def hvp(self, z, Y, u):
+    def hvp(self, z, Y, u, o):
         c = 2.0 * self.scale
         if self.kind == "linear":
             return c * u
-        o = self.output(z)
         if self.kind == "sigmoid":
             s1 = o * (1.0 - o)
             return c * (s1 * s1 + (o - Y) * s1 * (1.0 - 2.0 * o)) * u

@@ -229,8 +229,9 @@ def _class_labels(Y: np.ndarray) -> np.ndarray:
 class _Pass:
     """Forward (and, once asked for, backward) quantities at one ``theta``."""
 
-    def __init__(self, theta, layers, zs, acts, loss):
+    def __init__(self, theta, layers, zs, acts, loss, out):
         self.theta, self.layers, self.zs, self.acts, self.loss = theta, layers, zs, acts, loss
+        self.out = out  # the head's outputs (probabilities), reused by grad and hvp
         self.deltas = self.backs = self.d1s = self.d2s = None
 
 
@@ -255,6 +256,7 @@ class MLPObjective(ObjectiveBase):
         self.memory_budget = float(memory_budget)
         self._cache: _Pass | None = None
         self._buffers: dict[str, np.ndarray] = {}
+        self._ones = np.ones(self.n_samples, dtype=self.dtype)
 
     def __getstate__(self):  # pickle the data, not the caches
         return {**self.__dict__, "_cache": None, "_buffers": {}}
@@ -291,8 +293,9 @@ class MLPObjective(ObjectiveBase):
         theta = theta.copy()
         layers = self.model.unflatten(theta)
         zs, acts = self.model.forward(layers, self.X, self._buffer)
-        loss = float(self.model.head.value(zs[-1], self.Y)) + self._decay(W for W, _ in layers)
-        self._cache = _Pass(theta, layers, zs, acts, loss)
+        value, out = self.model.head.value_and_output(zs[-1], self.Y)
+        loss = float(value) + self._decay(W for W, _ in layers)
+        self._cache = _Pass(theta, layers, zs, acts, loss, out)
         return self._cache
 
     def _loss(self, theta):
@@ -303,7 +306,7 @@ class MLPObjective(ObjectiveBase):
         if p.deltas is not None:
             return
         model, L = self.model, self.model.n_layers
-        delta = model.head.grad(p.zs[-1], self.Y)
+        delta = model.head.grad(p.zs[-1], self.Y, p.out)
         delta *= 1.0 / self.n_samples
         p.deltas, p.backs, p.d1s = [None] * L, [None] * L, [None] * (L - 1)
         for i in reversed(range(L)):
@@ -331,7 +334,7 @@ class MLPObjective(ObjectiveBase):
             if model.weight_decay:
                 gW += model.weight_decay * (p.layers[i][0] if V is None else V[i][0])
             if gb is not None:
-                np.sum(deltas[i], axis=0, out=gb)
+                np.matmul(self._ones, deltas[i], out=gb)  # column sums, as a GEMV
         return out
 
     def _loss_and_grad(self, theta):
@@ -366,7 +369,7 @@ class MLPObjective(ObjectiveBase):
                 r_acts[i + 1] = np.multiply(p.d1s[i], r_z,
                                             out=self._buffer(f"ra{i + 1}", r_z.shape))
         r_deltas = [None] * L
-        r_delta = model.head.hvp(p.zs[-1], self.Y, r_zs[-1])
+        r_delta = model.head.hvp(p.zs[-1], self.Y, r_zs[-1], p.out)
         r_delta *= 1.0 / self.n_samples
         for i in reversed(range(L)):
             r_deltas[i] = r_delta
