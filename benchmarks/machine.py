@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import re
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import scipy
@@ -31,10 +33,25 @@ def _torch_blas() -> str:
     return found.group(1) if found else "unknown"
 
 
+def _engine_version() -> str:
+    """The git commit of the checkout, and whether ``landscape/`` differs from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
+                                capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "landscape"], cwd=root,
+                               check=True, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + (" with uncommitted changes in landscape/" if dirty else "")
+
+
 def facts() -> dict:
-    """CPU, core count, versions, NumPy's BLAS (threadpoolctl), PyTorch's BLAS and threads,
-    the environment variables that change BLAS and malloc behaviour, and the load average."""
+    """The engine's commit, CPU, core count, versions, NumPy's BLAS (threadpoolctl),
+    PyTorch's BLAS and threads, the environment variables that change BLAS and malloc
+    behaviour, and the load average."""
     return {
+        "engine": _engine_version(),
         "cpu": _cpu(),
         "cores": os.cpu_count(),
         "platform": platform.platform(),

@@ -99,9 +99,9 @@ def _configs(results) -> list:
 
 def ratios(results) -> list[dict]:
     """Per (model, dtype, threads): the ratios of :data:`COLUMNS` and the plane's share of
-    BLAS peak (its matrix-product flops per second over a 2048 x 2048 product's)."""
+    BLAS peak (its matrix-product flops per second over a 2048 x 2048 product's, timed in
+    the same measurement)."""
     by_key = {(r["model"], r["dtype"], r["threads"], r["row"]): r for r in results["rows"]}
-    peaks = {(p["dtype"], p["threads"]): p["numpy"] for p in results["peaks"]}
     out = []
     for key in _configs(results):
         entry = dict(zip(("model", "dtype", "threads"), key))
@@ -120,10 +120,10 @@ def ratios(results) -> list[dict]:
             if key + (row,) in by_key:
                 entry[f"{row} points"] = by_key[key + (row,)]["points"]
         plane = by_key.get(key + ("plane",))
-        if plane is not None and (key[1], key[2]) in peaks:
+        if plane is not None:
             gflops = plane["flops"] / plane["engine"]["median"] / 1e9
             entry["plane GF/s"] = gflops
-            entry["plane % peak"] = 100 * gflops / peaks[key[1], key[2]]
+            entry["plane % peak"] = 100 * gflops / plane["peak GF/s"]
         out.append(entry)
     return out
 
@@ -222,6 +222,7 @@ def _machine(results) -> list[str]:
     load = ", ".join(f"{x:.2f}" for x in m["load average"])
     after = ", ".join(f"{x:.2f}" for x in results["load average after"])
     return [
+        f"- **Engine**: commit {m['engine']}.",
         f"- **Machine**: {m['cpu']}, {m['cores']} cores; {m['platform']}.",
         f"- **Software**: Python {m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}, "
         f"PyTorch {m['torch']} (BLAS: {m['torch blas']}, inter-op threads "
@@ -257,7 +258,7 @@ def markdown(results) -> str:
              "**Many points.** `losses` of k points against the loop of `loss`; a plane "
              "(`surface.plane`, default memory budget) against PyTorch's per-point loop and the "
              "loop of `loss`; `% peak` = the plane's matrix-product flops per second / a "
-             "2048x2048 product's.", "",
+             "2048x2048 product's, timed interleaved with the plane.", "",
              *_table(key + ["k", *MANY_POINTS, "plane points", "plane % peak"],
                      [[e["model"], e["dtype"], e["threads"], e.get("losses points", ""),
                        *(_fmt(e.get(c)) for c in MANY_POINTS), e.get("plane points", ""),

@@ -127,22 +127,27 @@ def _loop_plane(objective, center, directions, axis) -> np.ndarray:
 
 def plane_row(p, threads: int, speeds: Speeds) -> Row:
     """A ``grid x grid`` plane through ``surface.plane`` against PyTorch's per-point loop
-    (and, on the tiny model, the engine's own per-point loop of ``loss``)."""
+    (and, on the tiny model, the engine's own per-point loop of ``loss``). BLAS peak is
+    timed with them, so the plane's share of it is measured under the same conditions."""
     grid, center = p.spec.grid, p.thetas[0]
     axis = p.axis(grid)
     products = floor.plane_products(p.spec.sizes, p.n_samples, grid * grid, p.dtype)
+    peak = floor.peak(p.dtype)
     t_center, t_directions = reference.plane_args(p)
     fns = {
         "engine": lambda: plane(p.objective, center, p.directions, span=1.0, resolution=grid,
                                 progress=False),
         "torch loop": lambda: reference.plane_loop(p.nets[0], p, t_center, t_directions, axis),
         "floor": products,
+        "peak": peak,
     }
     if p.spec.name == "tiny":
         directions = p.directions.astype(p.dtype)
         fns["loop of loss"] = lambda: _loop_plane(p.objective, center, directions, axis)
     timings = compare(fns, speeds.slow)
-    return _row(p, threads, "plane", timings, products, {"points": grid * grid})
+    peak_gflops = peak.flops / timings.pop("peak").median / 1e9
+    return _row(p, threads, "plane", timings, products,
+                {"points": grid * grid, "peak GF/s": peak_gflops})
 
 
 ROWS = (loss, gradient, hvp, hvp_at_point, losses, plane_row)
