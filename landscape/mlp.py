@@ -216,7 +216,9 @@ class MLP:
         ``X``: ``(N, d_in)``; ``y``: integer labels ``(N,)`` for softmax classification
         (one-hot ``(N, d_out)`` accepted), ``(N,)`` or ``(N, 1)`` 0/1 for one sigmoid
         output, ``(N, d_out)`` targets for regression. ``memory_budget`` (bytes) bounds
-        the working memory of :meth:`MLPObjective.losses`.
+        the working memory of :meth:`MLPObjective.losses` and ``losses_in_span``; it
+        cannot go below one point's activations (plus, for a span, the ``d + 1``
+        first-layer arrays it holds), about ``3 N max(width)`` numbers each.
         """
         X = self._inputs(X)
         return MLPObjective(self, X, self._targets(y, X.shape[0]), memory_budget)
@@ -386,15 +388,17 @@ class MLPObjective(ObjectiveBase):
         return self._weight_gradient(p, r_deltas, r_acts, V)
 
     # -- many points --------------------------------------------------------------------------
-    def _chunk(self) -> int:
+    def _chunk(self, reserved: float = 0.0) -> int:
         """Points per chunk: the batched activations fit in ``memory_budget`` and in cache.
 
-        Chunks whose working set stays within ``CHUNK_BYTES`` (about the L2/L3 cache) ran
-        fastest: on 2-16-16-1 with 200 samples a 4 MB chunk took 21 us a point against 39
-        us for one 256 MB chunk; larger chunks only stream memory.
+        ``reserved`` bytes (arrays held for the whole call) come off the budget. Chunks
+        whose working set stays within ``CHUNK_BYTES`` (about the L2/L3 cache) ran fastest:
+        on 2-16-16-1 with 200 samples a 4 MB chunk took 21 us a point against 39 us for one
+        256 MB chunk; larger chunks only stream memory.
         """
         per_point = 3 * self.n_samples * max(self.model.sizes[1:]) * self.dtype.itemsize
-        return max(1, int(min(self.memory_budget, CHUNK_BYTES) // per_point))
+        room = min(self.memory_budget - reserved, CHUNK_BYTES)
+        return max(1, int(room // per_point))
 
     def _losses_from_first(self, Z, thetas) -> np.ndarray:
         """Losses of ``c`` points given their first pre-activations transposed, ``(c, h, N)``.
@@ -441,7 +445,7 @@ class MLPObjective(ObjectiveBase):
         if block.bias:
             Z0 += stacked[:, block.bias, None]
         out = np.empty(coords.shape[0])
-        step = self._chunk()
+        step = self._chunk(reserved=Z0.nbytes)
         for s in range(0, coords.shape[0], step):
             c = coords[s:s + step]
             Z = (c @ Z0[1:].reshape(len(directions), h * N)).reshape(len(c), h, N)
