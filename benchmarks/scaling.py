@@ -1,4 +1,4 @@
-"""``python -m benchmarks.scaling [--quick] [--grid R] [--only WORKLOAD] [--out FILE]``: a large
+"""``python -m benchmarks.scaling [--quick] [--grid R] [--only WORKLOAD [SETUP ...]]``: a large
 grid and a large sweep, serially, on ``map_chunks``' own 2-process pool and on 1 and 2 local
 Dask workers (about 12 minutes on 2 cores).
 
@@ -6,8 +6,8 @@ Writes ``benchmarks/SCALING.md`` and its rows as ``SCALING.json`` (``--quick``: 
 ``benchmarks/quick/``, a smoke run of small sizes whose numbers mean little): wall and CPU
 times, the parallel efficiency ``T1 / (2 T2)``, peak memory (maximum resident set) of the
 main process and of each Dask worker, and whether every setup gave the serial numbers bit
-for bit. ``--only grid`` (or ``sweep``) measures one workload again and keeps the other's
-rows, for a run disturbed by other load.
+for bit. ``--only grid`` (or ``sweep``, optionally followed by setup names) measures again
+and keeps the other rows, for measurements disturbed by other load (see 'cores used').
 
 Each measurement runs in a fresh Python process (``--measure WORKLOAD SETUP``), with BLAS
 limited to one thread (as Dask limits its workers'), so that no run warms, fragments or
@@ -306,8 +306,9 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--grid", type=int, help="points per axis of the plane")
     parser.add_argument("--out", type=Path, help="the report's path")
-    parser.add_argument("--only", choices=list(WORKLOADS),
-                        help="measure one workload again, keep the other's rows")
+    parser.add_argument("--only", nargs="+", metavar="WORKLOAD [SETUP]",
+                        help="measure one workload again, or only the setups named, and "
+                             "keep the other rows")
     parser.add_argument("--measure", nargs=2, metavar=("WORKLOAD", "SETUP"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
@@ -321,14 +322,19 @@ def main(argv=None) -> None:
     sizes = sizes._replace(grid=args.grid or sizes.grid)
     out = args.out or HERE / ("quick" if args.quick else "") / "SCALING.md"
     raw = out.with_suffix(".json")  # every row, so that --only can redo one workload
-    results = {}
+    results = {w: {} for w in WORKLOADS}
+    plan = {w: _plan(w) for w in WORKLOADS}
     if args.only:
         kept = read_json(raw) if raw.exists() else {}
-        if kept.get("sizes") != list(sizes):
-            parser.error(f"--only needs {raw} from an earlier run of the same sizes")
-        results = kept["results"]
-    for w in [args.only] if args.only else WORKLOADS:
-        results[w] = {n: _run_one(w, n, sizes) for n in _plan(w)}
+        workload, names = args.only[0], args.only[1:]
+        if kept.get("sizes") != list(sizes) or workload not in WORKLOADS:
+            parser.error(f"--only needs a workload of {list(WORKLOADS)} and {raw} from an "
+                         "earlier run of the same sizes")
+        if not set(names) <= set(plan[workload]):
+            parser.error(f"setups of {workload}: {plan[workload]}")
+        results, plan = kept["results"], {workload: names or plan[workload]}
+    for w, names in plan.items():
+        results[w].update({n: _run_one(w, n, sizes) for n in names})
     write_json(raw, {"sizes": list(sizes), "results": results})
     write_text(out, report(results, sizes))
     print(f"wrote {out}")

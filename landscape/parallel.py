@@ -21,8 +21,15 @@ Long work (grids, sweeps of many runs) is split into chunks by the caller and ha
   tasks to the other workers, so the work still completes; a chunk whose task kills
   ``distributed.scheduler.allowed-failures + 1`` workers fails with ``KilledWorker``. Dask's
   worker processes limit BLAS to one thread and set ``MALLOC_TRIM_THRESHOLD_=65536``
-  (configuration ``distributed.nanny.pre-spawn-environ``), which slows allocation-heavy
-  NumPy code; ``benchmarks/SCALING.md`` measures the difference.
+  (configuration ``distributed.nanny.pre-spawn-environ``). That setting fixes glibc's
+  threshold for serving an allocation by ``mmap``, so every large temporary is mapped,
+  faulted in and unmapped again: an MLP plane ran 2.3 times slower in such workers
+  (``benchmarks/SCALING.md``). Start local clusters without it::
+
+      environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+      environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+      with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+          client = Client(LocalCluster(n_workers=..., threads_per_worker=1))
 
 Results come back in the order of the chunks whatever the executor, so the numbers are
 identical to the serial run as long as each chunk is computed deterministically (random
