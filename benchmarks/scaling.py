@@ -188,7 +188,14 @@ def measure(workload: str, name: str, sizes: Sizes) -> dict:
     return {"workload": workload, "setup": name, "seconds": seconds, "startup": startup,
             "cpu": None if setup.kind == "pool" else cpu, "main_mib": _peak_mib(),
             "workers_mib": workers_mib, "checksum": checksum, "load": os.getloadavg()[0],
-            "when": datetime.datetime.now().isoformat(timespec="minutes")}
+            "when": datetime.datetime.now().isoformat(timespec="minutes"), "commit": _commit()}
+
+
+def _commit() -> str:
+    """The library's git commit, for rows measured while the engine changes."""
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True, cwd=HERE.parent)
+    return out.stdout.strip() or "unknown"
 
 
 # ---------------------------------------------------------------------------------
@@ -247,11 +254,14 @@ def _facts(results: dict) -> list:
     from threadpoolctl import threadpool_info
 
     blas = [f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info()]
-    when = [r["when"] for rows in results.values() for r in rows.values()]
+    rows = [r for by_setup in results.values() for r in by_setup.values()]
+    when = [r["when"] for r in rows]
+    commits = sorted({r.get("commit", "not recorded") for r in rows})
     return [f"- machine: {os.cpu_count()} cores, {_cpu_model()}; Python {sys.version.split()[0]}, "
             f"NumPy {np.__version__} ({', '.join(blas)}), Dask {dask.__version__}",
             "- every measurement in a fresh process with OPENBLAS/OMP/MKL_NUM_THREADS=1; "
-            f"MALLOC_* unset unless the setup says so; measured {min(when)} to {max(when)}"]
+            f"MALLOC_* unset unless the setup says so; measured {min(when)} to {max(when)}, "
+            f"library at commit {', '.join(commits)}"]
 
 
 def _cpu_model() -> str:
