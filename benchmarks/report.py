@@ -305,7 +305,8 @@ def _times(results) -> list[str]:
                       f"{spread:.2f}" + (" (noisy)" if spread > NOISY else "")])
     return ["## Times (milliseconds per call, medians)", "",
             "`spread`: the largest max/min ratio among the samples of the row's timings; "
-            f"above {NOISY} the row was disturbed by other work on the machine.", "",
+            f"above {NOISY} the row was disturbed (other work on the machine; on this 2-core "
+            "machine two-thread timings are erratic even when it is otherwise idle).", "",
             *_table(["model", "dtype", "thr", "row", "engine", "references", "BLAS floor",
                      "spread"], lines)]
 
