@@ -13,18 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from landscape._checks import as_rng, choice, finite_array
+from landscape._checks import as_rng, choice, finite_array, integer
 from landscape.io import atomic_path
 
 # ---------------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------------
-
-
-def _count(n, name: str = "n", minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {n!r}")
-    return int(n)
 
 
 def _nonnegative(value, name: str) -> float:
@@ -43,7 +37,7 @@ def _positive(value, name: str) -> float:
 
 def _start(n, noise, rng, n_classes: int):
     """Checked ``n``, ``noise``, a Generator and balanced labels ``i % n_classes``."""
-    n = _count(n)
+    n = integer(n, "n", 1)
     return n, _nonnegative(noise, "noise"), as_rng(rng), np.arange(n) % n_classes
 
 
@@ -119,7 +113,7 @@ def blobs(n: int = 200, centers: int = 3, dim: int = 2, noise: float = 0.5, rng=
     ``noise`` is the clusters' standard deviation. Returns ``X`` (n, dim), ``y`` (n,) in
     ``{0, ..., centers - 1}``.
     """
-    centers, dim = _count(centers, "centers"), _count(dim, "dim")
+    centers, dim = integer(centers, "centers", 1), integer(dim, "dim", 1)
     n, noise, rng, y = _start(n, noise, rng, centers)
     box = _positive(box, "box")
     middles = rng.uniform(-box, box, size=(centers, dim))
@@ -296,7 +290,7 @@ def one_hot(y, n_classes: int | None = None) -> np.ndarray:
     """
     y = _labels(y)
     needed = int(y.max()) + 1 if y.size else 0
-    n_classes = needed if n_classes is None else _count(n_classes, "n_classes")
+    n_classes = needed if n_classes is None else integer(n_classes, "n_classes", 1)
     if n_classes < needed:
         raise ValueError(f"n_classes={n_classes} is too small for label {needed - 1}")
     return np.eye(n_classes)[y]

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from landscape._checks import as_rng, finite_array
+from landscape._checks import as_rng, finite_array, integer
 from landscape.objective import ObjectiveBase
 
 KINDS = ("minimum", "saddle", "maximum", "degenerate")
@@ -114,13 +114,6 @@ class AnalyticObjective(ObjectiveBase):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
-
-
-def _integer(value, name: str, minimum: int) -> int:
-    """``value`` as an int, checked to be an integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _real(value, name: str) -> float:
@@ -444,7 +437,7 @@ def rosenbrock(n: int = 2, a: float = 1.0, b: float = 100.0) -> AnalyticObjectiv
     ``4 <= n <= 7`` there is exactly one more minimum, a local one "near (−1, 1, ..., 1)"
     (Kok & Sandrock 2009); it is listed, polished by Newton's method from that point.
     """
-    n = _integer(n, "n", 2)
+    n = integer(n, "n", 2)
     a, b = _real(a, "a"), _real(b, "b")
     if b <= 0:
         raise ValueError(f"b must be > 0, got {b}")
@@ -500,7 +493,7 @@ def rastrigin(n: int = 2, A: float = 10.0) -> AnalyticObjective:
     ``A >= 0``. Only the global minimum, the origin (value 0), is listed: there are very many local
     minima (near every integer lattice point for the usual ``A = 10``) and saddles.
     """
-    n = _integer(n, "n", 1)
+    n = integer(n, "n", 1)
     A = _real(A, "A")
     if A < 0:
         raise ValueError(f"A must be >= 0, got {A}")
@@ -644,7 +637,7 @@ def deep_linear(widths=(1, 1, 1), X=None, Y=None) -> DeepLinear:
     a "saddle" when ``Yᵀ X`` is square of full rank, else "degenerate".
     """
     try:
-        widths = tuple(_integer(w, "widths", 1) for w in widths)
+        widths = tuple(integer(w, "widths", 1) for w in widths)
     except TypeError:
         raise ValueError(f"widths must be a sequence of positive ints, got {widths!r}") from None
     if len(widths) < 3:
