@@ -76,9 +76,36 @@ def positive(value, name: str) -> float:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
 
 
-def integer(value, name: str, minimum: int = 0) -> int:
-    """``value`` as an int, checked to be an integer ``>= minimum``."""
+def integer(value, name: str, minimum: int = 0, maximum: int | None = None) -> int:
+    """``value`` as an int, checked to be an integer in ``[minimum, maximum]``.
+
+    ``maximum`` None means no upper bound. Booleans and floats (even ``2.0``) are refused.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or (
             value < minimum):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return int(value)
+
+
+def index_array(value, size: int, name: str = "indices") -> np.ndarray:
+    """``value`` as a non-empty 1-D integer array indexing ``size`` items.
+
+    Negative entries count from the end, as in NumPy: every entry lies in ``[-size, size)``.
+    """
+    idx = np.asarray(value)
+    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"{name} must be a non-empty 1-D array of integers, got "
+                         f"{idx.dtype} of shape {idx.shape}")
+    if idx.min() < -size or idx.max() >= size:
+        raise ValueError(f"{name} out of range for {size} items: entries must lie in "
+                         f"[{-size}, {size}), got [{idx.min()}, {idx.max()}]")
+    return idx
+
+
+def seed_of(rng) -> int | None:
+    """The seed to record for ``rng``: the int itself; None for a Generator or fresh entropy."""
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        return int(rng)
+    return None

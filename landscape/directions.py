@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from landscape._checks import as_rng, choice, finite_array, theta_vector
+from landscape._checks import as_rng, choice, finite_array, integer, seed_of, theta_vector
 
 BIAS_MODES = ("zero", "copy")
 
@@ -96,14 +96,14 @@ def random_directions(dim: int, k: int = 2, rng=None, orthogonal: bool = True) -
     Directions with ``vectors`` of shape ``(k, dim)`` and unit-norm rows. The raw Gaussian
     draw is the same as :func:`filter_normalized_directions`'s for the same ``rng``.
     """
-    dim = _count(dim, "dim")
-    k = _count(k, "k", dim if orthogonal else None)
+    dim = integer(dim, "dim", 1)
+    k = integer(k, "k", 1, dim if orthogonal else None)
     raw = as_rng(rng).standard_normal((k, dim))
     if orthogonal:
         vectors = _orthonormal_columns(raw.T).T
     else:
         vectors = raw / np.linalg.norm(raw, axis=1, keepdims=True)
-    return Directions(vectors, "random", meta={"seed": _seed(rng), "orthogonal": orthogonal})
+    return Directions(vectors, "random", meta={"seed": seed_of(rng), "orthogonal": orthogonal})
 
 
 def _filter_rows(blocks, dim: int) -> list[np.ndarray]:
@@ -211,14 +211,14 @@ def filter_normalized_directions(objective, center, k: int = 2, rng=None, bias: 
     Directions with ``vectors`` of shape ``(k, n)`` and ``kind='filter'``.
     """
     center = theta_vector(center, objective.dim, "center")
-    k = _count(k, "k")
+    k = integer(k, "k", 1)
     blocks = getattr(objective, "blocks", None)
     raw = as_rng(rng).standard_normal((k, center.size))
     if orthogonal:
         names = [f"block {b.name!r}" for b in blocks] if blocks else ["the parameter vector"]
         raw = _orthogonal_filters(raw, _filter_rows(blocks, center.size), names)
     vectors = filter_normalize(raw, center, blocks, bias)
-    meta = {"seed": _seed(rng), "bias": bias, "orthogonal": orthogonal,
+    meta = {"seed": seed_of(rng), "bias": bias, "orthogonal": orthogonal,
             "per_filter": bool(blocks)}
     return Directions(vectors, "filter", meta=meta)
 
@@ -269,7 +269,7 @@ def pca_directions(trajectories, k: int = 2, center=None) -> Directions:
     points = np.concatenate(arrays)
     n = points.shape[1]
     center = arrays[0][-1].copy() if center is None else theta_vector(center, n, "center")
-    k = _count(k, "k", min(points.shape[0] - 1, n))
+    k = integer(k, "k", 1, min(points.shape[0] - 1, n))
     deviations = points - points.mean(axis=0)
     _, s, vt = np.linalg.svd(deviations, full_matrices=False)
     total = float(np.sum(s**2))
@@ -313,7 +313,7 @@ def hessian_directions(eigenvectors, eigenvalues=None, k: int | None = None) -> 
             raise ValueError(f"eigenvalues must have {len(vecs)} entries (one per column of "
                              f"eigenvectors), got {values.size}")
         order = np.argsort(-np.abs(values), kind="stable")
-    order = order[:_count(k, "k", len(vecs))] if k is not None else order
+    order = order[:integer(k, "k", 1, len(vecs))] if k is not None else order
     norms = np.linalg.norm(vecs[order], axis=1, keepdims=True)
     if np.any(norms == 0):
         raise ValueError("eigenvectors contain a zero column")

@@ -18,7 +18,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from landscape._checks import as_rng, choice, finite_array, theta_vector
+from landscape._checks import (
+    as_rng,
+    choice,
+    finite_array,
+    index_array,
+    integer,
+    real_in,
+    theta_vector,
+)
 from landscape.activations import get_activation
 from landscape.heads import LOSSES, OUTPUTS, make_head
 from landscape.objective import ObjectiveBase, ParameterBlock
@@ -62,9 +70,9 @@ class MLP:
                  loss: str = "mse", bias=True, half_mse: bool = False,
                  weight_decay: float = 0.0, dtype=np.float64):
         sizes = list(sizes)
-        if len(sizes) < 2 or any(int(s) != s or s < 1 for s in sizes):
+        if len(sizes) < 2:
             raise ValueError(f"sizes must be at least two positive integers, got {sizes}")
-        self.sizes = [int(s) for s in sizes]
+        self.sizes = [integer(s, f"sizes[{i}]", 1) for i, s in enumerate(sizes)]
         n_layers = len(sizes) - 1
         self.activations = [get_activation(a) for a in _per_layer(activation, n_layers - 1,
                                                                   "activation")]
@@ -73,9 +81,7 @@ class MLP:
         self.head = make_head(self.output, self.loss, self.sizes[-1], half_mse)
         self.bias = [bool(b) for b in _per_layer(bias, n_layers, "bias")]
         self.half_mse = bool(half_mse)
-        if not np.isfinite(weight_decay) or weight_decay < 0:
-            raise ValueError(f"weight_decay must be finite and >= 0, got {weight_decay}")
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = real_in(weight_decay, "weight_decay", 0.0)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float64, np.float32):
             raise ValueError(f"dtype must be float64 or float32, got {self.dtype}")
@@ -265,11 +271,7 @@ class MLPObjective(ObjectiveBase):
 
     def subset(self, indices) -> MLPObjective:
         """The mean loss over the samples ``indices`` (a minibatch)."""
-        idx = np.asarray(indices)
-        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
-            raise ValueError("indices must be a non-empty 1-D array of integers")
-        if idx.min() < -self.n_samples or idx.max() >= self.n_samples:
-            raise ValueError(f"indices out of range for {self.n_samples} samples")
+        idx = index_array(indices, self.n_samples)
         return MLPObjective(self.model, self.X[idx], self.Y[idx], self.memory_budget)
 
     def accuracy(self, theta) -> float:

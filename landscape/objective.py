@@ -15,7 +15,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from landscape._checks import as_rng, finite_array, theta_matrix, theta_vector
+from landscape._checks import as_rng, finite_array, integer, theta_matrix, theta_vector
 
 
 class ParameterBlock(NamedTuple):
@@ -188,9 +188,7 @@ class FunctionObjective(ObjectiveBase):
     def __init__(self, f, dim: int, grad=None, hvp=None, losses=None):
         if not callable(f):
             raise ValueError("f must be callable: f(theta) -> float")
-        if int(dim) != dim or dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
-        self.dim = int(dim)
+        self.dim = integer(dim, "dim", 1)
         self._f, self._g, self._h, self._batch = f, grad, hvp, losses
 
     def _loss(self, theta):
@@ -265,6 +263,8 @@ def check_derivatives(objective: Objective, theta, rng=None, n_directions: int =
     """
     theta = theta_vector(theta, objective.dim)
     rng = as_rng(rng)
+    n_directions = integer(n_directions, "n_directions", 1)
+    max_full = integer(max_full, "max_full")
     n = objective.dim
     g = objective.grad(theta)
     h1 = _fd_step(theta, 1)

@@ -64,7 +64,7 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess witho
         "landscape.torch needs PyTorch; install it with: pip install 'landscape[torch]'"
     ) from err
 
-from landscape._checks import choice
+from landscape._checks import choice, index_array, integer
 from landscape.objective import ObjectiveBase, ParameterBlock
 
 MODES = ("eval", "train")
@@ -305,11 +305,7 @@ class TorchObjective(ObjectiveBase):
 
     def subset(self, indices) -> TorchObjective:
         """The mean loss over the samples ``indices`` (a minibatch), batched as before."""
-        idx = np.asarray(indices)
-        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
-            raise ValueError("indices must be a non-empty 1-D array of integers")
-        if idx.min() < -self.n_samples or idx.max() >= self.n_samples:
-            raise ValueError(f"indices out of range for {self.n_samples} samples")
+        idx = index_array(indices, self.n_samples)
         pick = torch.as_tensor(idx, device=self._device)
         xs, ys = (torch.cat(part)[pick] for part in zip(*self._batches))
         step = max(int(x.shape[0]) for x, _ in self._batches)
@@ -352,11 +348,8 @@ def from_module(module, loss_fn, data, *, dtype=torch.float64, mode: str = "eval
         raise ValueError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype}")
-    if points_per_call is not None and (isinstance(points_per_call, bool)
-                                        or int(points_per_call) != points_per_call
-                                        or points_per_call < 1):
-        raise ValueError(f"points_per_call must be a positive integer or None, "
-                         f"got {points_per_call!r}")
+    if points_per_call is not None:
+        points_per_call = integer(points_per_call, "points_per_call", 1)
     _check_mode(module, mode)
     _check_loss_fn(loss_fn)
     params = [p for p in module.parameters() if p.requires_grad]
@@ -371,7 +364,7 @@ def from_module(module, loss_fn, data, *, dtype=torch.float64, mode: str = "eval
     fixed.update({n: p.detach() for n, p in twin.named_parameters() if not p.requires_grad})
     batches = _read_batches(data, dtype, _device_of(twin))
     objective = TorchObjective(twin, loss_fn, batches, fixed, theta0.cpu().numpy(), dtype, mode,
-                               None if points_per_call is None else int(points_per_call))
+                               points_per_call)
     _check_scalar_loss(objective)
     return objective
 
