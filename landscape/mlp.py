@@ -1,15 +1,13 @@
-"""A fully connected network on one flat parameter vector, and its loss as an Objective.
+"""A fully connected network on one flat parameter vector: its layout, initialization, forward pass.
 
 Layout of ``theta`` (shape ``(n_params,)``): for each layer in order, the weight matrix
 ``W`` of shape ``(out, in)`` row-major (PyTorch's convention: row ``j`` holds neuron
 ``j``'s incoming weights), then its bias ``b`` of shape ``(out,)`` when the layer has one.
 A layer computes ``z = a @ W.T + b``.
 
-The gradient is backpropagation; the Hessian-vector product is the R-operator
-(Pearlmutter 1994): a forward pass of directional derivatives ``R{z}`` followed by a
-backward pass of ``R{delta}``, exact to rounding, at about the cost of two gradients.
-The forward and backward passes at the last ``theta`` are cached, so many HVPs at one
-point (Lanczos) pay for them once.
+:meth:`MLP.objective` binds the network to samples as an :class:`MLPObjective` (its
+derivatives and batched losses are in :mod:`landscape.mlp_objective`; the class is
+importable from here too).
 """
 
 from __future__ import annotations
@@ -18,21 +16,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from landscape._checks import (
-    as_rng,
-    choice,
-    finite_array,
-    index_array,
-    integer,
-    real_in,
-    theta_vector,
-)
+from landscape._checks import as_rng, choice, finite_array, integer, real_in, theta_vector
 from landscape.activations import get_activation
 from landscape.heads import LOSSES, OUTPUTS, make_head
-from landscape.objective import ObjectiveBase, ParameterBlock
+from landscape.mlp_objective import MLPObjective
+from landscape.objective import ParameterBlock
+
+__all__ = ["MLP", "MLPObjective"]
 
 INIT_SCHEMES = ("glorot", "glorot_uniform", "he", "lecun", "normal")
-CHUNK_BYTES = 4e6  # working set of one batched chunk in losses(): about the L2/L3 cache
 
 
 def _per_layer(value, n: int, name: str) -> list:
@@ -232,225 +224,3 @@ class MLP:
 
 def _class_labels(Y: np.ndarray) -> np.ndarray:
     return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0.5)
-
-
-class _Pass:
-    """Forward (and, once asked for, backward) quantities at one ``theta``."""
-
-    def __init__(self, theta, layers, zs, acts, loss, out):
-        self.theta, self.layers, self.zs, self.acts, self.loss = theta, layers, zs, acts, loss
-        self.out = out  # the head's outputs (probabilities), reused by grad and hvp
-        self.deltas = self.backs = self.d1s = self.d2s = None
-
-
-class MLPObjective(ObjectiveBase):
-    """An MLP's mean loss over fixed samples, as an Objective of ``theta`` (``(n_params,)``).
-
-    Attributes: ``model``, ``X`` ``(N, d_in)``, ``Y`` ``(N, d_out)`` targets, ``n_samples``,
-    ``dim``, ``blocks`` (layer structure for filter normalization), ``memory_budget``.
-
-    Working arrays of the single-point passes are allocated once per objective and reused
-    (fresh large temporaries on every call cost page faults that can double a gradient's
-    time); only the returned gradients and HVPs are new arrays. An objective is therefore
-    not safe to share between threads; processes each get their own copy.
-    """
-
-    def __init__(self, model: MLP, X: np.ndarray, Y: np.ndarray, memory_budget: float):
-        self.model, self.X, self.Y = model, X, Y
-        self.dim, self.dtype, self.blocks = model.n_params, model.dtype, model.blocks
-        self.n_samples = X.shape[0]
-        if not memory_budget > 0:
-            raise ValueError(f"memory_budget must be positive bytes, got {memory_budget}")
-        self.memory_budget = float(memory_budget)
-        self._cache: _Pass | None = None
-        self._buffers: dict[str, np.ndarray] = {}
-        self._ones = np.ones(self.n_samples, dtype=self.dtype)
-
-    def __getstate__(self):  # pickle the data, not the caches
-        return {**self.__dict__, "_cache": None, "_buffers": {}}
-
-    def subset(self, indices) -> MLPObjective:
-        """The mean loss over the samples ``indices`` (a minibatch)."""
-        idx = index_array(indices, self.n_samples)
-        return MLPObjective(self.model, self.X[idx], self.Y[idx], self.memory_budget)
-
-    def accuracy(self, theta) -> float:
-        """Training accuracy of ``theta`` on this objective's samples."""
-        return self.model.accuracy(theta, self.X, _class_labels(self.Y))
-
-    def _buffer(self, name: str, shape) -> np.ndarray:
-        buf = self._buffers.get(name)
-        if buf is None or buf.shape != shape:
-            buf = self._buffers[name] = np.empty(shape, self.dtype)
-        return buf
-
-    # -- one point: loss, gradient, HVP -----------------------------------------------------
-    def _decay(self, W_list) -> float:
-        wd = self.model.weight_decay
-        return 0.5 * wd * sum(float(np.vdot(W, W)) for W in W_list) if wd else 0.0
-
-    def _pass(self, theta) -> _Pass:
-        c = self._cache
-        if c is not None and np.array_equal(c.theta, theta):
-            return c
-        self._cache = None  # the buffers are about to be overwritten
-        theta = theta.copy()
-        layers = self.model.unflatten(theta)
-        zs, acts = self.model.forward(layers, self.X, self._buffer)
-        value, out = self.model.head.value_and_output(zs[-1], self.Y)
-        loss = float(value) + self._decay(W for W, _ in layers)
-        self._cache = _Pass(theta, layers, zs, acts, loss, out)
-        return self._cache
-
-    def _loss(self, theta):
-        return self._pass(theta).loss
-
-    def _backward(self, p: _Pass) -> None:
-        """Backpropagate: ``deltas[i]`` = d loss / d zs[i]; cached for HVPs at this theta."""
-        if p.deltas is not None:
-            return
-        model, L = self.model, self.model.n_layers
-        delta = model.head.grad(p.zs[-1], self.Y, p.out)
-        delta *= 1.0 / self.n_samples
-        p.deltas, p.backs, p.d1s = [None] * L, [None] * L, [None] * (L - 1)
-        for i in reversed(range(L)):
-            p.deltas[i] = delta
-            if i > 0:
-                back = np.matmul(delta, p.layers[i][0],
-                                 out=self._buffer(f"back{i}", p.acts[i].shape))
-                d1 = model.activations[i - 1].first(p.zs[i - 1], p.acts[i],
-                                                    self._buffer(f"d1_{i}", back.shape))
-                delta = np.multiply(back, d1, out=self._buffer(f"delta{i - 1}", back.shape))
-                p.backs[i], p.d1s[i - 1] = back, d1
-
-    def _weight_gradient(self, p: _Pass, deltas, r_acts=None, V=None) -> np.ndarray:
-        """Assemble a flat gradient (or, with R-quantities, an HVP) from per-layer deltas.
-
-        Layer ``i`` gets ``deltas[i].T @ acts[i]`` (plus ``p.deltas[i].T @ r_acts[i]`` and
-        weight decay on ``V`` for an HVP) and bias ``sum(deltas[i])``.
-        """
-        model = self.model
-        out = np.empty(self.dim, dtype=self.dtype)
-        for i, (gW, gb) in enumerate(model.unflatten(out)):
-            np.matmul(deltas[i].T, p.acts[i], out=gW)
-            if r_acts is not None and r_acts[i] is not None:
-                gW += p.deltas[i].T @ r_acts[i]
-            if model.weight_decay:
-                gW += model.weight_decay * (p.layers[i][0] if V is None else V[i][0])
-            if gb is not None:
-                np.matmul(self._ones, deltas[i], out=gb)  # column sums, as a GEMV
-        return out
-
-    def _loss_and_grad(self, theta):
-        p = self._pass(theta)
-        self._backward(p)
-        return p.loss, self._weight_gradient(p, p.deltas)
-
-    def _second_derivatives(self, p: _Pass) -> list:
-        if p.d2s is None:
-            p.d2s = [None if act.second is None else
-                     act.second(z, a, d1, self._buffer(f"d2_{i}", z.shape))
-                     for i, (act, z, a, d1) in enumerate(
-                         zip(self.model.activations, p.zs, p.acts[1:], p.d1s))]
-        return p.d2s
-
-    def _hvp(self, theta, v):
-        """The R-operator: forward ``R{z}``, backward ``R{delta}`` (Pearlmutter 1994)."""
-        model, L = self.model, self.model.n_layers
-        p = self._pass(theta)
-        self._backward(p)
-        d2s = self._second_derivatives(p)
-        V = model.unflatten(v)
-        r_zs, r_acts = [None] * L, [None] * L
-        for i, ((W, _), (Vw, vb)) in enumerate(zip(p.layers, V)):
-            r_z = np.matmul(p.acts[i], Vw.T, out=self._buffer(f"rz{i}", p.zs[i].shape))
-            if r_acts[i] is not None:
-                r_z += r_acts[i] @ W.T
-            if vb is not None:
-                r_z += vb
-            r_zs[i] = r_z
-            if i < L - 1:
-                r_acts[i + 1] = np.multiply(p.d1s[i], r_z,
-                                            out=self._buffer(f"ra{i + 1}", r_z.shape))
-        r_deltas = [None] * L
-        r_delta = model.head.hvp(p.zs[-1], self.Y, r_zs[-1], p.out)
-        r_delta *= 1.0 / self.n_samples
-        for i in reversed(range(L)):
-            r_deltas[i] = r_delta
-            if i > 0:
-                W, Vw = p.layers[i][0], V[i][0]
-                r_back = np.matmul(r_delta, W, out=self._buffer(f"rback{i}", p.acts[i].shape))
-                r_back += p.deltas[i] @ Vw
-                r_delta = np.multiply(r_back, p.d1s[i - 1],
-                                      out=self._buffer(f"rdelta{i - 1}", r_back.shape))
-                if d2s[i - 1] is not None:
-                    np.multiply(p.backs[i], d2s[i - 1], out=r_back)  # reused as scratch
-                    r_back *= r_zs[i - 1]
-                    r_delta += r_back
-        return self._weight_gradient(p, r_deltas, r_acts, V)
-
-    # -- many points --------------------------------------------------------------------------
-    def _chunk(self, reserved: float = 0.0) -> int:
-        """Points per chunk: the batched activations fit in ``memory_budget`` and in cache.
-
-        ``reserved`` bytes (arrays held for the whole call) come off the budget. Chunks
-        whose working set stays within ``CHUNK_BYTES`` (about the L2/L3 cache) ran fastest:
-        on 2-16-16-1 with 200 samples a 4 MB chunk took 21 us a point against 39 us for one
-        256 MB chunk; larger chunks only stream memory.
-        """
-        per_point = 3 * self.n_samples * max(self.model.sizes[1:]) * self.dtype.itemsize
-        room = min(self.memory_budget - reserved, CHUNK_BYTES)
-        return max(1, int(room // per_point))
-
-    def _losses_from_first(self, Z, thetas) -> np.ndarray:
-        """Losses of ``c`` points given their first pre-activations transposed, ``(c, h, N)``.
-
-        Activations are kept transposed (``(c, width, N)``) so every layer is one
-        contiguous batched matmul ``W @ A``; each activation is applied in place.
-        """
-        model = self.model
-        layers = model.unflatten(thetas)
-        for i in range(1, model.n_layers):
-            W, b = layers[i]
-            Z = W @ model.activations[i - 1].value(Z, Z)
-            if b is not None:
-                Z += b[:, :, None]
-        values = model.head.value(Z.swapaxes(-1, -2), self.Y)
-        if model.weight_decay:
-            values = values + 0.5 * model.weight_decay * sum(
-                np.einsum("kij,kij->k", W, W) for W, _ in layers)
-        return values
-
-    def _losses(self, thetas):
-        out = np.empty(thetas.shape[0])
-        step, (block, fan_in) = self._chunk(), (self.blocks[0], self.model.sizes[0])
-        for s in range(0, thetas.shape[0], step):
-            t = thetas[s:s + step]
-            W1 = t[:, block.weight].reshape(-1, fan_in)
-            Z = (W1 @ self.X.T).reshape(t.shape[0], block.n_filters, self.n_samples)
-            if block.bias:
-                Z += t[:, block.bias, None]
-            out[s:s + step] = self._losses_from_first(Z, t)
-        return out
-
-    def _losses_in_span(self, center, directions, coords):
-        """Losses at ``center + coords @ directions``, using that layer 1 is linear in coords.
-
-        ``X (W + sum_j c_j D_j)^T = X W^T + sum_j c_j X D_j^T``: the first layer's
-        pre-activations of every point are combinations of ``d + 1`` precomputed
-        matrices, so a grid costs one small matmul instead of a first layer per point.
-        """
-        block, h, N = self.blocks[0], self.blocks[0].n_filters, self.n_samples
-        stacked = np.concatenate([center[None], directions])  # (d + 1, n)
-        W = stacked[:, block.weight].reshape(-1, self.model.sizes[0])
-        Z0 = (W @ self.X.T).reshape(len(stacked), h, N)
-        if block.bias:
-            Z0 += stacked[:, block.bias, None]
-        out = np.empty(coords.shape[0])
-        step = self._chunk(reserved=Z0.nbytes)
-        for s in range(0, coords.shape[0], step):
-            c = coords[s:s + step]
-            Z = (c @ Z0[1:].reshape(len(directions), h * N)).reshape(len(c), h, N)
-            Z += Z0[0]
-            out[s:s + len(c)] = self._losses_from_first(Z, center + c @ directions)
-        return out
