@@ -1,15 +1,18 @@
 """Atomic file writing: a reader sees the old file or the whole new one, never half of it.
 
 Every writer here writes to a temporary file in the target's folder and then
-``os.replace``-s it onto the target (atomic on POSIX within one file system).
+``os.replace``-s it onto the target (atomic on POSIX within one file system). The writer
+creates the temporary file itself with a plain ``open()``, so the file gets the permissions
+any other file would (``0o666`` less the umask), and no empty placeholder is made first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +20,18 @@ import numpy as np
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside ``path``; on success move it onto ``path``.
+    """Yield a fresh temporary path beside ``path`` (not yet a file: the caller creates it);
+    on success move it onto ``path``.
 
     On an exception the temporary file is removed and ``path`` is left untouched.
-    The temporary name keeps ``path``'s suffix, so writers that infer the format
-    from the suffix (matplotlib's ``savefig``, ``np.savez``) behave.
+    The temporary name (hidden, random) keeps ``path``'s suffix, so writers that infer
+    the format from the suffix (matplotlib's ``savefig``, ``np.savez``) behave.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(8)}{path.suffix}")
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -44,8 +47,12 @@ def write_text(path, text: str) -> Path:
 
 
 def write_json(path, data) -> Path:
-    """Write ``data`` as indented JSON atomically (NumPy scalars and arrays converted)."""
-    return write_text(path, json.dumps(data, indent=2, default=_to_builtin) + "\n")
+    """Write ``data`` as indented, standard JSON atomically.
+
+    NumPy scalars and arrays become numbers and lists, tuples lists, paths strings, and
+    NaN and infinities ``null`` (standard JSON has no token for them).
+    """
+    return write_text(path, json.dumps(_plain(data), indent=2, allow_nan=False) + "\n")
 
 
 def read_json(path):
@@ -74,11 +81,18 @@ def save_figure(fig, path, **kwargs) -> Path:
     return Path(path)
 
 
-def _to_builtin(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
+def _plain(obj):
+    """``obj`` with only JSON's types: dicts, lists, str, finite numbers, bool and None."""
+    if isinstance(obj, (np.generic, np.ndarray)):
+        obj = obj.tolist()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (str, int)):
+        return obj
+    if isinstance(obj, dict):
+        return {key: _plain(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(value) for value in obj]
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
