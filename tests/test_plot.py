@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.colors import LogNorm, to_rgba  # noqa: E402
 
 from landscape import from_function  # noqa: E402
 from landscape.directions import pca_directions  # noqa: E402
@@ -32,7 +32,9 @@ from landscape.plot import (  # noqa: E402
     plot_trajectories,
     surface_figure,
 )
+from landscape.plot._style import KIND_STYLE  # noqa: E402
 from landscape.surface import Projection, curve, line, plane, project  # noqa: E402
+from landscape.vocabulary import KINDS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -162,6 +164,16 @@ def test_critical_points_are_marked_by_kind():
         plot_critical_points(points[:1], ["valley"])
     with pytest.raises(ValueError, match="one row per kind"):
         plot_critical_points(points, kinds[:-1])
+
+
+def test_every_kind_has_its_own_style():
+    assert list(KIND_STYLE) == list(KINDS)  # the vocabulary's kinds, in its order
+    assert len({style.marker for style in KIND_STYLE.values()}) == len(KINDS)
+    assert len({style.color for style in KIND_STYLE.values()}) == len(KINDS)
+    drawn = plot_critical_points(np.eye(4, 2), list(KINDS))
+    assert list(drawn) == list(KINDS)
+    for kind, collection in drawn.items():
+        assert collection.get_facecolor()[0] == pytest.approx(to_rgba(KIND_STYLE[kind].color))
 
 
 def test_nan_gaps_do_not_break_any_picture():

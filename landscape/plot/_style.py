@@ -3,18 +3,30 @@ log heights."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+
+from landscape.vocabulary import DEGENERATE, KINDS, MAXIMUM, MINIMUM, SADDLE, Kind
 
 # Matplotlib's 'tab10' as hex, so matplotlib and plotly pictures colour runs alike.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
-# kind -> (matplotlib marker, plotly symbol, colour)
-KIND_STYLE = {
-    "minimum": ("o", "circle", "#2ca02c"),
-    "saddle": ("X", "x", "#ff7f0e"),
-    "maximum": ("^", "diamond", "#d62728"),
-    "degenerate": ("s", "square", "#7f7f7f"),
+
+class KindStyle(NamedTuple):
+    """How a critical point of one kind is drawn: a matplotlib marker and a colour."""
+
+    marker: str
+    color: str
+
+
+#: One style for each of :data:`landscape.vocabulary.KINDS`, in that order.
+KIND_STYLE: dict[Kind, KindStyle] = {
+    MINIMUM: KindStyle("o", "#2ca02c"),
+    SADDLE: KindStyle("X", "#ff7f0e"),
+    MAXIMUM: KindStyle("^", "#d62728"),
+    DEGENERATE: KindStyle("s", "#7f7f7f"),
 }
 
 
@@ -35,12 +47,12 @@ def log_height(values) -> np.ndarray:
         return np.where(values > 0, np.log10(values), np.nan)
 
 
-def check_kinds(kinds) -> list[str]:
-    """``kinds`` as a list, each one of :data:`KIND_STYLE`'s keys, or a ValueError."""
+def check_kinds(kinds) -> list[Kind]:
+    """``kinds`` as a list, each one of :data:`landscape.vocabulary.KINDS`, or a ValueError."""
     kinds = list(kinds)
-    unknown = sorted(set(kinds) - set(KIND_STYLE))
+    unknown = sorted(set(kinds) - set(KINDS), key=str)
     if unknown:
-        raise ValueError(f"unknown critical-point kind(s) {unknown}; use {list(KIND_STYLE)}")
+        raise ValueError(f"unknown critical-point kind(s) {unknown}; use {list(KINDS)}")
     return kinds
 
 

@@ -19,6 +19,7 @@ from landscape.plot._style import (
     log_height,
     new_axes,
 )
+from landscape.vocabulary import KINDS
 
 
 def _finite_range(values) -> tuple[float, float]:
@@ -177,7 +178,8 @@ def plot_critical_points(coords, kinds, ax=None, **kwargs) -> dict:
     ----------
     coords : array_like, shape ``(m, 2)``: the points' coordinates on the plane (for a
         surface centred at ``c`` with directions ``D``, ``project(points, c, D).coords``).
-    kinds : sequence of ``m`` strings in {'minimum', 'saddle', 'maximum', 'degenerate'}.
+    kinds : sequence of ``m`` kinds, each one of :data:`landscape.vocabulary.KINDS`
+        ('minimum', 'saddle', 'maximum', 'degenerate').
     ax : matplotlib Axes, or None.
     **kwargs : passed to ``Axes.scatter``.
 
@@ -192,9 +194,10 @@ def plot_critical_points(coords, kinds, ax=None, **kwargs) -> dict:
                          f"{coords.shape}")
     ax = new_axes(ax)
     drawn = {}
-    for kind, (marker, _, color) in KIND_STYLE.items():
+    for kind in KINDS:
         rows = coords[[k == kind for k in kinds]]
         if len(rows):
+            marker, color = KIND_STYLE[kind]
             drawn[kind] = ax.scatter(rows[:, 0], rows[:, 1], marker=marker, c=color,
                                      edgecolors="k", s=70, label=kind, zorder=3, **kwargs)
     return drawn
