@@ -2,8 +2,15 @@
 
 The flow: ``data`` -> ``MLP(...).objective(X, y)`` (or ``functions.*``) -> an
 :class:`Objective` on a flat float64 ``theta`` -> optimizers, curvature, surfaces -> plots.
+
+The subpackages ``ls.data``, ``ls.functions``, ``ls.plot`` and ``ls.torch`` load on first
+use (the scientific-Python convention, SPEC 1): ``import landscape`` imports neither
+PyTorch nor the plotting code.
 """
 
+
+import importlib as _importlib
+from importlib import metadata as _metadata
 from landscape.critical import (
     CriticalPoint,
     SaddleEpisode,
@@ -131,3 +138,22 @@ __all__ = [
     "saddle_episodes",
     "saddle_free_newton",
 ]
+
+try:
+    __version__ = _metadata.version("landscape-nn")
+except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree never installed
+    __version__ = "0+unknown"
+
+#: Subpackages imported on first attribute access, not by ``import landscape``.
+_LAZY_SUBMODULES = ("data", "functions", "plot", "torch")
+
+
+def __getattr__(name: str):
+    """``ls.data``, ``ls.functions``, ``ls.plot`` and ``ls.torch``, imported on first use."""
+    if name in _LAZY_SUBMODULES:
+        return _importlib.import_module(f"landscape.{name}")
+    raise AttributeError(f"module 'landscape' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_SUBMODULES})
