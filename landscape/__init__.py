@@ -20,7 +20,6 @@ from landscape.critical import (
     find_critical_points,
     loss_and_index,
     saddle_episodes,
-    saddle_free_newton,
 )
 from landscape.directions import (
     BezierFit,
@@ -44,6 +43,7 @@ from landscape.hessian import (
     hessian_operator,
     inertia,
     min_eigenvalue,
+from landscape.layers import filter_norms, layer_grad_metrics, layer_grad_norms, linear_pieces
     sharpness,
 )
 from landscape.mlp import MLP, MLPObjective
@@ -57,15 +57,30 @@ from landscape.objective import (
     from_function,
 )
 from landscape.optim import (
+    GradientTransformation,
     Optimizer,
     adagrad,
     adam,
+    add_decayed_weights,
+    add_perturbation,
+    chain,
+    clip,
+    clip_by_global_norm,
     gd,
     momentum,
     nesterov,
+    optimizer,
     perturbed,
     perturbed_gd,
     rmsprop,
+    saddle_free_newton,
+    scale_by_adagrad,
+    scale_by_adam,
+    scale_by_learning_rate,
+    scale_by_momentum,
+    scale_by_nesterov,
+    scale_by_rms,
+    scale_by_saddle_free_newton,
 )
 from landscape.runner import Diverged, Trajectory, run
 from landscape.spectral_density import SpectralDensity, hutchinson_trace, spectral_density
@@ -82,15 +97,34 @@ __all__ = [
     "SampleObjective",
     "check_derivatives",
     "from_function",
+    "GradientTransformation",
     "Optimizer",
     "adagrad",
     "adam",
+    "filter_norms",
+    "layer_grad_metrics",
+    "layer_grad_norms",
+    "linear_pieces",
+    "add_decayed_weights",
+    "add_perturbation",
+    "chain",
+    "clip",
+    "clip_by_global_norm",
     "gd",
     "momentum",
     "nesterov",
+    "optimizer",
     "perturbed",
     "perturbed_gd",
     "rmsprop",
+    "saddle_free_newton",
+    "scale_by_adagrad",
+    "scale_by_adam",
+    "scale_by_learning_rate",
+    "scale_by_momentum",
+    "scale_by_nesterov",
+    "scale_by_rms",
+    "scale_by_saddle_free_newton",
     "Diverged",
     "Trajectory",
     "run",
@@ -136,7 +170,6 @@ __all__ = [
     "find_critical_points",
     "loss_and_index",
     "saddle_episodes",
-    "saddle_free_newton",
 ]
 
 try:

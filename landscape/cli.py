@@ -3,10 +3,26 @@
     landscape list
     landscape run NAME [NAME ...] | all  [--quick] [--out DIR] [--jobs N] [--seed S] [--threads T]
 
-A study is a file ``studies/<name>.py`` with a ``TITLE`` string and a function
-``run(out: Path, quick: bool, seed: int) -> dict`` that writes its figures into ``out``
-and returns ``{"conclusion": str, "numbers": {...}}``. The command writes each study's
-``summary.json`` beside its figures and the gallery ``index.html`` into ``--out``.
+The studies are the modules of the package ``landscape.studies`` (built from the
+repository's top-level ``studies/`` folder and installed with the package), found through
+``importlib.resources``, so the command works from any folder. ``--studies FOLDER`` runs the
+``*.py`` files of a folder of your own instead (the folder goes on ``sys.path``, so they can
+import helper modules from it).
+
+The protocol a study follows:
+
+- a module-level ``TITLE`` string (one line; the gallery's heading);
+- a function ``run(out: Path, quick: bool, seed: int) -> dict`` that writes its figures
+  (``.png``, ``.html``) into the existing folder ``out`` and returns
+  ``{"conclusion": str, "numbers": {...}}``: one sentence built from the measured numbers,
+  and the numbers as JSON-able values; ``quick`` asks for tiny settings (seconds);
+- by convention, a function ``conclusion(...) -> str`` that builds that sentence, and
+  ``if __name__ == "__main__": main(run, NAME)`` (``landscape.studies._shared.main``) so
+  ``python -m landscape.studies.NAME [OUT] [--quick] [--seed S]`` runs it alone;
+- modules whose name starts with ``_`` are shared helpers, not studies.
+
+The command writes each study's ``summary.json`` beside its figures and the gallery
+``index.html`` into ``--out``.
 
 Each study runs with its BLAS limited to ``--threads`` threads (1 by default): the models
 here are small, and multi-threaded BLAS on small matrices mostly fights the other jobs
@@ -14,7 +30,7 @@ for the cores (a 1024x64 by 64x32 product took 18 ms with 2 threads on a loaded 
 machine, 0.4 ms with one). Parallelism comes from ``--jobs`` instead.
 
 Exit codes: 0 all studies ran; 1 some study failed (each is named, the others still
-run); 2 bad usage (unknown study name, no studies folder).
+run); 2 bad usage (unknown study name, no such ``--studies`` folder).
 """
 
 from __future__ import annotations
@@ -22,32 +38,46 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import contextlib
+import importlib
 import importlib.util
 import sys
 import time
 import traceback
+from importlib import resources
 from multiprocessing import get_context
 from pathlib import Path
 
 from landscape.gallery import write_gallery
 from landscape.io import write_json
 
-
-def find_studies(folder: Path | None = None) -> dict[str, Path]:
-    """Study names -> files, from ``folder`` or ``./studies`` or the repository's ``studies``."""
-    candidates = [folder] if folder else [Path.cwd() / "studies",
-                                          Path(__file__).resolve().parents[1] / "studies"]
-    for path in candidates:
-        if path is not None and path.is_dir():
-            return {p.stem: p for p in sorted(path.glob("*.py")) if not p.stem.startswith("_")}
-    raise FileNotFoundError(f"no studies folder found (looked in {[str(c) for c in candidates]})")
+#: The package the installed studies live in.
+STUDIES = "landscape.studies"
 
 
-def load_study(path: Path):
-    """Import a study file as a module (studies are scripts, not part of the package)."""
-    if str(path.parent) not in sys.path:
-        sys.path.insert(0, str(path.parent))  # lets studies import their shared helpers
-    spec = importlib.util.spec_from_file_location(f"landscape_study_{path.stem}", path)
+def find_studies(folder: Path | None = None) -> dict[str, str | Path]:
+    """Study names -> where to load each from (see :func:`load_study`).
+
+    Without ``folder``: the modules of ``landscape.studies`` (their module names). With
+    ``folder``: its ``*.py`` files (paths). Names starting with ``_`` are not studies.
+    """
+    if folder is None:
+        names = sorted(entry.name.removesuffix(".py")
+                       for entry in resources.files(STUDIES).iterdir()
+                       if entry.name.endswith(".py") and not entry.name.startswith("_"))
+        return {name: f"{STUDIES}.{name}" for name in names}
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no studies folder {folder}")
+    return {p.stem: p for p in sorted(folder.glob("*.py")) if not p.stem.startswith("_")}
+
+
+def load_study(where: str | Path):
+    """The study module: imported by module name, or loaded from a file of a ``--studies``
+    folder (which goes on ``sys.path`` so its helpers import)."""
+    if isinstance(where, str):
+        return importlib.import_module(where)
+    if str(where.parent) not in sys.path:
+        sys.path.insert(0, str(where.parent))
+    spec = importlib.util.spec_from_file_location(f"landscape_study_{where.stem}", where)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -62,19 +92,21 @@ def _blas_threads(threads: int):
     return threadpool_limits(threads)
 
 
-def run_study(path: Path, out: Path, quick: bool, seed: int, threads: int = 1) -> dict:
-    """Run one study into ``out / name`` and write its ``summary.json``; return the summary."""
+def run_study(name: str, where: str | Path, out: Path, quick: bool, seed: int,
+              threads: int = 1) -> dict:
+    """Run study ``name`` (loaded from ``where``) into ``out / name`` and write its
+    ``summary.json``; return the summary."""
     start = time.perf_counter()
-    module = load_study(path)
-    folder = out / path.stem
+    module = load_study(where)
+    folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     with _blas_threads(threads):
         result = module.run(folder, quick=quick, seed=seed)
     if not isinstance(result, dict) or "conclusion" not in result:
-        raise ValueError(f"study {path.stem} must return a dict with a 'conclusion'")
+        raise ValueError(f"study {name} must return a dict with a 'conclusion'")
     summary = {
-        "name": path.stem,
-        "title": getattr(module, "TITLE", path.stem),
+        "name": name,
+        "title": getattr(module, "TITLE", name),
         "conclusion": result["conclusion"],
         "numbers": result.get("numbers", {}),
         "figures": sorted(p.name for p in folder.iterdir()
@@ -87,19 +119,19 @@ def run_study(path: Path, out: Path, quick: bool, seed: int, threads: int = 1) -
     return summary
 
 
-def _outcomes(studies: dict[str, Path], names, out: Path, quick: bool, seed: int, jobs: int,
+def _outcomes(studies: dict[str, str | Path], names, out: Path, quick: bool, seed: int, jobs: int,
               threads: int):
     """Yield ``(name, summary or exception)`` as each study finishes."""
     args = (out, quick, seed, threads)
     if jobs == 1:
         for name in names:
             try:
-                yield name, run_study(studies[name], *args)
+                yield name, run_study(name, studies[name], *args)
             except Exception as err:
                 yield name, err
         return
     with cf.ProcessPoolExecutor(jobs, mp_context=get_context("forkserver")) as pool:
-        futures = {pool.submit(run_study, studies[n], *args): n for n in names}
+        futures = {pool.submit(run_study, n, studies[n], *args): n for n in names}
         for fut in cf.as_completed(futures):
             try:
                 yield futures[fut], fut.result()
@@ -125,7 +157,8 @@ def _run_all(studies, names, out, quick, seed, jobs, threads) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="landscape", description=__doc__.split("\n")[0])
-    parser.add_argument("--studies", type=Path, help="folder of study scripts")
+    parser.add_argument("--studies", type=Path,
+                        help="a folder of your own study files (default: the installed studies)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the studies")
     runp = sub.add_parser("run", help="run studies (NAME ... or all)")
@@ -142,8 +175,12 @@ def main(argv=None) -> int:
         print(err, file=sys.stderr)
         return 2
     if args.command == "list":
-        for name, path in studies.items():
-            print(f"{name:16s} {getattr(load_study(path), 'TITLE', '')}")
+        for name, where in studies.items():
+            try:
+                title = getattr(load_study(where), "TITLE", "")
+            except ImportError as err:  # e.g. torch_cnn without the torch extra
+                title = f"(cannot be imported: {err})"
+            print(f"{name:16s} {title}")
         return 0
     names = list(studies) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in studies]

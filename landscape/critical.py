@@ -14,9 +14,6 @@
 - :func:`escape_direction`: the eigenspace of the most negative eigenvalue, with its
   multiplicity; :func:`saddle_episodes`: spans of a run where the gradient is small while a
   negative eigenvalue exists, that eigenspace there, and the direction the run escaped along.
-- :func:`saddle_free_newton`: the step ``-lr (|H| + damping I)⁻¹ g`` of Dauphin et al.
-  (2014), ``|H|`` having the absolute eigenvalues of ``H``, as an
-  :class:`~landscape.optim.Optimizer`.
 """
 
 from __future__ import annotations
@@ -43,12 +40,8 @@ from landscape.hessian import (
     full_spectrum,
     hessian_operator,
     inertia,
-    lanczos,
-    ritz,
 )
-from landscape.optim import Optimizer
 from landscape.parallel import map_chunks
-from landscape.schedules import as_schedule, describe
 
 KINDS = ("minimum", "saddle", "maximum", "degenerate")
 
@@ -174,13 +167,6 @@ class SaddleEpisode(NamedTuple):
     def multiplicity(self) -> int:
         """The multiplicity ``m`` of the most negative eigenvalue at ``at_step``."""
         return self.eigenspace.shape[1]
-
-
-class SaddleFreeState(NamedTuple):
-    """Saddle-free Newton's state: ``count`` updates taken, ``n_hvp`` products spent."""
-
-    count: int
-    n_hvp: int
 
 
 # ---------------------------------------------------------------------------------
@@ -469,57 +455,3 @@ def _escape(basis: np.ndarray, move: np.ndarray | None) -> tuple[np.ndarray, flo
     projected = basis @ (basis.T @ move)
     length = np.linalg.norm(projected)
     return projected / length, float(length / np.linalg.norm(move))
-
-
-# ---------------------------------------------------------------------------------
-# Saddle-free Newton
-# ---------------------------------------------------------------------------------
-
-
-def _dense_eig(objective, theta) -> tuple[np.ndarray, np.ndarray, int]:
-    spectrum = full_spectrum(hessian_operator(objective, theta))
-    return spectrum.eigenvalues, spectrum.eigenvectors, spectrum.n_hvp
-
-
-def _krylov_eig(objective, theta, grad, k: int) -> tuple[np.ndarray, np.ndarray, int]:
-    op = CountingOperator(hessian_operator(objective, theta))
-    result = lanczos(op, grad, k)
-    w, u = ritz(result)
-    return w, result.basis @ u, op.count
-
-
-def saddle_free_newton(lr=1.0, damping: float = 1e-3, k: int | None = None) -> Optimizer:
-    """Saddle-free Newton (Dauphin et al. 2014): ``step = -lr V (|Λ| + damping)⁻¹ Vᵀ g``.
-
-    ``H = V Λ Vᵀ`` is the Hessian at ``theta``; replacing ``Λ`` by ``|Λ|`` keeps Newton's
-    rescaling of each direction but turns the step downhill along negative curvature, so
-    saddles repel instead of attract. ``damping >= 0`` (curvature units) bounds the step
-    where ``|λ|`` is small; with ``damping = 0`` a singular Hessian gives a non-finite step.
-
-    ``k=None``: the exact eigendecomposition (``n`` HVPs and ``eigh`` per step; small ``n``).
-    ``k`` an int: Dauphin et al.'s approximation, the eigendecomposition within the
-    ``k``-dimensional Krylov subspace of ``H`` started from the gradient (``k`` HVPs per
-    step, Lanczos with full reorthogonalization). Because the subspace contains ``g``, the
-    step is exact when ``g`` lies in an invariant subspace of dimension ``<= k``.
-
-    ``lr`` is a number or a schedule ``t -> lr`` (:mod:`landscape.schedules`). The runner
-    calls ``update(grad, state, theta, objective)``; the state counts updates and HVPs.
-    """
-    schedule = as_schedule(lr)
-    damping = real_in(damping, "damping", 0.0)
-    k = None if k is None else integer(k, "k", 1)
-
-    def init(theta) -> SaddleFreeState:
-        return SaddleFreeState(0, 0)
-
-    def update(grad, state: SaddleFreeState, theta, objective):
-        grad = np.asarray(grad, dtype=np.float64)
-        if not np.any(grad):
-            return np.zeros_like(grad), SaddleFreeState(state.count + 1, state.n_hvp)
-        w, v, used = (_dense_eig(objective, theta) if k is None
-                      else _krylov_eig(objective, theta, grad, k))
-        step = -schedule(state.count) * (v @ ((v.T @ grad) / (np.abs(w) + damping)))
-        return step, SaddleFreeState(state.count + 1, state.n_hvp + used)
-
-    return Optimizer(init, update, "saddle_free_newton",
-                     {"lr": describe(schedule), "damping": damping, "k": k}, schedule)

@@ -24,8 +24,8 @@ from landscape._checks import as_rng, choice, integer, positive, real_in, theta_
 from landscape.io import read_json, write_json, write_npz
 from landscape.objective import Objective, SampleObjective
 from landscape.optim import Optimizer
+from landscape.vocabulary import CONVERGED, DIVERGED, MAX_STEPS, Status
 
-STATUSES = ("converged", "max_steps", "diverged")
 SAMPLINGS = ("shuffle", "ordered", "replace")
 RECORD_BYTES = 2**26  # the default cap on recorded parameters: 64 MiB per trajectory
 MAX_RECORDS = 10_000
@@ -54,8 +54,9 @@ class Trajectory:
     for an optimizer without learning rate) and ``wall_time`` (seconds for the
     evaluation and update of step ``t``, recording excluded).
 
-    ``status`` is one of ``STATUSES``; ``diverged_at`` the first step whose loss was not
-    finite or exploded (``T``) or whose parameters were not finite (``T + 1``), else None.
+    ``status`` is one of :data:`~landscape.vocabulary.STATUSES`; ``diverged_at`` the first
+    step whose loss was not finite or exploded (``T``) or whose parameters were not finite
+    (``T + 1``), else None.
     ``optimizer`` and ``hyperparams`` name the optimizer; ``seed`` is the int seed of the
     minibatch draws (None for full batch or when a Generator was given); ``batch_size``
     is None for full batch.
@@ -69,7 +70,7 @@ class Trajectory:
     lr: np.ndarray
     wall_time: np.ndarray
     metrics: dict
-    status: str
+    status: Status
     diverged_at: int | None
     optimizer: str
     hyperparams: dict
@@ -238,13 +239,13 @@ def _minibatches(objective, batch_size, sampling, rng):
     return _batches(objective.n_samples, batch_size, sampling, generator), batch_size, seed
 
 
-def _stop_reason(t, steps, loss, grad_norm, limit, loss_tol, grad_tol) -> str | None:
+def _stop_reason(t, steps, loss, grad_norm, limit, loss_tol, grad_tol) -> Status | None:
     if not (np.isfinite(loss) and np.isfinite(grad_norm)) or (limit is not None and loss > limit):
-        return "diverged"
+        return DIVERGED
     if (loss_tol is not None and loss <= loss_tol) or (grad_tol is not None
                                                         and grad_norm <= grad_tol):
-        return "converged"
-    return "max_steps" if t == steps else None
+        return CONVERGED
+    return MAX_STEPS if t == steps else None
 
 
 def _default_cap(n: int) -> int:
@@ -311,13 +312,13 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
             value, grad = batch.loss_and_grad(theta)
             g_norm = float(np.linalg.norm(grad))
             reason = _stop_reason(t, steps, value, g_norm, limit, loss_tol, grad_tol)
-            diverged_at = t if reason == "diverged" else None
+            diverged_at = t if reason == DIVERGED else None
             if reason is None:
                 per_step["lr"][t] = _learning_rate(optimizer, t)
                 step, state = optimizer.update(grad, state, theta, batch)
                 new = theta + step
                 if not np.all(np.isfinite(new)):
-                    reason, diverged_at = "diverged", t + 1
+                    reason, diverged_at = DIVERGED, t + 1
             per_step["batch_loss"][t], per_step["grad_norm"][t] = value, g_norm
             per_step["wall_time"][t] = time.perf_counter() - start
             if reason is not None or recorder.due(t):
@@ -330,6 +331,6 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
         **recorder.arrays(), **{f: a[:t + 1].copy() for f, a in per_step.items()}, status=reason,
         diverged_at=diverged_at, optimizer=optimizer.name, hyperparams=dict(optimizer.hyperparams),
         seed=None if seed is None else int(seed), batch_size=batch_size)
-    if reason == "diverged" and on_divergence == "raise":
+    if reason == DIVERGED and on_divergence == "raise":
         raise Diverged(trajectory)
     return trajectory

@@ -1,11 +1,12 @@
-"""Helpers used by more than one study (a file starting with ``_`` is not a study)."""
+"""Helpers used by more than one study (a module starting with ``_`` is not a study)."""
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from landscape.io import save_figure
 
@@ -19,19 +20,18 @@ def save_png(fig, path: Path) -> Path:
     return path
 
 
-def layer_grad_norms(objective, theta) -> np.ndarray:
-    """The norm of the gradient restricted to each layer's parameters (weights and bias).
+def main(run: Callable[..., dict], name: str, argv: Sequence[str] | None = None) -> None:
+    """A study run as a script: ``python -m landscape.studies.NAME [OUT] [--quick] [--seed S]``.
 
-    ``objective`` has ``blocks`` (an MLP objective); returns shape ``(n_layers,)``, the
-    first entry the first (input) layer's.
+    Calls ``run(OUT, quick, seed)`` (``OUT`` defaults to ``figures/NAME``) and prints the
+    conclusion. ``landscape run NAME`` runs the same study and also writes its
+    ``summary.json`` and the gallery page.
     """
-    g = objective.grad(theta)
-    return np.array([np.sqrt(np.sum(g[b.weight] ** 2) + (np.sum(g[b.bias] ** 2) if b.bias else 0.0))
-                     for b in objective.blocks])
-
-
-def layer_grad_metrics(n_layers: int) -> dict:
-    """Runner metrics ``{"grad_layer1": fn, ...}``: each layer's gradient norm at recorded steps."""
-    return {f"grad_layer{i + 1}": (lambda objective, theta, i=i:
-                                   layer_grad_norms(objective, theta)[i])
-            for i in range(n_layers)}
+    parser = argparse.ArgumentParser(prog=f"python -m landscape.studies.{name}")
+    parser.add_argument("out", nargs="?", type=Path, default=Path("figures") / name,
+                        help="folder for the figures")
+    parser.add_argument("--quick", action="store_true", help="tiny settings: seconds")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(run(args.out, quick=args.quick, seed=args.seed)["conclusion"])

@@ -20,17 +20,16 @@ treads have zero slope, and smooth for the others.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import layer_grad_metrics, save_png
 
-from landscape import MLP, gd, runner
+from landscape import MLP, gd, layer_grad_metrics, runner
 from landscape.data import circles
 from landscape.directions import random_directions
 from landscape.plot import plot_line
+from landscape.studies._shared import main, save_png
 from landscape.surface import line
 
 TITLE = "Step vs sigmoid, tanh and ReLU: the step network gets no gradient and does not learn"
@@ -52,7 +51,7 @@ def train_all(X, y, steps: int, seed: int) -> dict:
         theta0 = model.init(rng=seed)  # the same draw for every activation
         trajectory = runner.run(objective, theta0, gd(LR), steps,
                                 record_every=max(1, steps // 200),
-                                metrics=layer_grad_metrics(model.n_layers))
+                                metrics=layer_grad_metrics(objective))
         runs[name] = (objective, trajectory)
     return runs
 
@@ -177,6 +176,4 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
 
 
 if __name__ == "__main__":
-    result = run(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("figures/activations"),
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "activations")

@@ -15,17 +15,15 @@ initial point with the same learning rate, for the same number of epochs, at bat
   the loss at which full-batch GD ended: Keskar et al. (2017) found that small batches end in
   flatter minima.
 
-Run: ``landscape run batch`` or ``python studies/batch.py OUT_DIR [--quick]``.
+Run: ``landscape run batch`` or ``python -m landscape.studies.batch OUT_DIR [--quick]``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import save_png
 from matplotlib.ticker import FormatStrFormatter
 
 from landscape import MLP, gd, runner
@@ -33,6 +31,7 @@ from landscape.data import digits
 from landscape.directions import pca_directions
 from landscape.hessian import sharpness
 from landscape.plot import plot_contour, plot_trajectories
+from landscape.studies._shared import main, save_png
 from landscape.surface import plane, project
 
 TITLE = "Minibatch SGD vs full-batch GD: more progress per epoch, flatter end points"
@@ -149,7 +148,7 @@ def _flatter(sharp: float, flat: float) -> str:
     return f"{ratio:.2f}x flatter" if ratio >= 1 else f"{1 / ratio:.2f}x sharper"
 
 
-def conclusion_for(numbers: dict, epochs: int) -> str:
+def conclusion(numbers: dict, epochs: int) -> str:
     """One sentence from the measured numbers."""
     runs = list(numbers.values())
     small, full = runs[0], runs[-1]
@@ -174,13 +173,11 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     numbers = measure(objective, runs, seed)
     residuals = plot_plane(objective, runs, theta0, out, 15 if quick else 31)
     plot_curves(runs, numbers, n, out)
-    return {"conclusion": conclusion_for(numbers, epochs),
+    return {"conclusion": conclusion(numbers, epochs),
             "numbers": {"n_samples": n, "epochs": epochs, "lr": LR, "two_over_lr": 2 / LR,
                         "runs": numbers,
                         "plane_median_residual": residuals}}
 
 
 if __name__ == "__main__":
-    result = run(sys.argv[1] if len(sys.argv) > 1 else "figures/batch",
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "batch")

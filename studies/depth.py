@@ -26,15 +26,14 @@ a shallow one, and that very deep networks stop improving. Two measurements:
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import layer_grad_norms, save_png
 
-from landscape import MLP, adam, runner
+from landscape import MLP, adam, layer_grad_norms, linear_pieces, runner
 from landscape.schedules import cosine
+from landscape.studies._shared import main, save_png
 
 TITLE = "Deep vs shallow at equal parameters, and vanishing gradients in deep sigmoid nets"
 PERIODS = 5  # the target is sin(PERIODS * pi * x) on [-1, 1]
@@ -43,6 +42,7 @@ LR = 1e-2  # Adam's step, annealed to 0 by a cosine schedule
 INITS = {"zero_bias": "zero biases", "spread_bias": "first-layer biases ~ U(-1, 1)"}
 SIGMOID_DEPTHS, SIGMOID_WIDTH = (2, 4, 8, 12), 16
 SLOPE_RTOL = 1e-6  # a slope change counts as a kink above this fraction of the largest slope
+INTERVAL, RESOLUTION = (-1.0, 1.0), 20001  # the grid the pieces are counted (and drawn) on
 
 
 def target(x: np.ndarray) -> np.ndarray:
@@ -59,19 +59,7 @@ def initial(model: MLP, init: str, seed: int) -> np.ndarray:
     return theta
 
 
-def linear_pieces(model: MLP, theta: np.ndarray, grid: np.ndarray) -> int:
-    """The number of linear pieces of the 1-D network on ``grid``: runs of slope changes + 1.
-
-    A kink strictly inside a grid cell changes the slope of two neighbouring differences,
-    so consecutive flagged differences count as one kink.
-    """
-    f = model.predict(theta, grid[:, None])[:, 0]
-    slope = np.diff(f) / np.diff(grid)
-    kink = np.abs(np.diff(slope)) > SLOPE_RTOL * max(1.0, np.abs(slope).max())
-    return int(kink[0]) + int(np.count_nonzero(kink[1:] & ~kink[:-1])) + 1
-
-
-def fit(sizes, X, Y, init: str, seeds, steps: int, grid) -> dict:
+def fit(sizes, X, Y, init: str, seeds, steps: int) -> dict:
     """Train ``sizes`` from each seed; the runs, relative losses and pieces per seed."""
     model = MLP(sizes, activation="relu")
     objective = model.objective(X, Y)
@@ -79,7 +67,8 @@ def fit(sizes, X, Y, init: str, seeds, steps: int, grid) -> dict:
                        record_every=max(1, steps // 100)) for s in seeds]
     return {"model": model, "runs": runs,
             "loss": np.array([tr.final_loss for tr in runs]) / Y.var(),
-            "pieces": np.array([linear_pieces(model, tr.final_theta, grid) for tr in runs])}
+            "pieces": np.array([linear_pieces(model, tr.final_theta, INTERVAL, RESOLUTION,
+                                              SLOPE_RTOL) for tr in runs])}
 
 
 def sigmoid_gradients(X, Y, seeds) -> dict:
@@ -179,9 +168,9 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     n_points, steps, n_seeds = (100, 1500, 3) if quick else (200, 6000, 8)
     X = np.linspace(-1.0, 1.0, n_points)[:, None]
     Y = target(X)
-    grid = np.linspace(-1.0, 1.0, 20001)
+    grid = np.linspace(*INTERVAL, RESOLUTION)
     seeds = [seed + i for i in range(n_seeds)]
-    fits = {init: {name: fit(sizes, X, Y, init, seeds, steps, grid)
+    fits = {init: {name: fit(sizes, X, Y, init, seeds, steps)
                    for name, sizes in (("shallow", SHALLOW), ("deep", DEEP))}
             for init in INITS}
     grads = sigmoid_gradients(X, Y, seeds)
@@ -193,6 +182,4 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
 
 
 if __name__ == "__main__":
-    result = run(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("figures/depth"),
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "depth")

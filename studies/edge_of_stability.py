@@ -14,20 +14,20 @@ metric hook (:func:`landscape.hessian.sharpness`). Every run lasts the same grad
 time ``eta * steps``, so before the edge all runs follow one curve, and each one leaves it
 at its own ``2 / eta``.
 
-Run: ``landscape run edge_of_stability`` or ``python studies/edge_of_stability.py OUT_DIR``.
+Run: ``landscape run edge_of_stability`` or
+``python -m landscape.studies.edge_of_stability OUT_DIR [--quick]``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import save_png
 
 from landscape import MLP, gd, runner
 from landscape.hessian import sharpness
+from landscape.studies._shared import main, save_png
 
 TITLE = "Edge of stability: full-batch GD drives the sharpness up to 2/eta and hovers there"
 ETAS = (0.05, 0.1, 0.2, 0.3)
@@ -105,7 +105,7 @@ def _listing(runs: list[dict], key: str, fmt: str) -> str:
     return ", ".join(f"{r[key]:{fmt}}" for r in runs)
 
 
-def conclusion_for(runs: list[dict]) -> str:
+def conclusion(runs: list[dict]) -> str:
     """One sentence from the measured numbers."""
     edge = [r for r in runs if r["edge_step"] is not None]
     rose = [r for r in runs if r["first_rise_step"] is not None]
@@ -135,10 +135,8 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     trajectories = {eta: train(objective, theta0, eta, flow_time, every) for eta in ETAS}
     runs = [measure(tr, eta) for eta, tr in trajectories.items()]
     plot(trajectories, out)
-    return {"conclusion": conclusion_for(runs), "numbers": {"flow_time": flow_time, "runs": runs}}
+    return {"conclusion": conclusion(runs), "numbers": {"flow_time": flow_time, "runs": runs}}
 
 
 if __name__ == "__main__":
-    result = run(sys.argv[1] if len(sys.argv) > 1 else "figures/edge_of_stability",
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "edge_of_stability")

@@ -16,12 +16,10 @@ whichever minimum (or saddle) lies downhill. Two pictures of that:
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import save_png
 from matplotlib.colors import ListedColormap
 
 from landscape import MLP, gd, grid_starts, run_many
@@ -35,6 +33,7 @@ from landscape.plot import (
     plot_trajectories,
     surface_figure,
 )
+from landscape.studies._shared import main, save_png
 from landscape.surface import plane, project
 
 TITLE = "Initialization: which Himmelblau basin each start reaches, and XOR nets from many seeds"
@@ -186,21 +185,26 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
         "xor_group_median_loss": [float(np.median(losses[accuracy == a])) for a in groups],
         "xor_solved_share": float(np.mean(accuracy == 1.0)),
         "xor_stalled_grad_norm": stalled[:, 0].tolist(),
+    return {"conclusion": conclusion(numbers), "numbers": numbers}
+
+
+def conclusion(numbers: dict) -> str:
+    """One sentence from the measured numbers."""
+    groups = numbers["xor_accuracy_groups"]
         "xor_stalled_min_eigenvalue": stalled[:, 1].tolist(),
     }
     shares = ", ".join(f"{s:.0%}" for s in numbers["minimum_share"])
     groups_text = ", ".join(
         f"{c} at accuracy {a:.2f} with median loss {v:.3g}" for a, c, v in
         zip(groups, numbers["xor_group_count"], numbers["xor_group_median_loss"]))
-    conclusion = (
-        f"GD from {len(runs)} grid starts on Himmelblau's function ended at a minimum in "
-        f"{numbers['runs_at_a_minimum']} runs (others: {numbers['runs_elsewhere']}), within "
-        f"{numbers['max_distance_to_reached_point']:.1e} of it, the four minima taking "
-        f"{shares} of the starts; the same GD on a 2-2-1 tanh XOR net from {len(losses)} "
-        f"seeds ended in {len(groups)} groups ({groups_text}; final losses max/min "
-        f"{numbers['xor_loss_ratio']:.0f}){_stalled_text(numbers)}."
+    return (
+        f"GD from {numbers['n_starts']} grid starts on Himmelblau's function ended at a "
+        f"minimum in {numbers['runs_at_a_minimum']} runs (others: {numbers['runs_elsewhere']}), "
+        f"within {numbers['max_distance_to_reached_point']:.1e} of it, the four minima taking "
+        f"{shares} of the starts; the same GD on a 2-2-1 tanh XOR net from "
+        f"{numbers['xor_n_seeds']} seeds ended in {len(groups)} groups ({groups_text}; final "
+        f"losses max/min {numbers['xor_loss_ratio']:.0f}){_stalled_text(numbers)}."
     )
-    return {"conclusion": conclusion, "numbers": numbers}
 
 
 def _stalled_text(numbers: dict) -> str:
@@ -216,6 +220,4 @@ def _stalled_text(numbers: dict) -> str:
 
 
 if __name__ == "__main__":
-    result = run(sys.argv[1] if len(sys.argv) > 1 else "figures/initialization",
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "initialization")

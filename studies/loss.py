@@ -20,18 +20,17 @@ stalls it far away is the plateau, not the loss as such.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import save_png
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
 from landscape import MLP, gd, runner
 from landscape.data import digits
 from landscape.directions import random_directions
 from landscape.plot import plot_contour
+from landscape.studies._shared import main, save_png
 from landscape.surface import curve, plane
 
 TITLE = "MSE vs cross-entropy on softmax outputs: MSE's plateaus far from the solution"
@@ -183,6 +182,4 @@ def conclusion(n: dict) -> str:
 
 
 if __name__ == "__main__":
-    result = run(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("figures/loss"),
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "loss")

@@ -21,22 +21,21 @@ Two tests of the picture:
    momentum methods' effective step ``lr / (1 - beta)`` as a control: is momentum more than
    a larger step?
 
-Run: ``landscape run momentum`` or ``python studies/momentum.py OUT_DIR [--quick]``.
+Run: ``landscape run momentum`` or ``python -m landscape.studies.momentum OUT_DIR [--quick]``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import save_png
 
 from landscape import MLP, adam, gd, momentum, nesterov, runner
 from landscape.data import spirals
 from landscape.functions import quadratic
 from landscape.plot import plot_contour, plot_trajectories
+from landscape.studies._shared import main, save_png
 from landscape.surface import plane, project
 
 TITLE = "Momentum in an ill-conditioned valley and on an MLP: fewer steps, damped zig-zag"
@@ -174,7 +173,7 @@ def _zigzag(valley_numbers: dict, key: str, fmt: str) -> str:
                      for name in ("gd", "momentum", "nesterov", "adam"))
 
 
-def conclusion_for(valley_numbers: dict, ratios: tuple, mlp: dict, steps: int) -> str:
+def conclusion(valley_numbers: dict, ratios: tuple, mlp: dict, steps: int) -> str:
     """One sentence from the measured numbers."""
     v, m = valley_numbers, mlp
     control = next(name for name in m if name.startswith("gd lr"))
@@ -209,10 +208,8 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     numbers = {"kappa": L / MU, "valley": valley_numbers, "gd_over_momentum_steps": ratios[0],
                "momentum_over_gd_rate": ratios[1],
                "sqrt_kappa": float(np.sqrt(L / MU)), "mlp": mlp, "mlp_tol": MLP_TOL}
-    return {"conclusion": conclusion_for(valley_numbers, ratios, mlp, steps), "numbers": numbers}
+    return {"conclusion": conclusion(valley_numbers, ratios, mlp, steps), "numbers": numbers}
 
 
 if __name__ == "__main__":
-    result = run(sys.argv[1] if len(sys.argv) > 1 else "figures/momentum",
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "momentum")

@@ -23,18 +23,17 @@ down, and the lowest critical points are the minima.
 from __future__ import annotations
 
 import itertools
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import save_png
 
 from landscape import gd, runner
 from landscape.critical import find_critical_points, loss_and_index, saddle_episodes
 from landscape.functions import deep_linear
 from landscape.hessian import RTOL, min_eigenvalue, sharpness
 
+from landscape.studies._shared import main, save_png
 TITLE = "Saddle points: a linear network's plateaus, their negative curvature, and escape"
 SINGULAR = np.array([3.0, 1.0, 0.3])  # the target's singular values
 INIT_SCALE = 1e-4  # the small initialization that starts the run at the origin saddle
@@ -183,7 +182,12 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     """Train, find the saddle episodes and the critical points, draw; return the numbers."""
     n = run_study(Path(out), quick, seed)
     listed = lambda key, fmt: ", ".join(format(v, fmt) for v in n[key])
-    conclusion = (
+    return {"conclusion": conclusion(n), "numbers": n}
+
+
+def conclusion(n: dict) -> str:
+    """One sentence from the measured numbers."""
+    return (
         f"Gradient descent from a small init stalled in {len(n['episodes'])} saddle episodes "
         f"at losses {listed('plateau_loss', '.4g')} (closed form "
         f"{listed('closed_form_saddle_loss', '.4g')}) where the most negative Hessian "
@@ -197,10 +201,7 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
         f"<= {n['max_minimum_loss']:.2g}, below every saddle (>= {n['min_saddle_loss']:.3g}), "
         f"and index correlates with loss (r = {n['index_loss_correlation']:.2f})."
     )
-    return {"conclusion": conclusion, "numbers": n}
 
 
 if __name__ == "__main__":
-    result = run(sys.argv[1] if len(sys.argv) > 1 else "figures/saddles",
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "saddles")

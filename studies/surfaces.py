@@ -21,14 +21,12 @@ accuracy: does the loss fall monotonically along it?
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _shared import save_png
 
-from landscape import MLP, adam, runner
+from landscape import MLP, adam, filter_norms, runner
 from landscape.data import digits
 from landscape.directions import (
     filter_normalized_directions,
@@ -45,6 +43,7 @@ from landscape.plot import (
     plot_surface3d,
     surface_figure,
 )
+from landscape.studies._shared import main, save_png
 from landscape.surface import curve, plane
 
 TITLE = "A digits MLP's loss around its minimum: random, filter-normalized, Hessian planes"
@@ -84,11 +83,8 @@ def rayleigh(objective, theta, d: np.ndarray) -> float:
 
 def filter_norm_error(objective, theta, d: np.ndarray) -> float:
     """Largest relative gap between a filter's norm in ``d`` and at ``theta``, over all filters."""
-    gaps = []
-    for block in objective.blocks:
-        ours = np.linalg.norm(d[block.weight].reshape(block.n_filters, -1), axis=1)
-        theirs = np.linalg.norm(theta[block.weight].reshape(block.n_filters, -1), axis=1)
-        gaps.append(np.abs(ours - theirs) / theirs)
+    gaps = [np.abs(ours - theirs) / theirs
+            for ours, theirs in zip(filter_norms(objective, d), filter_norms(objective, theta))]
     return float(np.max(np.concatenate(gaps)))
 
 
@@ -184,10 +180,10 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
         "interpolation_points": int(path.values.size),
         "interpolation_barrier": path.barrier,
     }
-    return {"conclusion": conclusion_of(numbers), "numbers": numbers}
+    return {"conclusion": conclusion(numbers), "numbers": numbers}
 
 
-def conclusion_of(n: dict) -> str:
+def conclusion(n: dict) -> str:
     """The finding, from the measured numbers."""
     lowest = [k for k, v in n["plane_argmin_is_center"].items() if v]
     where = (f"the lowest grid point of {len(lowest)} of the 3 planes ({', '.join(lowest)})"
@@ -210,6 +206,4 @@ def conclusion_of(n: dict) -> str:
 
 
 if __name__ == "__main__":
-    result = run(sys.argv[1] if len(sys.argv) > 1 else "figures/surfaces",
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "surfaces")

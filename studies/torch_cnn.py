@@ -11,24 +11,23 @@ eigenvector against its second-order model, with ``lambda_1`` checked against a 
 difference of the gradient along the eigenvector. Batch normalization is evaluated with its
 running statistics (eval mode), so the landscape does not depend on the batching.
 
-Run: ``landscape run torch_cnn`` or ``python studies/torch_cnn.py OUT_DIR [--quick]``.
+Run: ``landscape run torch_cnn`` or ``python -m landscape.studies.torch_cnn OUT_DIR [--quick]``.
 Needs the extras ``torch`` and ``data``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from _shared import save_png
 
 from landscape.data import digits
 from landscape.directions import filter_normalized_directions
 from landscape.hessian import eigenpairs, hessian_operator
 from landscape.plot import add_colorbar, plot_contour, plot_line
+from landscape.studies._shared import main, save_png
 from landscape.surface import line, plane
 from landscape.torch import from_module
 
@@ -135,18 +134,22 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
         "gradient_difference_vs_top_eigenvalue": float(abs(curvature - lam) / lam),
         "plane_loss_range": [float(np.nanmin(surface.values)), float(np.nanmax(surface.values))],
     }
-    conclusion = (
-        f"A {objective.dim}-parameter CNN trained in PyTorch reaches training accuracy "
+    return {"conclusion": conclusion(numbers), "numbers": numbers}
+
+
+def conclusion(numbers: dict) -> str:
+    """One sentence from the measured numbers."""
+    return (
+        f"A {numbers['n_params']}-parameter CNN trained in PyTorch reaches training accuracy "
         f"{numbers['train_accuracy']:.3f}; through the adapter its top Hessian eigenvalue is "
-        f"{lam:.4g} ({spectrum.n_hvp} HVPs), the same over {numbers['n_batches']} batches as "
-        f"over one (difference {numbers['top_eigenvalue_batches_vs_one_batch']:.1e}), and the "
-        f"finite difference of the gradient along its eigenvector gives {curvature:.10g} "
-        f"(relative difference {numbers['gradient_difference_vs_top_eigenvalue']:.1e})."
+        f"{numbers['top_eigenvalues'][0]:.4g} ({numbers['lanczos_hvps']} HVPs), the same over "
+        f"{numbers['n_batches']} batches as over one (difference "
+        f"{numbers['top_eigenvalue_batches_vs_one_batch']:.1e}), and the finite difference of "
+        f"the gradient along its eigenvector gives "
+        f"{numbers['gradient_difference_curvature_v1']:.10g} (relative difference "
+        f"{numbers['gradient_difference_vs_top_eigenvalue']:.1e})."
     )
-    return {"conclusion": conclusion, "numbers": numbers}
 
 
 if __name__ == "__main__":
-    result = run(sys.argv[1] if len(sys.argv) > 1 else "figures/torch_cnn",
-                 quick="--quick" in sys.argv)
-    print(result["conclusion"])
+    main(run, "torch_cnn")

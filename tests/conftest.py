@@ -10,19 +10,17 @@ test using it skips, saying why, only where no browser is installed.
 
 import io
 import os
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from landscape.cli import load_study
+from landscape.cli import find_studies, load_study
 
 matplotlib.use("Agg")
 
 PNG = b"\x89PNG\r\n\x1a\n"  # the first bytes of every PNG file
-STUDIES = Path(__file__).parents[1] / "studies"
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -43,8 +41,9 @@ def _one_blas_thread():
 
 
 def study(name: str):
-    """The study script ``studies/<name>.py``, loaded as the ``landscape`` command loads it."""
-    return load_study(STUDIES / f"{name}.py")
+    """The installed study ``landscape.studies.<name>``, found and loaded as the ``landscape``
+    command finds and loads it."""
+    return load_study(find_studies()[name])
 
 
 @pytest.fixture(scope="module")

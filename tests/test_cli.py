@@ -1,8 +1,13 @@
 """The landscape command: studies found by name, failures reported by name, gallery written."""
 
 import json
+import tomllib
+from pathlib import Path
 
-from landscape.cli import main
+from landscape.cli import find_studies, load_study, main
+from landscape.studies import _shared
+
+ROOT = Path(__file__).parents[1]
 
 GOOD = '''
 import numpy as np
@@ -59,3 +64,37 @@ def test_list_and_usage_errors(tmp_path, capsys):
     assert "good" in listed and "Good study" in listed and "_helpers" not in listed
     assert main(["--studies", str(folder), "run", "nonesuch"]) == 2
     assert main(["--studies", str(tmp_path / "missing"), "list"]) == 2
+
+
+def test_installed_studies_are_found_from_any_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no studies folder here: they come from the package
+    studies = find_studies()
+    assert {"momentum", "depth", "activations"} <= set(studies)
+    assert not any(name.startswith("_") for name in studies)
+    module = load_study(studies["momentum"])
+    assert module.__name__ == "landscape.studies.momentum" and callable(module.run)
+    assert main(["list"]) == 0
+    assert f"momentum         {module.TITLE}" in capsys.readouterr().out
+
+
+def test_every_package_ships_and_studies_map_into_the_package():
+    """The wheel holds what pyproject lists: every package folder of landscape/, and the
+    top-level studies/ folder as landscape.studies."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts)
+               for p in (ROOT / "landscape").rglob("__init__.py")}
+    assert set(config["packages"]) == on_disk | {"landscape.studies"}
+    assert config["package-dir"] == {"landscape.studies": "studies"}
+    assert (ROOT / "studies" / "__init__.py").is_file()
+
+
+def test_a_study_run_as_a_script(tmp_path, capsys):
+    seen = {}
+
+    def run(out, quick, seed):
+        seen.update(out=out, quick=quick, seed=seed)
+        return {"conclusion": f"seed {seed}", "numbers": {}}
+
+    _shared.main(run, "fake", [str(tmp_path / "figs"), "--quick", "--seed", "4"])
+    assert seen == {"out": tmp_path / "figs", "quick": True, "seed": 4}
+    assert (tmp_path / "figs").is_dir() and capsys.readouterr().out == "seed 4\n"

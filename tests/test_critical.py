@@ -1,6 +1,6 @@
 """Critical points against published coordinates and closed forms (Himmelblau, the monkey
 saddle, Baldi-Hornik linear networks, an MLP's trivial saddle), saddle episodes against the
-scalar recurrences of gradient descent, and saddle-free Newton against its closed form."""
+scalar recurrences of gradient descent."""
 
 import itertools
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +20,6 @@ from landscape.critical import (
     find_critical_points,
     loss_and_index,
     saddle_episodes,
-    saddle_free_newton,
 )
 from landscape.hessian import RTOL, sharpness
 
@@ -380,51 +379,6 @@ def test_final_approach_to_a_flat_minimum_is_no_episode_by_default(plateaus):
     assert lowest[None] > 0.5 * plateau and lowest[RTOL] < 1e-8
 
 
-# -- saddle-free Newton --------------------------------------------------------------------
-
-
-def test_saddle_free_newton_step_closed_form():
-    # x² - y² at (1, 0.1): g = (2, -0.2), |H| = 2 I, step = -(1, -0.1).
-    f = F.saddle()
-    for k in (None, 2):
-        opt = saddle_free_newton(lr=1.0, damping=0.0, k=k)
-        step, state = opt.update(f.grad([1.0, 0.1]), opt.init([1.0, 0.1]), [1.0, 0.1], f)
-        np.testing.assert_allclose(step, [-1.0, 0.1], atol=1e-14)
-        assert state.count == 1 and state.n_hvp == 2
-
-
-def test_saddle_free_newton_is_newton_on_a_convex_quadratic():
-    w = np.arange(1.0, 21.0)
-    f = F.quadratic(w, rng=1)
-    theta = np.random.default_rng(2).standard_normal(20)
-    for k in (None, 20):
-        opt = saddle_free_newton(damping=0.0, k=k)
-        step, _ = opt.update(f.grad(theta), opt.init(theta), theta, f)
-        np.testing.assert_allclose(theta + step, 0.0, atol=1e-10)
-    # A gradient inside a 5-dimensional eigenspace: the 5-step Krylov space holds the answer.
-    _, q = np.linalg.eigh(f.A)
-    theta = q[:, :5] @ np.arange(1.0, 6.0)
-    opt = saddle_free_newton(damping=0.0, k=5)
-    step, _ = opt.update(f.grad(theta), opt.init(theta), theta, f)
-    np.testing.assert_allclose(theta + step, 0.0, atol=1e-10)
-
-
-def test_saddle_free_newton_escapes_where_gradient_descent_lingers():
-    # SFN from (1, y0) on ½x² + ¼y⁴ - ½y²: x -> 0 in one step, y_{t+1} = y - (y³ - y)/|3y² - 1|.
-    f, y0 = F.lee_saddle(), 1e-8
-    sfn = run(f, [1.0, y0], saddle_free_newton(lr=1.0, damping=0.0), 40)
-    y, expected = y0, [y0]
-    for _ in range(40):
-        y = y - (y**3 - y) / abs(3 * y * y - 1)
-        expected.append(y)
-    np.testing.assert_allclose(sfn.thetas[1:, 0], 0.0, atol=1e-15)
-    np.testing.assert_allclose(sfn.thetas[:, 1], expected, rtol=1e-10)
-    escaped = np.argmax(sfn.thetas[:, 1] > 0.5)
-    slow = run(f, [1.0, y0], gd(0.1), 400)
-    assert escaped < 30 < 150 < np.argmax(slow.thetas[:, 1] > 0.5)
-    np.testing.assert_allclose(sfn.final_theta, [0.0, 1.0], atol=1e-12)
-
-
 # -- bad input -----------------------------------------------------------------------------
 
 
@@ -450,7 +404,3 @@ def test_bad_input_is_a_clear_error():
         saddle_episodes(f, np.zeros((3, 2)), [0, 1], [0.0, 0.0, 0.0], 1e-3)
     with pytest.raises(ValueError, match="cluster_rtol"):
         escape_direction(f, [0.0, 0.0], cluster_rtol=-0.1)
-    with pytest.raises(ValueError, match="damping"):
-        saddle_free_newton(damping=-1.0)
-    with pytest.raises(ValueError, match="k must be"):
-        saddle_free_newton(k=0)

@@ -1,24 +1,40 @@
-"""Optimizers and schedules against closed forms and the convergence rates of theory."""
+"""Optimizers, their transforms and schedules against closed forms, hand-written references
+and the convergence rates of theory."""
 
 import math
 import pickle
 
 import numpy as np
 import pytest
-from scipy.optimize import rosen
+from scipy.optimize import rosen, rosen_der
 
 from landscape import from_function
 from landscape import functions as F
 from landscape.optim import (
+    GradientTransformation,
     Optimizer,
     adagrad,
     adam,
+    add_decayed_weights,
+    add_perturbation,
+    chain,
+    clip,
+    clip_by_global_norm,
     gd,
     momentum,
     nesterov,
+    optimizer,
     perturbed,
     perturbed_gd,
     rmsprop,
+    saddle_free_newton,
+    scale_by_adagrad,
+    scale_by_adam,
+    scale_by_learning_rate,
+    scale_by_momentum,
+    scale_by_nesterov,
+    scale_by_rms,
+    scale_by_saddle_free_newton,
 )
 from landscape.runner import run
 from landscape.schedules import constant, cosine, inverse_time, step_decay
@@ -109,6 +125,123 @@ def test_optimizers_pickle(opt):
     b = run(linear(), np.ones(3), copy, 5, diverge_factor=None)
     np.testing.assert_array_equal(a.thetas, b.thetas)
     assert copy.name == opt.name and copy.hyperparams == opt.hyperparams
+
+
+# ---------------------------------------------------------------------------------
+# Transforms alone: closed forms under a constant input u
+# ---------------------------------------------------------------------------------
+
+U = np.array([3.0, -4.0, 0.5])  # ||U|| = sqrt(25.25)
+THETA = np.array([0.7, -1.1, 2.0])
+TRANSFORM_FORMS = [
+    (scale_by_momentum(BETA), lambda t: U * (1 - BETA ** (t + 1)) / (1 - BETA)),
+    (scale_by_nesterov(BETA), lambda t: U + BETA * U * (1 - BETA ** (t + 1)) / (1 - BETA)),
+    (scale_by_adagrad(EPS), lambda t: U / (np.abs(U) * np.sqrt(t + 1) + EPS)),
+    (scale_by_rms(0.9, EPS), lambda t: U / (np.abs(U) * np.sqrt(1 - 0.9 ** (t + 1)) + EPS)),
+    (scale_by_adam(0.9, 0.999, EPS), lambda t: U / (np.abs(U) + EPS)),
+    (scale_by_learning_rate(inverse_time(0.5, 2.0)), lambda t: -0.5 / (1 + 2.0 * t) * U),
+    (clip_by_global_norm(2.0), lambda t: U * 2.0 / math.sqrt(25.25)),
+    (clip_by_global_norm(6.0), lambda t: U),
+    (clip(1.0), lambda t: np.array([1.0, -1.0, 0.5])),
+    (add_decayed_weights(0.3), lambda t: U + 0.3 * THETA),
+]
+
+
+@pytest.mark.parametrize("transform, formula", TRANSFORM_FORMS,
+                         ids=lambda x: str(x.hyperparams) if hasattr(x, "hyperparams") else "")
+def test_each_transform_alone_matches_its_formula(transform, formula):
+    state = transform.init(THETA)
+    for t in range(20):
+        out, state = transform.update(U.copy(), state, THETA, None)
+        np.testing.assert_allclose(out, formula(t), rtol=1e-12)
+
+
+def test_weight_decay_adds_the_gradient_of_the_l2_term():
+    wd = 0.25
+    theta = np.random.default_rng(0).standard_normal(4)
+    penalty = lambda t: 0.5 * wd * t @ t  # noqa: E731
+    fd = np.array([(penalty(theta + h) - penalty(theta - h)) / 2e-6 for h in 1e-6 * np.eye(4)])
+    decay = add_decayed_weights(wd)
+    out, _ = decay.update(np.zeros(4), decay.init(theta), theta, None)
+    np.testing.assert_allclose(out, fd, rtol=1e-8)
+    # A run with weight decay is gradient descent on the loss plus the penalty.
+    f = from_function(rosen, 2, grad=rosen_der)
+    g = from_function(lambda t: rosen(t) + penalty(t), 2, grad=lambda t: rosen_der(t) + wd * t)
+    decayed = run(f, [-1.2, 1.0], optimizer(chain(add_decayed_weights(wd),
+                                                  scale_by_learning_rate(1e-3)), "l2"), 200)
+    np.testing.assert_allclose(decayed.thetas, run(g, [-1.2, 1.0], gd(1e-3), 200).thetas,
+                               rtol=1e-13)
+
+
+def test_clipped_adam_chain_equals_a_hand_written_reference():
+    lr, b1, b2, eps, max_norm = 1e-2, 0.9, 0.999, 1e-8, 50.0
+    opt = optimizer(chain(clip_by_global_norm(max_norm), scale_by_adam(b1, b2, eps),
+                          scale_by_learning_rate(lr)), "clipped adam")
+    tr = run(from_function(rosen, 2, grad=rosen_der), [-1.2, 1.0], opt, 50)
+    theta, m, v, expected, clipped = np.array([-1.2, 1.0]), np.zeros(2), np.zeros(2), [], 0
+    for t in range(1, 51):  # Kingma & Ba (2015), Algorithm 1, after clipping the gradient
+        expected.append(theta)
+        g = rosen_der(theta)
+        norm = math.sqrt(g[0] ** 2 + g[1] ** 2)
+        if norm > max_norm:
+            g, clipped = g * (max_norm / norm), clipped + 1
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        theta = theta - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    expected.append(theta)
+    assert 0 < clipped < 50  # both branches of the clipping were taken
+    np.testing.assert_allclose(tr.thetas, expected, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(tr.lr[:-1], lr)
+    assert tr.optimizer == "clipped adam"
+    assert tr.hyperparams == {"lr": lr, "max_norm": max_norm, "b1": b1, "b2": b2, "eps": eps}
+
+
+def test_chain_accepts_optimizers_and_merges_their_settings():
+    opt = optimizer(chain(clip(0.5), clip(2.0), adam(0.1)), "twice clipped adam")
+    assert opt.hyperparams == {"lr": 0.1, "b1": 0.9, "b2": 0.999, "eps": 1e-8,
+                               "max_delta": 0.5, "max_delta_1": 2.0}
+    assert opt.lr(0) == 0.1
+    tr = run(linear(), np.zeros(3), opt, 3, diverge_factor=None)
+    np.testing.assert_allclose(steps_of(tr), -0.1 * np.sign(C) + 0 * T[:3], rtol=1e-7)
+
+
+def test_a_custom_chain_pickles():
+    opt = optimizer(chain(add_decayed_weights(0.1), scale_by_adam(), clip(0.5),
+                          scale_by_learning_rate(cosine(0.1, 10))), "custom")
+    copy = pickle.loads(pickle.dumps(opt))
+    a = run(linear(), np.ones(3), opt, 5, diverge_factor=None)
+    np.testing.assert_array_equal(a.thetas, run(linear(), np.ones(3), copy, 5,
+                                                diverge_factor=None).thetas)
+
+
+def test_perturbation_wraps_a_chain():
+    inner = chain(clip_by_global_norm(1.0), scale_by_learning_rate(0.1))
+    tr = run(zero_objective(), [0.0, 0.0], optimizer(add_perturbation(inner, 0.5, 1e-3, 0,
+                                                                      rng=4), "pgd"), 3)
+    assert np.all(np.linalg.norm(steps_of(tr), axis=1) > 0)
+    assert tr.hyperparams["lr"] == 0.1 and tr.hyperparams["max_norm"] == 1.0
+
+
+def test_bad_chains():
+    with pytest.raises(ValueError, match="at most one learning rate"):
+        chain(scale_by_adam(), scale_by_learning_rate(0.1), scale_by_learning_rate(0.2))
+    with pytest.raises(ValueError, match=r"transforms\[1\]"):
+        chain(clip(1.0), "adam")
+    with pytest.raises(ValueError, match="transform"):
+        optimizer(lambda g: g, "mine")
+    with pytest.raises(ValueError, match="name"):
+        optimizer(scale_by_adam(), "")
+    with pytest.raises(ValueError, match="inner"):
+        add_perturbation(None)
+
+
+def test_a_transform_written_by_hand_chains():
+    """A user's transform: the sign of the update (signSGD), as a GradientTransformation."""
+    sign = GradientTransformation(lambda theta: (), lambda u, s, theta, objective: (np.sign(u), s),
+                                  {"sign": True})
+    tr = run(linear(), np.zeros(3), optimizer(chain(sign, scale_by_learning_rate(0.1)), "sign"),
+             4, diverge_factor=None)
+    np.testing.assert_allclose(tr.final_theta, -0.4 * np.sign(C), rtol=1e-15)
 
 
 # ---------------------------------------------------------------------------------
@@ -261,6 +394,54 @@ def test_perturbed_wraps_any_optimizer():
 
 
 # ---------------------------------------------------------------------------------
+# Saddle-free Newton
+# ---------------------------------------------------------------------------------
+
+
+def test_saddle_free_newton_step_closed_form():
+    # x² - y² at (1, 0.1): g = (2, -0.2), |H| = 2 I, step = -(1, -0.1).
+    f = F.saddle()
+    for k in (None, 2):
+        opt = saddle_free_newton(lr=1.0, damping=0.0, k=k)
+        step, (newton, schedule) = opt.update(f.grad([1.0, 0.1]), opt.init([1.0, 0.1]),
+                                              [1.0, 0.1], f)
+        np.testing.assert_allclose(step, [-1.0, 0.1], atol=1e-14)
+        assert schedule.n_iter == 1 and newton.n_hvp == 2
+
+
+def test_saddle_free_newton_is_newton_on_a_convex_quadratic():
+    w = np.arange(1.0, 21.0)
+    f = F.quadratic(w, rng=1)
+    theta = np.random.default_rng(2).standard_normal(20)
+    for k in (None, 20):
+        opt = saddle_free_newton(damping=0.0, k=k)
+        step, _ = opt.update(f.grad(theta), opt.init(theta), theta, f)
+        np.testing.assert_allclose(theta + step, 0.0, atol=1e-10)
+    # A gradient inside a 5-dimensional eigenspace: the 5-step Krylov space holds the answer.
+    _, q = np.linalg.eigh(f.A)
+    theta = q[:, :5] @ np.arange(1.0, 6.0)
+    opt = saddle_free_newton(damping=0.0, k=5)
+    step, _ = opt.update(f.grad(theta), opt.init(theta), theta, f)
+    np.testing.assert_allclose(theta + step, 0.0, atol=1e-10)
+
+
+def test_saddle_free_newton_escapes_where_gradient_descent_lingers():
+    # SFN from (1, y0) on ½x² + ¼y⁴ - ½y²: x -> 0 in one step, y_{t+1} = y - (y³ - y)/|3y² - 1|.
+    f, y0 = F.lee_saddle(), 1e-8
+    sfn = run(f, [1.0, y0], saddle_free_newton(lr=1.0, damping=0.0), 40)
+    y, expected = y0, [y0]
+    for _ in range(40):
+        y = y - (y**3 - y) / abs(3 * y * y - 1)
+        expected.append(y)
+    np.testing.assert_allclose(sfn.thetas[1:, 0], 0.0, atol=1e-15)
+    np.testing.assert_allclose(sfn.thetas[:, 1], expected, rtol=1e-10)
+    escaped = np.argmax(sfn.thetas[:, 1] > 0.5)
+    slow = run(f, [1.0, y0], gd(0.1), 400)
+    assert escaped < 30 < 150 < np.argmax(slow.thetas[:, 1] > 0.5)
+    np.testing.assert_allclose(sfn.final_theta, [0.0, 1.0], atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------
 # Bad input
 # ---------------------------------------------------------------------------------
 
@@ -289,6 +470,10 @@ def test_bad_momentum(factory, beta):
     (lambda: perturbed_gd(0.1, t_thres=-1), "t_thres"), (lambda: perturbed("gd"), "inner"),
     (lambda: cosine(0.1, 10, final=0.2), "final"), (lambda: step_decay(0.1, every=0), "every"),
     (lambda: inverse_time(0.1, decay=0.0), "decay"), (lambda: constant(-1.0), "lr"),
+    (lambda: clip_by_global_norm(0.0), "max_norm"), (lambda: clip(-1.0), "max_delta"),
+    (lambda: add_decayed_weights(-0.1), "weight_decay"), (lambda: scale_by_rms(eps=0), "eps"),
+    (lambda: scale_by_momentum(1.0), "beta"), (lambda: saddle_free_newton(damping=-1.0), "damping"),
+    (lambda: scale_by_saddle_free_newton(k=0), "k must be"),
 ])
 def test_bad_hyperparameters(call, name):
     with pytest.raises(ValueError, match=name):
