@@ -185,14 +185,14 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
         "xor_group_median_loss": [float(np.median(losses[accuracy == a])) for a in groups],
         "xor_solved_share": float(np.mean(accuracy == 1.0)),
         "xor_stalled_grad_norm": stalled[:, 0].tolist(),
+        "xor_stalled_min_eigenvalue": stalled[:, 1].tolist(),
+    }
     return {"conclusion": conclusion(numbers), "numbers": numbers}
 
 
 def conclusion(numbers: dict) -> str:
     """One sentence from the measured numbers."""
     groups = numbers["xor_accuracy_groups"]
-        "xor_stalled_min_eigenvalue": stalled[:, 1].tolist(),
-    }
     shares = ", ".join(f"{s:.0%}" for s in numbers["minimum_share"])
     groups_text = ", ".join(
         f"{c} at accuracy {a:.2f} with median loss {v:.3g}" for a, c, v in

@@ -32,8 +32,8 @@ from landscape import gd, runner
 from landscape.critical import find_critical_points, loss_and_index, saddle_episodes
 from landscape.functions import deep_linear
 from landscape.hessian import RTOL, min_eigenvalue, sharpness
-
 from landscape.studies._shared import main, save_png
+
 TITLE = "Saddle points: a linear network's plateaus, their negative curvature, and escape"
 SINGULAR = np.array([3.0, 1.0, 0.3])  # the target's singular values
 INIT_SCALE = 1e-4  # the small initialization that starts the run at the origin saddle
@@ -181,12 +181,12 @@ def numbers_of(trajectory, episodes, points) -> dict:
 def run(out, quick: bool = False, seed: int = 0) -> dict:
     """Train, find the saddle episodes and the critical points, draw; return the numbers."""
     n = run_study(Path(out), quick, seed)
-    listed = lambda key, fmt: ", ".join(format(v, fmt) for v in n[key])
     return {"conclusion": conclusion(n), "numbers": n}
 
 
 def conclusion(n: dict) -> str:
     """One sentence from the measured numbers."""
+    listed = lambda key, fmt: ", ".join(format(v, fmt) for v in n[key])
     return (
         f"Gradient descent from a small init stalled in {len(n['episodes'])} saddle episodes "
         f"at losses {listed('plateau_loss', '.4g')} (closed form "
