@@ -175,12 +175,13 @@ def main(argv=None) -> int:
         print(err, file=sys.stderr)
         return 2
     if args.command == "list":
+        width = max(map(len, studies), default=0)
         for name, where in studies.items():
             try:
                 title = getattr(load_study(where), "TITLE", "")
             except ImportError as err:  # e.g. torch_cnn without the torch extra
                 title = f"(cannot be imported: {err})"
-            print(f"{name:16s} {title}")
+            print(f"{name:{width}s}  {title}")
         return 0
     names = list(studies) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in studies]
