@@ -11,16 +11,17 @@ PyTorch nor the plotting code.
 
 import importlib as _importlib
 from importlib import metadata as _metadata
+
 from landscape.critical import (
-    CriticalPoint,
-    SaddleEpisode,
+    LossIndex,
+    SearchResult,
     classify,
     critical_points_in_box,
     find_critical_point,
     find_critical_points,
     loss_and_index,
-    saddle_episodes,
 )
+from landscape.critical_point import CriticalPoint
 from landscape.directions import (
     BezierFit,
     Directions,
@@ -34,6 +35,7 @@ from landscape.directions import (
     random_directions,
     through_points,
 )
+from landscape.escape import Eigenspace, SaddleEpisode, escape_direction, saddle_episodes
 from landscape.hessian import (
     Spectrum,
     condition_number,
@@ -43,9 +45,9 @@ from landscape.hessian import (
     hessian_operator,
     inertia,
     min_eigenvalue,
-from landscape.layers import filter_norms, layer_grad_metrics, layer_grad_norms, linear_pieces
     sharpness,
 )
+from landscape.layers import filter_norms, layer_grad_metrics, layer_grad_norms, linear_pieces
 from landscape.mlp import MLP, MLPObjective
 from landscape.objective import (
     DerivativeCheck,
@@ -85,7 +87,7 @@ from landscape.optim import (
 from landscape.runner import Diverged, Trajectory, run
 from landscape.spectral_density import SpectralDensity, hutchinson_trace, spectral_density
 from landscape.surface import Curve, Projection, Surface, curve, line, plane, project
-from landscape.sweep import Runs, box_starts, grid_starts, run_many
+from landscape.sweep import Basins, Runs, RunSummary, box_starts, grid_starts, run_many
 
 __all__ = [
     "MLP",
@@ -128,7 +130,9 @@ __all__ = [
     "Diverged",
     "Trajectory",
     "run",
+    "Basins",
     "Runs",
+    "RunSummary",
     "box_starts",
     "grid_starts",
     "run_many",
@@ -163,12 +167,16 @@ __all__ = [
     "hutchinson_trace",
     "spectral_density",
     "CriticalPoint",
-    "SaddleEpisode",
+    "LossIndex",
+    "SearchResult",
     "classify",
     "critical_points_in_box",
     "find_critical_point",
     "find_critical_points",
     "loss_and_index",
+    "Eigenspace",
+    "SaddleEpisode",
+    "escape_direction",
     "saddle_episodes",
 ]
 

@@ -14,7 +14,8 @@ the cost in HVPs, the currency of curvature work.
   runner metric hooks ``fn(objective, theta) -> float``; :func:`curvature_along` evaluates
   both at many recorded points;
 - :func:`inertia`: counts of negative, zero and positive eigenvalues with the tolerance
-  explained in :func:`zero_tolerance`; :func:`condition_number`;
+  explained in :func:`zero_tolerance` (both defined in :mod:`landscape.critical_point`,
+  upstream of the objectives); :func:`condition_number`;
 - :func:`lanczos`: the plain Lanczos tridiagonalization with full reorthogonalization, on
   which stochastic Lanczos quadrature (:mod:`landscape.spectral_density`) and the Krylov
   saddle-free Newton step build.
@@ -29,9 +30,10 @@ from scipy.linalg import eigh_tridiagonal
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, aslinearoperator, eigsh
 
 from landscape._checks import as_rng, choice, finite_array, integer, theta_matrix, theta_vector
-
-#: Default relative tolerance below which an eigenvalue counts as zero (see zero_tolerance).
-RTOL = 1e-6
+from landscape.critical_point import RTOL as RTOL
+from landscape.critical_point import Inertia as Inertia
+from landscape.critical_point import inertia as inertia
+from landscape.critical_point import zero_tolerance as zero_tolerance
 
 
 class Spectrum(NamedTuple):
@@ -51,15 +53,6 @@ class Spectrum(NamedTuple):
     which: str
     n_hvp: int
     converged: bool
-
-
-class Inertia(NamedTuple):
-    """How many eigenvalues are negative, zero (``|λ| <= tol``) and positive."""
-
-    n_negative: int
-    n_zero: int
-    n_positive: int
-    tol: float
 
 
 class Lanczos(NamedTuple):
@@ -303,37 +296,8 @@ def curvature_along(objective, thetas, rng=0) -> CurvatureAlong:
 
 
 # ---------------------------------------------------------------------------------
-# Counting and conditioning
+# Conditioning (the counting, inertia, is in landscape.critical_point)
 # ---------------------------------------------------------------------------------
-
-
-def zero_tolerance(eigenvalues, rtol: float = RTOL, atol: float = 0.0) -> float:
-    """The magnitude below which an eigenvalue counts as zero: ``max(rtol * max|λ|, atol)``.
-
-    Why relative: eigenvalues computed from float64 HVPs carry absolute errors of a few
-    ``eps * ||H||`` (``eigh`` and Lanczos are backward stable; the HVP is exact to
-    rounding), and a critical point located to a gradient norm ``g`` moves the eigenvalues
-    by about ``g * |f'''| / |λ|``, which for the gradient tolerances used here is a tiny
-    fraction of ``||H||``. The default ``rtol = 1e-6`` sits well above both and far below
-    the curvature that separates a minimum from a saddle. ``atol`` sets an absolute floor:
-    when every eigenvalue vanishes (the monkey saddle, a deep linear network at the origin)
-    the relative tolerance is 0 and only exact zeros count as zero; pass ``atol`` in the
-    objective's own units to count rounding noise as zero too.
-    """
-    eigenvalues = finite_array(eigenvalues, "eigenvalues", ndim=1)
-    if not (rtol >= 0 and atol >= 0):
-        raise ValueError(f"rtol and atol must be >= 0, got {rtol}, {atol}")
-    scale = float(np.max(np.abs(eigenvalues))) if eigenvalues.size else 0.0
-    return max(rtol * scale, atol)
-
-
-def inertia(eigenvalues, rtol: float = RTOL, atol: float = 0.0) -> Inertia:
-    """Counts of negative, zero and positive ``eigenvalues`` (``(k,)``) with
-    :func:`zero_tolerance` ``tol``: ``λ < -tol``, ``|λ| <= tol``, ``λ > tol``."""
-    tol = zero_tolerance(eigenvalues, rtol, atol)
-    w = np.asarray(eigenvalues, dtype=np.float64)
-    return Inertia(int(np.sum(w < -tol)), int(np.sum(np.abs(w) <= tol)), int(np.sum(w > tol)),
-                   tol)
 
 
 def condition_number(eigenvalues) -> float:

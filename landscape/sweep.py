@@ -89,7 +89,8 @@ class Basins(NamedTuple):
     labels : ndarray ``(m,)`` int, the center each run reached; -1 for none (too far from
         every known point, or diverged).
     centers : ndarray ``(c, n)``, the known critical points or the clusters' mean end points.
-    kinds : tuple of ``c`` str or None: the critical points' kinds, when known.
+    kinds : tuple of ``c`` :data:`~landscape.vocabulary.Kind` or None: the critical points'
+        kinds, when known.
     counts : ndarray ``(c,)``, runs per center.
     """
 
@@ -175,8 +176,10 @@ class Runs:
 
         Parameters
         ----------
-        points : None, an array ``(c, n)`` or a sequence of records with ``.point`` and
-            ``.kind`` (an objective's ``critical_points``). Each run is assigned to the
+        points : None, an array ``(c, n)`` or a sequence of
+            :class:`~landscape.CriticalPoint` (an objective's known ``critical_points``, or
+            those :func:`~landscape.critical.find_critical_points` found): their ``theta``
+            are the centers and their ``kind`` the kinds. Each run is assigned to the
             nearest point within distance ``tol`` of its final parameters. With None, the
             final parameters are clustered (single linkage: points closer than ``tol``
             chain into one cluster) and the centers are the clusters' means.
@@ -188,7 +191,7 @@ class Runs:
         if points is None:
             return _clusters(final, ended, tol)
         kinds = tuple(getattr(p, "kind", None) for p in points)
-        centers = theta_matrix([getattr(p, "point", p) for p in points], final.shape[1], "points")
+        centers = theta_matrix([getattr(p, "theta", p) for p in points], final.shape[1], "points")
         dist = np.linalg.norm(final[:, None, :] - centers[None], axis=-1)
         nearest = np.argmin(dist, axis=1)
         labels = np.where(ended & (dist[np.arange(len(final)), nearest] <= tol), nearest, -1)

@@ -11,7 +11,7 @@ Along the gradient-descent run we record the loss, the gradient norm and the mos
 Hessian eigenvalue (a runner metric). Learning is a staircase: the run sits on a plateau
 at each saddle ``S = {}, {1}, {1, 2}``, where the gradient is small and the Hessian has a
 negative eigenvalue (``-s_{k+1}`` on the k-th plateau), then escapes along that negative
-curvature; at the end no negative eigenvalue is left. ``critical.saddle_episodes`` finds
+curvature; at the end no negative eigenvalue is left. ``escape.saddle_episodes`` finds
 the plateaus from the record alone, with the eigenspace of ``lambda_min`` there (repeated:
 multiplicity ``3 - k``) and the fraction of the escape move inside it. Then
 Levenberg-Marquardt on ``|grad|^2`` from many starts (``critical.find_critical_points``)
@@ -29,7 +29,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from landscape import gd, runner
-from landscape.critical import find_critical_points, loss_and_index, saddle_episodes
+from landscape.critical import find_critical_points, loss_and_index
+from landscape.escape import saddle_episodes
 from landscape.functions import deep_linear
 from landscape.hessian import RTOL, min_eigenvalue, sharpness
 from landscape.studies._shared import main, save_png

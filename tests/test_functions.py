@@ -1,11 +1,15 @@
 """Synthetic objectives against finite differences, scipy, closed forms and polynomial roots."""
 
+import pickle
+
 import numpy as np
 import pytest
 from numpy.polynomial import polynomial as P
 from scipy.optimize import root, rosen, rosen_der, rosen_hess, rosen_hess_prod
 
+from landscape import CriticalPoint
 from landscape import functions as F
+from landscape.cache import fingerprint
 from landscape.objective import check_derivatives
 
 
@@ -71,25 +75,43 @@ def test_losses_equal_loop_of_loss(objective):
 
 
 def _kind_from_eigenvalues(eigenvalues):
+    """Both signs: a saddle, whatever the zeros; else a zero: degenerate."""
     zero = 1e-8 * max(1.0, np.abs(eigenvalues).max())
+    negative, positive = np.any(eigenvalues < -zero), np.any(eigenvalues > zero)
+    if negative and positive:
+        return "saddle"
     if np.any(np.abs(eigenvalues) <= zero):
         return "degenerate"
-    if np.all(eigenvalues > 0):
-        return "minimum"
-    return "maximum" if np.all(eigenvalues < 0) else "saddle"
+    return "minimum" if positive else "maximum"
 
 
 def test_critical_points_are_critical_and_of_their_kind(objective):
     assert len(objective.critical_points) >= 1
     for cp in objective.critical_points:
-        assert isinstance(cp, F.CriticalPointSpec)
-        assert cp.point.shape == (objective.dim,)
-        assert not cp.point.flags.writeable
-        assert np.linalg.norm(objective.grad(cp.point)) < 1e-10
-        assert cp.kind == _kind_from_eigenvalues(np.linalg.eigvalsh(objective.hessian(cp.point)))
-        assert cp.value == pytest.approx(objective.loss(cp.point), abs=1e-12)
+        assert isinstance(cp, CriticalPoint)
+        assert cp.theta.shape == (objective.dim,)
+        assert not cp.theta.flags.writeable
+        assert np.linalg.norm(objective.grad(cp.theta)) < 1e-10
+        assert cp.grad_norm == np.linalg.norm(objective.grad(cp.theta))
+        eigenvalues = np.linalg.eigvalsh(objective.hessian(cp.theta))
+        np.testing.assert_allclose(cp.eigenvalues, eigenvalues, atol=1e-12)
+        assert cp.kind == _kind_from_eigenvalues(eigenvalues)
+        assert cp.index == np.sum(eigenvalues < -cp.tol) and cp.fraction == cp.index / cp.theta.size
+        assert cp.loss == pytest.approx(objective.loss(cp.theta), abs=1e-12)
         low, high = objective.bounds.T
-        assert np.all((low <= cp.point) & (cp.point <= high))
+        assert np.all((low <= cp.theta) & (cp.theta <= high))
+
+
+def test_known_points_are_computed_when_read_and_not_pickled():
+    # Newton's method runs on first access, not at import; the points stay out of the
+    # pickle, so a cache key is the same before and after they are read.
+    f = F.himmelblau()
+    before = fingerprint(f)
+    assert len(f.critical_points) == 9 and f.critical_points is f.critical_points
+    assert fingerprint(f) == before
+    copy = pickle.loads(pickle.dumps(f))
+    np.testing.assert_array_equal([p.theta for p in copy.critical_points],
+                                  [p.theta for p in f.critical_points])
 
 
 def test_bad_theta_raises(objective):
@@ -136,11 +158,11 @@ def test_rosenbrock_equals_scipy(n):
 @pytest.mark.parametrize("n", [3, 4, 5, 7, 8])
 def test_rosenbrock_minima(n):
     points = F.rosenbrock(n).critical_points
-    np.testing.assert_array_equal(points[0].point, np.ones(n))
+    np.testing.assert_array_equal(points[0].theta, np.ones(n))
     # Kok & Sandrock (2009): exactly two minima for 4 <= n <= 7, one for n = 3.
     assert len(points) == (2 if 4 <= n <= 7 else 1)
     if len(points) == 2:
-        local = points[1].point
+        local = points[1].theta
         assert local[0] < 0 and np.all(local[1:] > 0)
         assert rosen(local) > 3.5
         assert np.linalg.norm(rosen_der(local)) < 1e-10
@@ -149,9 +171,9 @@ def test_rosenbrock_minima(n):
 
 def test_rosenbrock_general_minimum():
     obj = F.rosenbrock(2, a=0.5, b=7.0)
-    np.testing.assert_allclose(obj.critical_points[0].point, [0.5, 0.25])
+    np.testing.assert_allclose(obj.critical_points[0].theta, [0.5, 0.25])
     assert F.rosenbrock(4, a=0.5).critical_points == ()
-    np.testing.assert_array_equal(F.rosenbrock(4, a=0.0).critical_points[0].point, np.zeros(4))
+    np.testing.assert_array_equal(F.rosenbrock(4, a=0.0).critical_points[0].theta, np.zeros(4))
 
 
 # --- Himmelblau, six-hump camel, Beale: all critical points ---------------------------
@@ -175,14 +197,14 @@ def _match(points, targets, tol):
 def test_himmelblau_published_points_to_full_precision():
     obj = F.himmelblau()
     for kind, published in PUBLISHED_HIMMELBLAU.items():
-        ours = [cp.point for cp in obj.critical_points if cp.kind == kind]
+        ours = [cp.theta for cp in obj.critical_points if cp.kind == kind]
         _match(ours, published, tol=1e-5)
         for p in ours:
             assert np.linalg.norm(obj.grad(p)) < 1e-12
     assert sum(cp.kind == "saddle" for cp in obj.critical_points) == 4
     maximum = next(cp for cp in obj.critical_points if cp.kind == "maximum")
-    assert maximum.value == pytest.approx(181.617, abs=1e-3)
-    assert all(cp.value < 1e-25 for cp in obj.critical_points if cp.kind == "minimum")
+    assert maximum.loss == pytest.approx(181.617, abs=1e-3)
+    assert all(cp.loss < 1e-25 for cp in obj.critical_points if cp.kind == "minimum")
 
 
 def _multistart(obj, m):
@@ -202,7 +224,7 @@ def _multistart(obj, m):
 def test_himmelblau_lists_every_critical_point():
     # Two cubic equations: Bezout allows at most 9 roots, and a multistart finds 9.
     obj = F.himmelblau()
-    _match(_multistart(obj, 15), [cp.point for cp in obj.critical_points], tol=1e-8)
+    _match(_multistart(obj, 15), [cp.theta for cp in obj.critical_points], tol=1e-8)
 
 
 def test_six_hump_camel_lists_every_critical_point():
@@ -215,12 +237,12 @@ def test_six_hump_camel_lists_every_critical_point():
     ys = roots[np.abs(roots.imag) < 1e-9].real
     assert ys.size == 15
     obj = F.six_hump_camel()
-    _match([cp.point for cp in obj.critical_points], np.c_[P.polyval(ys, x), ys], tol=1e-8)
+    _match([cp.theta for cp in obj.critical_points], np.c_[P.polyval(ys, x), ys], tol=1e-8)
     kinds = [cp.kind for cp in obj.critical_points]
     assert (kinds.count("minimum"), kinds.count("maximum"), kinds.count("saddle")) == (6, 2, 7)
-    best = min(obj.critical_points, key=lambda cp: cp.value)
-    assert best.value == pytest.approx(-1.0316, abs=1e-4)
-    assert np.abs(best.point) == pytest.approx([0.0898, 0.7126], abs=1e-4)
+    best = min(obj.critical_points, key=lambda cp: cp.loss)
+    assert best.loss == pytest.approx(-1.0316, abs=1e-4)
+    assert np.abs(best.theta) == pytest.approx([0.0898, 0.7126], abs=1e-4)
 
 
 def test_beale_lists_every_critical_point():
@@ -238,9 +260,9 @@ def test_beale_lists_every_critical_point():
     ys = roots[(np.abs(roots.imag) < 1e-9) & (np.abs(roots - 1) > 1e-3)].real
     expected = np.vstack([np.c_[P.polyval(ys, n1) / P.polyval(ys, d1), ys], [0.0, 1.0]])
     obj = F.beale()
-    _match([cp.point for cp in obj.critical_points], expected, tol=1e-8)
-    np.testing.assert_array_equal(obj.critical_points[0].point, [3.0, 0.5])
-    assert obj.critical_points[0].value == 0.0
+    _match([cp.theta for cp in obj.critical_points], expected, tol=1e-8)
+    np.testing.assert_array_equal(obj.critical_points[0].theta, [3.0, 0.5])
+    assert obj.critical_points[0].loss == 0.0
 
 
 # --- closed forms ----------------------------------------------------------------------
@@ -253,7 +275,7 @@ def test_two_variable_closed_forms():
     np.testing.assert_array_equal(F.monkey_saddle().hessian([0.0, 0.0]), np.zeros((2, 2)))
     lee = F.lee_saddle()
     assert lee.loss([x, y]) == pytest.approx(0.5 * x * x + 0.25 * y**4 - 0.5 * y * y)
-    assert [cp.value for cp in lee.critical_points] == [0.0, -0.25, -0.25]
+    assert [cp.loss for cp in lee.critical_points] == [0.0, -0.25, -0.25]
     himmelblau = F.himmelblau()
     assert himmelblau.loss([x, y]) == pytest.approx((x * x + y - 11) ** 2 + (x + y * y - 7) ** 2)
     rastrigin = F.rastrigin(2, A=10.0)
@@ -318,8 +340,11 @@ def test_deep_linear_matches_explicit_matrix_product():
     expected = 0.5 * np.mean(np.sum((Y - X @ (w3 @ w2 @ w1).T) ** 2, axis=1))
     assert obj.dim == 24
     assert obj.loss(theta) == pytest.approx(expected, rel=1e-13)
-    for w, u in zip((w1, w2, w3), obj.unflatten(theta)):
+    for w, u, block in zip((w1, w2, w3), obj.unflatten(theta), obj.blocks, strict=True):
         np.testing.assert_array_equal(w, u)
+        # the shared layout: one filter per output unit (a row of W), no bias
+        np.testing.assert_array_equal(theta[block.weight].reshape(block.n_filters, -1), w)
+        assert block.bias is None
 
 
 def test_deep_linear_origin():
@@ -332,8 +357,11 @@ def test_deep_linear_origin():
     expected = np.sort(np.concatenate([np.repeat(sigma, 3), -np.repeat(sigma, 3)]))
     np.testing.assert_allclose(np.linalg.eigvalsh(two.hessian(np.zeros(12))), expected,
                                atol=1e-12)
-    assert two.critical_points[0].value == pytest.approx(0.5 * np.mean(np.sum(Y**2, 1)))
-    assert F.deep_linear((2, 3, 1), X=X, Y=Y[:, :1]).critical_points[0].kind == "degenerate"
+    assert two.critical_points[0].loss == pytest.approx(0.5 * np.mean(np.sum(Y**2, 1)))
+    # One output: Y^T X / N has one singular value, so ±sigma 3 times each, and 9 - 6 zeros:
+    # a strict saddle with a null space.
+    one = F.deep_linear((2, 3, 1), X=X, Y=Y[:, :1]).critical_points[0]
+    assert (one.kind, one.index, one.n_zero) == ("saddle", 3, 3)
     deep = F.deep_linear((2, 3, 3, 2), X=X, Y=Y)
     assert deep.critical_points[0].kind == "degenerate"
     np.testing.assert_array_equal(deep.hessian(np.zeros(deep.dim)), 0.0)

@@ -159,7 +159,7 @@ def test_each_transform_alone_matches_its_formula(transform, formula):
 def test_weight_decay_adds_the_gradient_of_the_l2_term():
     wd = 0.25
     theta = np.random.default_rng(0).standard_normal(4)
-    penalty = lambda t: 0.5 * wd * t @ t  # noqa: E731
+    penalty = lambda t: 0.5 * wd * t @ t
     fd = np.array([(penalty(theta + h) - penalty(theta - h)) / 2e-6 for h in 1e-6 * np.eye(4)])
     decay = add_decayed_weights(wd)
     out, _ = decay.update(np.zeros(4), decay.init(theta), theta, None)

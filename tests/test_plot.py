@@ -153,7 +153,7 @@ def test_trajectories_one_line_per_run_a_colour_per_optimizer():
 
 def test_critical_points_are_marked_by_kind():
     f = himmelblau()
-    points = np.array([p.point for p in f.critical_points])
+    points = np.array([p.theta for p in f.critical_points])
     kinds = [p.kind for p in f.critical_points]
     drawn = plot_critical_points(points, kinds)
     assert set(drawn) == set(kinds)

@@ -5,10 +5,12 @@ import pytest
 
 from landscape import MLP
 from landscape import functions as F
+from landscape.critical import critical_points_in_box
 from landscape.data import xor
 from landscape.optim import adam, gd
 from landscape.runner import run
 from landscape.sweep import Runs, box_starts, grid_starts, run_many
+from landscape.vocabulary import MINIMUM
 
 FIELDS = ("thetas", "steps", "loss", "batch_loss", "grad_norm", "lr")
 
@@ -49,11 +51,17 @@ def test_latin_box_starts_fill_every_slice_of_every_axis_once():
 # ---------------------------------------------------------------------------------
 
 
-def test_himmelblau_grid_reaches_all_four_minima_and_reports_basins():
+@pytest.fixture(scope="module")
+def himmelblau_runs():
+    """GD from an 8 x 8 grid over Himmelblau's box, run until the gradient vanishes."""
     f = F.himmelblau()
-    minima = np.array([c.point for c in f.critical_points if c.kind == "minimum"])
-    runs = run_many(f, grid_starts(f.bounds, 8), gd(0.01), 3000, grad_tol=1e-8,
-                    record_every=1000, progress=False)
+    return f, run_many(f, grid_starts(f.bounds, 8), gd(0.01), 3000, grad_tol=1e-8,
+                       record_every=1000, progress=False)
+
+
+def test_himmelblau_grid_reaches_all_four_minima_and_reports_basins(himmelblau_runs):
+    f, runs = himmelblau_runs
+    minima = np.array([c.theta for c in f.critical_points if c.kind == "minimum"])
     assert set(runs.statuses) == {"converged"}
     basins = runs.basins(f.critical_points, tol=1e-6)
     is_min = np.array([k == "minimum" for k in basins.kinds])
@@ -69,6 +77,26 @@ def test_himmelblau_grid_reaches_all_four_minima_and_reports_basins():
     np.testing.assert_allclose(clusters.centers[order], minima[np.lexsort(minima.T)], atol=1e-6)
     tight = runs.basins(f.critical_points, tol=1e-14)  # GD stopped ~1e-9 away: too far
     assert np.all(tight.labels == -1) and tight.counts.sum() == 0
+
+
+def test_basins_of_found_points_are_the_basins_of_the_known_points(himmelblau_runs):
+    # Found and known critical points are one record: basins take either, or their thetas.
+    f, runs = himmelblau_runs
+    found = critical_points_in_box(f)
+    shares = []
+    for points in (f.critical_points, found):
+        basins = runs.basins(points, tol=1e-6)
+        minima = [i for i, k in enumerate(basins.kinds) if k == MINIMUM]
+        order = np.lexsort(basins.centers[minima].T)
+        shares.append((basins.centers[minima][order], basins.counts[minima][order] / len(runs)))
+    (known_centers, known_shares), (found_centers, found_shares) = shares
+    assert len(known_centers) == len(found_centers) == 4
+    np.testing.assert_allclose(found_centers, known_centers, atol=1e-8)
+    np.testing.assert_array_equal(found_shares, known_shares)
+    assert known_shares.sum() == 1.0 and np.all(known_shares > 0)
+    plain = runs.basins(np.array([p.theta for p in found]), tol=1e-6)
+    np.testing.assert_array_equal(plain.labels, runs.basins(found, tol=1e-6).labels)
+    assert plain.kinds == (None,) * len(found)
 
 
 def test_lee_saddle_gd_reaches_a_minimum_from_every_random_start():
