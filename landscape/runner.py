@@ -327,6 +327,7 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
             if reason is not None:
                 break
             theta = new
+    assert reason is not None  # the last step (t == steps) always has one
     trajectory = Trajectory(
         **recorder.arrays(), **{f: a[:t + 1].copy() for f, a in per_step.items()}, status=reason,
         diverged_at=diverged_at, optimizer=optimizer.name, hyperparams=dict(optimizer.hyperparams),
