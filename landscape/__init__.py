@@ -84,6 +84,7 @@ from landscape.optim import (
     scale_by_rms,
     scale_by_saddle_free_newton,
 )
+from landscape.records import load, save
 from landscape.runner import Diverged, Trajectory, run
 from landscape.spectral_density import SpectralDensity, hutchinson_trace, spectral_density
 from landscape.surface import Curve, Projection, Surface, curve, line, plane, project
@@ -130,6 +131,8 @@ __all__ = [
     "Diverged",
     "Trajectory",
     "run",
+    "save",
+    "load",
     "Basins",
     "Runs",
     "RunSummary",

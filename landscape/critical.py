@@ -35,8 +35,10 @@ from landscape._checks import (
 from landscape.critical_point import RTOL, CriticalPoint
 from landscape.hessian import CountingOperator, full_spectrum, hessian_operator
 from landscape.parallel import map_chunks
+from landscape.records import record
 
 
+@record
 class SearchResult(NamedTuple):
     """The end of one critical-point search: ``theta`` ``(n,)``, its ``grad_norm``, whether
     it ``converged`` (``grad_norm <= gtol``), iterations ``n_iter``, products ``n_hvp``."""
@@ -48,6 +50,7 @@ class SearchResult(NamedTuple):
     n_hvp: int
 
 
+@record
 class LossIndex(NamedTuple):
     """Critical points' ``loss``, ``index`` and ``fraction`` of negative eigenvalues, each
     ``(k,)``, sorted by loss (Dauphin et al. 2014, Fig. 1)."""

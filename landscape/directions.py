@@ -28,10 +28,12 @@ from typing import NamedTuple
 import numpy as np
 
 from landscape._checks import as_rng, choice, finite_array, integer, seed_of, theta_vector
+from landscape.records import record
 
 BIAS_MODES = ("zero", "copy")
 
 
+@record
 class Directions(NamedTuple):
     """Directions in parameter space and how they were made.
 

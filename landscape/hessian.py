@@ -34,8 +34,10 @@ from landscape.critical_point import RTOL as RTOL
 from landscape.critical_point import Inertia as Inertia
 from landscape.critical_point import inertia as inertia
 from landscape.critical_point import zero_tolerance as zero_tolerance
+from landscape.records import record
 
 
+@record
 class Spectrum(NamedTuple):
     """Some eigenpairs of a symmetric operator.
 
@@ -55,6 +57,7 @@ class Spectrum(NamedTuple):
     converged: bool
 
 
+@record
 class Lanczos(NamedTuple):
     """``m`` steps of Lanczos: ``basis.T @ H @ basis = tridiag(beta, alpha, beta)``.
 
@@ -68,6 +71,7 @@ class Lanczos(NamedTuple):
     basis: np.ndarray
 
 
+@record
 class CurvatureAlong(NamedTuple):
     """The extreme Hessian eigenvalues at ``k`` points: ``sharpness`` and ``min_eigenvalue``,
     each shape ``(k,)`` (NaN where Lanczos did not converge), and ``n_hvp`` spent in all."""

@@ -62,6 +62,11 @@ class MLPObjective(ObjectiveBase):
         self._buffers: dict[str, np.ndarray] = {}
         self._ones = np.ones(self.n_samples, dtype=self.dtype)
 
+    def _describe(self) -> dict:
+        model = self.model
+        return {"sizes": model.sizes, "activation": ",".join(a.name for a in model.activations),
+                "output": model.output, "loss": model.loss}
+
     def __getstate__(self):  # pickle the data, not the caches
         return {**self.__dict__, "_cache": None, "_buffers": {}}
 

@@ -16,6 +16,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 import numpy as np
 
 from landscape._checks import as_rng, finite_array, integer, theta_matrix, theta_vector
+from landscape.records import record
 
 
 class ParameterBlock(NamedTuple):
@@ -69,11 +70,26 @@ class ObjectiveBase:
     ``_hvp(theta, v)`` on checked inputs; it may override ``_loss``,
     ``_losses`` and ``_losses_in_span`` where it can do better than the defaults
     (a loop over points). The public methods check their inputs and raise
-    ``ValueError`` naming the problem.
+    ``ValueError`` naming the problem. The ``repr`` is one line: the class, ``dim``, what
+    :meth:`_describe` says the objective is, ``n_samples`` and a dtype other than float64.
     """
 
     dim: int
     dtype = np.float64
+
+    def __repr__(self) -> str:
+        items = {"dim": self.dim, **self._describe()}
+        if getattr(self, "n_samples", None) is not None:
+            items["n_samples"] = self.n_samples
+        if np.dtype(self.dtype) != np.float64:
+            items["dtype"] = np.dtype(self.dtype).name
+        text = ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
+                         for k, v in items.items())
+        return f"{type(self).__name__}({text})"
+
+    def _describe(self) -> dict:
+        """What the objective is beyond its dimension, for the ``repr``: ``{name: value}``."""
+        return {}
 
     # -- what a subclass provides -------------------------------------------------
     def _loss_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -191,6 +207,12 @@ class FunctionObjective(ObjectiveBase):
         self.dim = integer(dim, "dim", 1)
         self._f, self._g, self._h, self._batch = f, grad, hvp, losses
 
+    def _describe(self) -> dict:
+        given = {"grad": self._g, "hvp": self._h}
+        return {"f": getattr(self._f, "__qualname__", type(self._f).__name__),
+                **{k: "given" if fn is not None else "finite differences"
+                   for k, fn in given.items()}}
+
     def _loss(self, theta):
         return float(self._f(theta))
 
@@ -233,6 +255,7 @@ def from_function(f, dim: int, grad=None, hvp=None, losses=None) -> FunctionObje
 # ---------------------------------------------------------------------------------
 
 
+@record
 class DerivativeCheck(NamedTuple):
     """Relative errors of an objective's derivatives against central finite differences.
 

@@ -86,14 +86,17 @@ class _Writer:
         self.sizes: dict[str, int] = {}
 
     def node(self, value, where: str):
+        if isinstance(value, np.ndarray):
+            return {"array": self.array(value, where)}
         if isinstance(value, np.generic) and value.dtype.kind in "biufU":
             value = value.item()
         if isinstance(value, float) and not math.isfinite(value):
             return {"float": str(value)}
         if isinstance(value, _SCALARS):
             return value
-        if isinstance(value, np.ndarray):
-            return {"array": self.array(value, where)}
+        if type(value) in (tuple, list):
+            return {type(value).__name__: [self.node(v, f"{where}[{i}]")
+                                           for i, v in enumerate(value)]}
         if _is_record(value):
             return {"record": type(value).__name__, "fields": {
                 f: self.node(getattr(value, f), f"{where}.{f}") for f in _fields(type(value))}}
@@ -102,9 +105,6 @@ class _Writer:
             if bad:
                 raise ValueError(f"cannot save {where}: dict keys must be str, got {bad[0]!r}")
             return {"dict": {k: self.node(v, f"{where}[{k!r}]") for k, v in value.items()}}
-        if type(value) in (tuple, list):
-            return {type(value).__name__: [self.node(v, f"{where}[{i}]")
-                                           for i, v in enumerate(value)]}
         raise ValueError(f"cannot save {where}: a {type(value).__name__} is not a record, "
                          "array, number, str, None, tuple, list or dict with str keys")
 
@@ -199,7 +199,10 @@ def _read(path: Path) -> tuple[dict, list[np.ndarray]]:
     if path.stat().st_size == 0:
         raise _Corrupt("the file is empty")
     if not zipfile.is_zipfile(path):
-        raise _Corrupt("not a landscape record (not a zip/.npz file)")
+        with open(path, "rb") as fh:
+            zip_start = fh.read(4) == b"PK\x03\x04"
+        raise _Corrupt("the file is corrupt or truncated (a zip without its end)" if zip_start
+                       else "not a landscape record (not a zip/.npz file)")
     with np.load(path, allow_pickle=False) as npz:
         if _META not in npz.files:
             raise _Corrupt("not a landscape record (no __meta__ member)")
@@ -286,7 +289,7 @@ def short_repr(self) -> str:
     items = [_clip(f"{f}={_short(v)}") for f, v in values]
     lines, line = [], ""
     for item in items:
-        if line and len(line) + len(item) + 2 > _WIDTH:
+        if line and 4 + len(line) + len(item) + 2 > _WIDTH:
             lines.append(line + ",")
             line = item
         else:
@@ -348,15 +351,17 @@ def _sequence(items) -> str:
 
 
 def _array_summary(a: np.ndarray) -> str:
-    """``(shape) [dtype] values``: all values when at most 4 (1-D), ``first -> last`` for
-    1-D, ``in [min, max]`` otherwise, and the count of non-finite entries."""
+    """``(shape) [dtype] values``: all values when at most 8 (1-D), ``first -> last`` for
+    1-D, ``in [min, max]`` of the finite values otherwise, and the count of non-finite ones."""
     shape = "(" + ", ".join(map(str, a.shape)) + ("," if a.ndim == 1 else "") + ")"
     dtype = "" if a.dtype == np.float64 else f" {a.dtype}"
+    if a.dtype.kind in "SU" and 0 < a.size <= 8:
+        return f"{shape}{dtype} {a.ravel().tolist()}"
     if a.size == 0 or a.dtype.kind not in "biuf":
-        return f"{shape}{dtype}" if a.size != 1 else f"{shape}{dtype} {a.ravel()[0]!r}"
+        return f"{shape}{dtype}"
     if a.dtype.kind == "b":
         return f"{shape}{dtype} {int(a.sum())} true"
-    if a.ndim <= 1 and a.size <= 4:
+    if a.ndim <= 1 and a.size <= 8:
         return f"{shape}{dtype} [{', '.join(_number(x) for x in a.ravel())}]"
     finite = a[np.isfinite(a)]
     if a.ndim == 1:
@@ -364,5 +369,5 @@ def _array_summary(a: np.ndarray) -> str:
     else:
         values = f"in [{_number(finite.min())}, {_number(finite.max())}]" if finite.size else ""
     bad = a.size - finite.size
-    return f"{shape}{dtype} {values}" + (f", {bad} non-finite" if bad else "")
+    return f"{shape}{dtype} {values}" + (f" ({bad} non-finite)" if bad else "")
 

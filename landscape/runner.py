@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from landscape._checks import as_rng, choice, integer, positive, real_in, theta_vector
-from landscape.io import read_json, write_json, write_npz
 from landscape.objective import Objective, SampleObjective
 from landscape.optim import Optimizer
+from landscape.records import record
 from landscape.vocabulary import CONVERGED, DIVERGED, MAX_STEPS, Status
 
 SAMPLINGS = ("shuffle", "ordered", "replace")
 RECORD_BYTES = 2**26  # the default cap on recorded parameters: 64 MiB per trajectory
 MAX_RECORDS = 10_000
 
-_RECORD_FIELDS = ("thetas", "steps", "loss")
 _STEP_FIELDS = ("batch_loss", "grad_norm", "lr", "wall_time")
 
 
@@ -42,6 +40,7 @@ class Diverged(RuntimeError):
         self.trajectory = trajectory
 
 
+@record
 @dataclasses.dataclass(frozen=True, eq=False)
 class Trajectory:
     """The record of one run.
@@ -101,68 +100,6 @@ class Trajectory:
     def final_loss(self) -> float:
         """The full-batch loss at :attr:`final_theta`."""
         return float(self.loss[-1])
-
-    def save(self, path) -> Path:
-        """Write ``<path>.npz`` (arrays) and ``<path>.json`` (the rest), each atomically."""
-        return save_records(path, [self], {"kind": "trajectory"})
-
-    @classmethod
-    def load(cls, path) -> Trajectory:
-        """Read a trajectory written by :meth:`save`."""
-        trajectories, _ = load_records(path)
-        return trajectories[0]
-
-
-# ---------------------------------------------------------------------------------
-# Saving many trajectories: arrays concatenated, one .npz and one .json
-# ---------------------------------------------------------------------------------
-
-
-def _paths(path) -> tuple[Path, Path]:
-    base = Path(path)
-    base = base.with_suffix("") if base.suffix in (".npz", ".json") else base
-    return base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
-
-
-def save_records(path, trajectories: Sequence[Trajectory], meta: dict) -> Path:
-    """Save ``trajectories`` with ``meta`` as ``<path>.npz`` and ``<path>.json``; returns the
-    ``.npz`` path. All trajectories must record the same metric names."""
-    if not trajectories:
-        raise ValueError("there are no trajectories to save")
-    names = sorted(trajectories[0].metrics)
-    if any(sorted(tr.metrics) != names for tr in trajectories):
-        raise ValueError("trajectories saved together must record the same metrics")
-    arrays = {f: np.concatenate([getattr(tr, f) for tr in trajectories])
-              for f in _RECORD_FIELDS + _STEP_FIELDS}
-    arrays.update({f"metric:{m}": np.concatenate([tr.metrics[m] for tr in trajectories])
-                   for m in names})
-    arrays["n_records"] = np.array([len(tr.steps) for tr in trajectories], dtype=np.int64)
-    arrays["n_evals"] = np.array([len(tr.batch_loss) for tr in trajectories], dtype=np.int64)
-    runs = [{f: getattr(tr, f) for f in ("status", "diverged_at", "optimizer", "hyperparams",
-                                           "seed", "batch_size")} for tr in trajectories]
-    npz, js = _paths(path)
-    write_npz(npz, **arrays)
-    write_json(js, {**meta, "format": "landscape.runs", "version": 1, "metrics": names,
-                    "runs": runs})
-    return npz
-
-
-def load_records(path) -> tuple[list[Trajectory], dict]:
-    """Read what :func:`save_records` wrote: ``(trajectories, meta)``."""
-    npz, js = _paths(path)
-    meta = read_json(js)
-    with np.load(npz) as data:
-        arrays = {k: data[k] for k in data.files}
-    cuts = {"rec": np.cumsum(arrays["n_records"])[:-1], "eval": np.cumsum(arrays["n_evals"])[:-1]}
-    split = {f: np.split(arrays[f], cuts["rec"]) for f in _RECORD_FIELDS}
-    split.update({f: np.split(arrays[f], cuts["eval"]) for f in _STEP_FIELDS})
-    metrics = {m: np.split(arrays[f"metric:{m}"], cuts["rec"]) for m in meta["metrics"]}
-    trajectories = [
-        Trajectory(**{f: split[f][i] for f in split},
-                   metrics={m: metrics[m][i] for m in metrics}, **run)
-        for i, run in enumerate(meta["runs"])
-    ]
-    return trajectories, meta
 
 
 # ---------------------------------------------------------------------------------

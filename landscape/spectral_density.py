@@ -37,8 +37,10 @@ from landscape.hessian import (
     lanczos,
     ritz,
 )
+from landscape.records import record
 
 
+@record
 class SpectralDensity(NamedTuple):
     """An estimated eigenvalue density of a symmetric ``n x n`` operator.
 
@@ -78,6 +80,7 @@ class SpectralDensity(NamedTuple):
         return (outliers + (self.n - self.outliers.size) * np.mean(rest, -1)) / self.n
 
 
+@record
 class TraceEstimate(NamedTuple):
     """Hutchinson's estimate: ``trace``, its standard error ``stderr`` (sample standard
     deviation over probes / sqrt(n_probes)), ``n_hvp`` products spent."""

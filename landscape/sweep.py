@@ -9,8 +9,8 @@ with the same minibatch seed. Runs are sent in chunks through
 with ``cache=folder`` finished chunks are kept, and an interrupted sweep resumes.
 
 :class:`Runs` filters by optimizer label or status, summarizes final losses, tells which
-critical point (or cluster of end points) each run reached and saves itself as one
-``.npz`` and one ``.json``.
+critical point (or cluster of end points) each run reached; :func:`landscape.save` keeps it
+in one file.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from landscape._checks import as_rng, choice, finite_array, integer, positive, r
 from landscape.objective import Objective
 from landscape.optim import Optimizer
 from landscape.parallel import N_CHUNKS, map_chunks
-from landscape.runner import Trajectory, _default_cap, load_records, run, save_records
+from landscape.records import record
+from landscape.runner import Trajectory, _default_cap, run
 
 # ---------------------------------------------------------------------------------
 # Starting points
@@ -71,6 +72,7 @@ def box_starts(bounds, count: int, rng=None, method: str = "latin") -> np.ndarra
 # ---------------------------------------------------------------------------------
 
 
+@record
 class RunSummary(NamedTuple):
     """Final losses of one optimizer's runs: ``n_runs``, ``n_converged``, ``n_diverged``, the
     ``quantiles`` asked for ``(q,)`` and the final-loss quantiles ``final_loss`` ``(q,)`` over
@@ -83,6 +85,7 @@ class RunSummary(NamedTuple):
     final_loss: np.ndarray
 
 
+@record
 class Basins(NamedTuple):
     """Where the runs ended.
 
@@ -100,6 +103,7 @@ class Basins(NamedTuple):
     counts: np.ndarray
 
 
+@record
 @dataclasses.dataclass(frozen=True, eq=False)
 class Runs:
     """Trajectories of many runs, with the optimizer label and the start of each.
@@ -197,19 +201,6 @@ class Runs:
         labels = np.where(ended & (dist[np.arange(len(final)), nearest] <= tol), nearest, -1)
         return Basins(labels, centers, kinds, np.bincount(labels[labels >= 0],
                                                           minlength=len(centers)))
-
-    def save(self, path):
-        """Write ``<path>.npz`` and ``<path>.json`` atomically; returns the ``.npz`` path."""
-        meta = {"kind": "runs", "labels": list(self.labels),
-                "init_index": self.init_index.tolist(), "seed": self.seed}
-        return save_records(path, self.trajectories, meta)
-
-    @classmethod
-    def load(cls, path) -> Runs:
-        """Read runs written by :meth:`save`."""
-        trajectories, meta = load_records(path)
-        return cls(tuple(trajectories), tuple(meta["labels"]),
-                   np.array(meta["init_index"], dtype=np.int64), meta["seed"])
 
 
 def _clusters(final: np.ndarray, ended: np.ndarray, tol: float) -> Basins:

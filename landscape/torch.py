@@ -217,6 +217,12 @@ class TorchObjective(ObjectiveBase):
         self.points_per_call = (max(1, min(64, _POINT_BUDGET // (self.dim * largest)))
                                 if points_per_call is None else points_per_call)
 
+    def _describe(self) -> dict:
+        loss = getattr(self._loss_fn, "__qualname__", type(self._loss_fn).__name__)
+        return {"module": type(self._module).__name__, "loss": loss, "mode": self.mode,
+                "torch_dtype": str(self.torch_dtype).removeprefix("torch."),
+                "device": str(self._device)}
+
     # -- theta <-> tensors ----------------------------------------------------------
     def _to_torch(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=self.torch_dtype, device=self._device)

@@ -1,6 +1,5 @@
 """The runner against closed-form trajectories: recording, minibatches, stop rules, divergence."""
 
-import json
 import math
 import warnings
 
@@ -11,8 +10,8 @@ from landscape import MLP, ObjectiveBase, from_function
 from landscape import functions as F
 from landscape.data import xor
 from landscape.optim import Optimizer, gd, momentum
-from landscape.runner import RECORD_BYTES, Diverged, Trajectory, run
-from landscape.schedules import cosine, inverse_time
+from landscape.runner import RECORD_BYTES, Diverged, run
+from landscape.schedules import inverse_time
 
 
 class MeanSquares(ObjectiveBase):
@@ -216,29 +215,6 @@ def test_nan_loss_and_infinite_step_are_divergence():
     steep = from_function(lambda t: float(1e10 * t[0]), 1, grad=lambda t: np.array([1e10]))
     tr = run(steep, [0.0], gd(1e300), 10)  # the first step is -inf
     assert (tr.status, tr.diverged_at, tr.n_steps) == ("diverged", 1, 0)
-
-
-# ---------------------------------------------------------------------------------
-# Saving
-# ---------------------------------------------------------------------------------
-
-
-def test_save_load_round_trip(tmp_path):
-    obj = MeanSquares(samples())
-    tr = run(obj, np.ones(3), gd(cosine(0.3, 20)), 20, batch_size=5, rng=8, record_every=3,
-             metrics={"norm": lambda o, th: np.linalg.norm(th)})
-    path = tr.save(tmp_path / "traj")
-    assert path == tmp_path / "traj.npz" and (tmp_path / "traj.json").exists()
-    json.loads((tmp_path / "traj.json").read_text())
-    back = Trajectory.load(tmp_path / "traj")
-    for field in ("thetas", "steps", "loss", "batch_loss", "grad_norm", "lr", "wall_time"):
-        np.testing.assert_array_equal(getattr(back, field), getattr(tr, field))
-    np.testing.assert_array_equal(back.metrics["norm"], tr.metrics["norm"])
-    for field in ("status", "diverged_at", "optimizer", "hyperparams", "seed", "batch_size"):
-        assert getattr(back, field) == getattr(tr, field)
-    diverged = run(diagonal([1.0]), [1.0], gd(2.5), 100)
-    diverged.save(tmp_path / "d.npz")
-    assert Trajectory.load(tmp_path / "d.npz").diverged_at == diverged.diverged_at
 
 
 # ---------------------------------------------------------------------------------

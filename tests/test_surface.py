@@ -10,7 +10,7 @@ import pytest
 from landscape import MLP, data, from_function
 from landscape.directions import pca_directions, random_directions
 from landscape.functions import himmelblau
-from landscape.surface import Curve, Surface, curve, line, plane, project
+from landscape.surface import Curve, curve, line, plane, project
 
 
 def test_plane_along_the_axes_reproduces_an_asymmetric_function_on_a_non_square_grid():
@@ -196,21 +196,6 @@ def test_straight_curve_past_its_end_points():
         curve(f, a, b, span=1.5, progress=False)
     with pytest.raises(ValueError, match="low < high"):
         curve(f, a, b, span=(1.0, 0.0), progress=False)
-
-
-def test_save_and_load_round_trip(tmp_path):
-    model, obj = _mlp()
-    d = pca_directions(np.random.default_rng(0).standard_normal((6, model.n_params)))
-    s = plane(obj, d.center, d, resolution=(4, 3), accuracy=True, progress=False)
-    path = s.save(tmp_path / "surface.npz")
-    back = Surface.load(path)
-    for name in ("center", "directions", "values", "accuracy"):
-        np.testing.assert_array_equal(getattr(back, name), getattr(s, name))
-    for got, want in zip(back.axes, s.axes):
-        np.testing.assert_array_equal(got, want)
-    assert back.meta == s.meta
-    assert back.meta["explained_variance"] == pytest.approx(d.explained_variance.tolist())
-    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
 
 @pytest.mark.parametrize("kwargs, message", [

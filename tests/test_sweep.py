@@ -182,15 +182,6 @@ def test_summary_and_filters_against_closed_form():
         runs.filter(label="nope")
 
 
-def test_runs_save_load_round_trip(tmp_path):
-    runs = xor_runs()
-    path = runs.save(tmp_path / "runs")
-    assert path.exists() and (tmp_path / "runs.json").exists()
-    back = Runs.load(tmp_path / "runs")
-    assert_same_runs(runs, back)
-    np.testing.assert_array_equal(back.basins(tol=0.5).labels, runs.basins(tol=0.5).labels)
-
-
 # ---------------------------------------------------------------------------------
 # Bad input
 # ---------------------------------------------------------------------------------
