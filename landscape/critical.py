@@ -19,9 +19,11 @@ functions list their known points in. Saddles along a run: :mod:`landscape.escap
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.sparse.linalg import lsqr
 
 from landscape._checks import (
@@ -34,8 +36,10 @@ from landscape._checks import (
 )
 from landscape.critical_point import RTOL, CriticalPoint
 from landscape.hessian import CountingOperator, full_spectrum, hessian_operator
+from landscape.objective import Objective
 from landscape.parallel import map_chunks
 from landscape.records import record
+from landscape.vocabulary import Theta, Thetas
 
 
 @record
@@ -56,7 +60,7 @@ class LossIndex(NamedTuple):
     ``(k,)``, sorted by loss (Dauphin et al. 2014, Fig. 1)."""
 
     loss: np.ndarray
-    index: np.ndarray
+    index: np.ndarray  # type: ignore[assignment]  # shadows tuple.index, as CriticalPoint's
     fraction: np.ndarray
 
 
@@ -65,7 +69,7 @@ class LossIndex(NamedTuple):
 # ---------------------------------------------------------------------------------
 
 
-def classify(objective, theta, rtol: float = RTOL, atol: float = 0.0,
+def classify(objective: Objective, theta: Theta, rtol: float = RTOL, atol: float = 0.0,
              max_dim: int = 4000) -> CriticalPoint:
     """Classify ``theta`` (``(n,)``) by the full spectrum of the Hessian there.
 
@@ -83,7 +87,7 @@ def classify(objective, theta, rtol: float = RTOL, atol: float = 0.0,
                          f"{max_dim}; raise max_dim or use eigenpairs() for the extremes")
     loss, g = objective.loss_and_grad(theta)
     w = full_spectrum(hessian_operator(objective, theta)).eigenvalues
-    return CriticalPoint.from_eigenvalues(theta, loss, np.linalg.norm(g), w, rtol, atol)
+    return CriticalPoint.from_eigenvalues(theta, loss, float(np.linalg.norm(g)), w, rtol, atol)
 
 
 # ---------------------------------------------------------------------------------
@@ -91,7 +95,9 @@ def classify(objective, theta, rtol: float = RTOL, atol: float = 0.0,
 # ---------------------------------------------------------------------------------
 
 
-def _damped_solver(objective, theta, g, dense: bool, max_krylov: int):
+def _damped_solver(objective: Objective, theta: Theta, g: np.ndarray, dense: bool,
+                   max_krylov: int) -> tuple[Callable[[float], np.ndarray], float,
+                                             Callable[[], int]]:
     """``(solve, scale, counter)``: ``solve(damp)`` minimizes ``||H s + g||² + damp²||s||²``;
     ``scale = ||H g|| / ||g||``; ``counter()`` the products spent so far.
 
@@ -111,9 +117,9 @@ def _damped_solver(objective, theta, g, dense: bool, max_krylov: int):
                               iter_lim=max_krylov)[0], scale, lambda: op.count)
 
 
-def find_critical_point(objective, theta0, gtol: float = 1e-8, max_iter: int = 200, *,
-                        method: str = "auto", dense_max: int = 200, max_krylov: int = 100
-                        ) -> SearchResult:
+def find_critical_point(objective: Objective, theta0: Theta, gtol: float = 1e-8,
+                        max_iter: int = 200, *, method: str = "auto", dense_max: int = 200,
+                        max_krylov: int = 100) -> SearchResult:
     """Find a critical point near ``theta0`` (``(n,)``) by minimizing ``½||∇f||²``.
 
     Levenberg-Marquardt with HVPs: the step ``s`` minimizes ``||H s + g||² + μ²||s||²``;
@@ -166,8 +172,9 @@ def _deduplicate(thetas: np.ndarray, grad_norms: np.ndarray, xtol: float) -> lis
     return kept
 
 
-def find_critical_points(objective, starts, gtol: float = 1e-8, xtol: float = 1e-6,
-                         max_iter: int = 200, rtol: float = RTOL, atol: float = 0.0, *,
+def find_critical_points(objective: Objective, starts: Thetas, gtol: float = 1e-8,
+                         xtol: float = 1e-6, max_iter: int = 200, rtol: float = RTOL,
+                         atol: float = 0.0, *,
                          executor=None, progress: bool = False) -> tuple[CriticalPoint, ...]:
     """Critical points found from each row of ``starts`` (``(k, n)``), deduplicated, classified.
 
@@ -193,7 +200,8 @@ def find_critical_points(objective, starts, gtol: float = 1e-8, xtol: float = 1e
     return tuple(sorted(points, key=lambda p: p.loss))
 
 
-def critical_points_in_box(objective, bounds=None, n_per_dim: int = 12, gtol: float = 1e-8,
+def critical_points_in_box(objective: Objective, bounds: ArrayLike | None = None,
+                           n_per_dim: int = 12, gtol: float = 1e-8,
                            xtol: float = 1e-6, max_iter: int = 200, rtol: float = RTOL,
                            atol: float = 0.0, *, executor=None, progress: bool = False
                            ) -> tuple[CriticalPoint, ...]:
@@ -204,9 +212,10 @@ def critical_points_in_box(objective, bounds=None, n_per_dim: int = 12, gtol: fl
     run as in :func:`find_critical_points` (on ``executor``) and points outside the box are
     dropped. The grid has ``n_per_dim ** n`` starts, at most 100,000.
     """
-    if bounds is None and not hasattr(objective, "bounds"):
+    bounds = getattr(objective, "bounds", None) if bounds is None else bounds
+    if bounds is None:
         raise ValueError("bounds is required: the objective has no .bounds")
-    bounds = finite_array(objective.bounds if bounds is None else bounds, "bounds", ndim=2)
+    bounds = finite_array(bounds, "bounds", ndim=2)
     if bounds.shape != (objective.dim, 2) or np.any(bounds[:, 0] >= bounds[:, 1]):
         raise ValueError(f"bounds must have shape ({objective.dim}, 2) with low < high per row")
     n_per_dim = integer(n_per_dim, "n_per_dim", 1)
@@ -221,7 +230,7 @@ def critical_points_in_box(objective, bounds=None, n_per_dim: int = 12, gtol: fl
                  if np.all(p.theta >= bounds[:, 0]) and np.all(p.theta <= bounds[:, 1]))
 
 
-def loss_and_index(points) -> LossIndex:
+def loss_and_index(points: Iterable[CriticalPoint]) -> LossIndex:
     """The ``(loss, index, fraction)`` of critical points, as arrays sorted by loss."""
     points = sorted(points, key=lambda p: p.loss)
     return LossIndex(np.array([p.loss for p in points], dtype=np.float64),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array
 from landscape.records import record
@@ -38,7 +39,7 @@ class Inertia(NamedTuple):
     tol: float
 
 
-def zero_tolerance(eigenvalues, rtol: float = RTOL, atol: float = 0.0) -> float:
+def zero_tolerance(eigenvalues: ArrayLike, rtol: float = RTOL, atol: float = 0.0) -> float:
     """The magnitude below which an eigenvalue counts as zero: ``max(rtol * max|λ|, atol)``.
 
     Why relative: eigenvalues computed from float64 HVPs carry absolute errors of a few
@@ -58,7 +59,7 @@ def zero_tolerance(eigenvalues, rtol: float = RTOL, atol: float = 0.0) -> float:
     return max(rtol * scale, atol)
 
 
-def inertia(eigenvalues, rtol: float = RTOL, atol: float = 0.0) -> Inertia:
+def inertia(eigenvalues: ArrayLike, rtol: float = RTOL, atol: float = 0.0) -> Inertia:
     """Counts of negative, zero and positive ``eigenvalues`` (``(k,)``) with
     :func:`zero_tolerance` ``tol``: ``λ < -tol``, ``|λ| <= tol``, ``λ > tol``."""
     tol = zero_tolerance(eigenvalues, rtol, atol)
@@ -104,15 +105,16 @@ class CriticalPoint(NamedTuple):
     loss: float
     grad_norm: float
     eigenvalues: np.ndarray
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index: the index of a saddle
     fraction: float
     n_zero: int
     kind: Kind
     tol: float
 
     @classmethod
-    def from_eigenvalues(cls, theta: Theta, loss: float, grad_norm: float, eigenvalues,
-                         rtol: float = RTOL, atol: float = 0.0) -> CriticalPoint:
+    def from_eigenvalues(cls, theta: Theta, loss: float, grad_norm: float,
+                         eigenvalues: ArrayLike, rtol: float = RTOL, atol: float = 0.0
+                         ) -> CriticalPoint:
         """The record of ``theta`` (``(n,)``) from its Hessian's ``eigenvalues`` (``(n,)``,
         ascending), counted with :func:`zero_tolerance` ``(rtol, atol)``."""
         w = np.asarray(eigenvalues, dtype=np.float64)

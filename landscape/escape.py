@@ -12,10 +12,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
+from scipy.sparse.linalg import LinearOperator
 
 from landscape._checks import finite_array, real_in, theta_matrix, theta_vector
 from landscape.hessian import CountingOperator, eigenpairs, hessian_operator
+from landscape.objective import Objective
 from landscape.records import record
+from landscape.vocabulary import RngLike, Theta, Thetas
 
 #: Default of saddle_episodes' rtol: a negative eigenvalue counts below -1% of the largest.
 EPISODE_RTOL = 1e-2
@@ -79,7 +83,7 @@ class SaddleEpisode(NamedTuple):
         return self.eigenvectors.shape[1]
 
 
-def _bottom_eigenspace(H, cluster_rtol: float, rng) -> Eigenspace:
+def _bottom_eigenspace(H: LinearOperator, cluster_rtol: float, rng: RngLike) -> Eigenspace:
     """The eigenspace of ``H``'s smallest eigenvalue: the bottom 4 pairs, doubled while
     every one of them lies within ``cluster_rtol * |λ_min|`` of ``λ_min``."""
     op, n = CountingOperator(H), H.shape[0]
@@ -93,7 +97,8 @@ def _bottom_eigenspace(H, cluster_rtol: float, rng) -> Eigenspace:
         k = min(n, 2 * k)
 
 
-def escape_direction(objective, theta, rng=0, cluster_rtol: float = CLUSTER_RTOL) -> Eigenspace:
+def escape_direction(objective: Objective, theta: Theta, rng: RngLike = 0,
+                     cluster_rtol: float = CLUSTER_RTOL) -> Eigenspace:
     """The most negative eigenvalue at ``theta`` (``(n,)``) and its eigenspace ``(n, m)``.
 
     Every unit vector of the eigenspace is a direction of fastest descent in curvature out
@@ -115,8 +120,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
 
 
-def saddle_episodes(objective, thetas, steps, grad_norms, gtol: float,
-                    rtol: float = EPISODE_RTOL, rng=0, cluster_rtol: float = CLUSTER_RTOL
+def saddle_episodes(objective: Objective, thetas: Thetas, steps: ArrayLike,
+                    grad_norms: ArrayLike, gtol: float, rtol: float = EPISODE_RTOL,
+                    rng: RngLike = 0, cluster_rtol: float = CLUSTER_RTOL
                     ) -> tuple[SaddleEpisode, ...]:
     """Spans of recorded points where ``grad_norm <= gtol`` and a negative eigenvalue exists.
 

@@ -14,26 +14,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array
 from landscape.critical_point import CriticalPoint
-from landscape.objective import ObjectiveBase
-from landscape.vocabulary import Theta
+from landscape.objective import Objective, ObjectiveBase
 
 
-def _frozen(a) -> np.ndarray:
+def _frozen(a: ArrayLike) -> np.ndarray:
     """A read-only float64 copy of ``a``."""
     a = np.array(a, dtype=np.float64)
     a.setflags(write=False)
     return a
 
 
-def _real(value, name: str) -> float:
+def _real(value: float, name: str) -> float:
     """``value`` as a finite float."""
     return float(finite_array(value, name, ndim=0))
 
 
-def _polish(objective, theta0: Theta, max_steps: int = 50) -> np.ndarray:
+def _polish(objective: Objective, theta0: np.ndarray, max_steps: int = 50) -> np.ndarray:
     """Newton's method on ``∇f = 0`` from ``theta0`` until the step is at rounding level.
 
     Near a nondegenerate critical point Newton converges quadratically, so the iterate
@@ -78,10 +78,10 @@ class SyntheticObjective(ObjectiveBase):
             self._critical_points = tuple(self._classified(p) for p in self._known)
         return self._critical_points
 
-    def _classified(self, theta0: Theta) -> CriticalPoint:
+    def _classified(self, theta0: np.ndarray) -> CriticalPoint:
         theta = _frozen(_polish(self, theta0))
         loss, g = self.loss_and_grad(theta)
-        return CriticalPoint.from_eigenvalues(theta, loss, np.linalg.norm(g),
+        return CriticalPoint.from_eigenvalues(theta, loss, float(np.linalg.norm(g)),
                                               np.linalg.eigvalsh(self.hessian(theta)))
 
     def __getstate__(self):  # pickle the definition, not the points computed from it
@@ -107,7 +107,7 @@ class AnalyticObjective(SyntheticObjective):
     """
 
     def __init__(self, name: str, dim: int, value: Callable, grad: Callable, hess: Callable,
-                 known_points, bounds, hvp: Callable | None = None):
+                 known_points: ArrayLike, bounds: ArrayLike, hvp: Callable | None = None):
         self.name, self.dim = name, dim
         self._value, self._gradient, self._hess, self._hvp_fn = value, grad, hess, hvp
         self._known = _frozen(np.reshape(known_points, (-1, dim)))
@@ -127,7 +127,7 @@ class AnalyticObjective(SyntheticObjective):
     def _losses(self, thetas):
         return self._value(thetas)
 
-    def hessian(self, theta) -> np.ndarray:
+    def hessian(self, theta: ArrayLike) -> np.ndarray:
         """The analytic Hessian, shape ``(dim, dim)``."""
         return self._hess(self._theta(theta))
 

@@ -7,7 +7,10 @@ them the package's test bed for saddles with repeated and zero eigenvalues.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array, integer
 from landscape.functions.analytic import SyntheticObjective, _frozen
@@ -46,7 +49,7 @@ class DeepLinear(SyntheticObjective):
         self._known = _frozen(np.zeros((1, self.dim)))
         self.bounds = _frozen(np.tile([-2.0, 2.0], (self.dim, 1)))
 
-    def unflatten(self, theta: np.ndarray) -> list[np.ndarray]:
+    def unflatten(self, theta: ArrayLike) -> list[np.ndarray]:
         """The weight matrices ``[W_1, ..., W_L]`` as views of ``theta``, shape ``(..., dim)``.
 
         Leading axes are kept: ``W_l`` comes out ``(..., widths[l], widths[l-1])``.
@@ -65,7 +68,7 @@ class DeepLinear(SyntheticObjective):
             hs.append(hs[-1] @ np.swapaxes(w, -1, -2))
         return hs
 
-    def _mean_square(self, err) -> np.ndarray:
+    def _mean_square(self, err: np.ndarray) -> np.ndarray:
         return 0.5 * np.sum(err**2, axis=(-2, -1)) / len(self.X)
 
     def _losses(self, thetas):
@@ -98,7 +101,8 @@ class DeepLinear(SyntheticObjective):
         return {"widths": self.widths, "n_samples": len(self.X)}
 
 
-def deep_linear(widths=(1, 1, 1), X=None, Y=None) -> DeepLinear:
+def deep_linear(widths: Sequence[int] = (1, 1, 1), X: ArrayLike | None = None,
+                Y: ArrayLike | None = None) -> DeepLinear:
     """A deep linear network's loss ``½ mean_i ||y_i − W_L ⋯ W_1 x_i||²``.
 
     Parameters

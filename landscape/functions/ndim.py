@@ -11,9 +11,11 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import as_rng, finite_array, integer
 from landscape.functions.analytic import AnalyticObjective, _frozen, _real
+from landscape.vocabulary import RngLike
 
 
 def _random_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -55,7 +57,7 @@ class Quadratic(AnalyticObjective):
         return self.A @ v
 
 
-def quadratic(eigenvalues, rng=None, rotate: bool = True) -> Quadratic:
+def quadratic(eigenvalues: ArrayLike, rng: RngLike = None, rotate: bool = True) -> Quadratic:
     """The quadratic form ``½ θᵀ A θ``, ``A = Q diag(eigenvalues) Qᵀ``, centred at 0.
 
     Parameters

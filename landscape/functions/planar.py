@@ -9,7 +9,10 @@ precision when ``critical_points`` is first read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape.functions.analytic import AnalyticObjective
 
@@ -18,16 +21,17 @@ def _xy(t):
     return t[..., 0], t[..., 1]
 
 
-def _vec2(gx, gy) -> np.ndarray:
+def _vec2(gx: ArrayLike, gy: ArrayLike) -> np.ndarray:
     return np.stack(np.broadcast_arrays(gx, gy), axis=-1)
 
 
-def _sym2(hxx, hxy, hyy) -> np.ndarray:
+def _sym2(hxx: ArrayLike, hxy: ArrayLike, hyy: ArrayLike) -> np.ndarray:
     hxx, hxy, hyy = np.broadcast_arrays(hxx, hxy, hyy)
     return np.stack([np.stack([hxx, hxy], axis=-1), np.stack([hxy, hyy], axis=-1)], axis=-2)
 
 
-def _planar(name, value, grad, hess, known_points, bounds) -> AnalyticObjective:
+def _planar(name: str, value: Callable, grad: Callable, hess: Callable, known_points: ArrayLike,
+            bounds: ArrayLike) -> AnalyticObjective:
     return AnalyticObjective(name, 2, value, grad, hess, known_points, bounds)
 
 
@@ -92,7 +96,7 @@ def lee_saddle() -> AnalyticObjective:
     A strict saddle at the origin and minima at ``(0, ±1)`` with value ``−¼``.
     """
     return _planar("lee_saddle", _lee_value, _lee_grad, _lee_hess, [(0, 0), (0, -1), (0, 1)],
-                   [[-2, 2], [-1.5, 1.5]])
+                   [[-2.0, 2.0], [-1.5, 1.5]])
 
 
 def _himmelblau_value(t):
