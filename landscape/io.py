@@ -13,13 +13,15 @@ import json
 import math
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path`` (not yet a file: the caller creates it);
     on success move it onto ``path``.
 
@@ -39,14 +41,14 @@ def atomic_path(path):
         raise
 
 
-def write_text(path, text: str) -> Path:
+def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically; return the path."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
-def write_json(path, data) -> Path:
+def write_json(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` as indented, standard JSON atomically.
 
     NumPy scalars and arrays become numbers and lists, tuples lists, paths strings, and
@@ -55,20 +57,12 @@ def write_json(path, data) -> Path:
     return write_text(path, json.dumps(_plain(data), indent=2, allow_nan=False) + "\n")
 
 
-def read_json(path):
+def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def write_npz(path, **arrays) -> Path:
-    """Save arrays to a compressed ``.npz`` atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-    return Path(path)
-
-
-def save_figure(fig, path, **kwargs) -> Path:
+def save_figure(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
     """Save a matplotlib figure (``savefig``) or a plotly figure (``.html``) atomically.
 
     Plotly HTML embeds plotly.js so the file works offline.
@@ -81,7 +75,7 @@ def save_figure(fig, path, **kwargs) -> Path:
     return Path(path)
 
 
-def _plain(obj):
+def _plain(obj: Any) -> Any:
     """``obj`` with only JSON's types: dicts, lists, str, finite numbers, bool and None."""
     if isinstance(obj, (np.generic, np.ndarray)):
         obj = obj.tolist()

@@ -79,8 +79,9 @@ class ObjectiveBase:
 
     def __repr__(self) -> str:
         items = {"dim": self.dim, **self._describe()}
-        if getattr(self, "n_samples", None) is not None:
-            items["n_samples"] = self.n_samples
+        n_samples = getattr(self, "n_samples", None)  # sample means only
+        if n_samples is not None:
+            items["n_samples"] = n_samples
         if np.dtype(self.dtype) != np.float64:
             items["dtype"] = np.dtype(self.dtype).name
         text = ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"

@@ -29,10 +29,12 @@ import dataclasses
 import importlib.metadata
 import json
 import math
+import os
 import zipfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,17 +61,17 @@ def record(cls: type) -> type:
                                                                          cls.__qualname__):
         raise TypeError(f"two record classes are named {cls.__name__}")
     _REGISTRY[cls.__name__] = cls
-    cls.__repr__ = short_repr
+    cls.__repr__ = short_repr  # type: ignore[method-assign, assignment]
     return cls
 
 
 def _fields(cls: type) -> tuple[str, ...]:
     if dataclasses.is_dataclass(cls):
         return tuple(f.name for f in dataclasses.fields(cls) if f.init)
-    return cls._fields
+    return cls._fields  # type: ignore[attr-defined]
 
 
-def _is_record(value) -> bool:
+def _is_record(value: Any) -> bool:
     return _REGISTRY.get(type(value).__name__) is type(value)
 
 
@@ -81,11 +83,11 @@ def _is_record(value) -> bool:
 class _Writer:
     """Turns a record into JSON nodes, collecting its arrays into one pool per dtype."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.pools: dict[str, list[np.ndarray]] = {}
         self.sizes: dict[str, int] = {}
 
-    def node(self, value, where: str):
+    def node(self, value: Any, where: str) -> Any:
         if isinstance(value, np.ndarray):
             return {"array": self.array(value, where)}
         if isinstance(value, np.generic) and value.dtype.kind in "biufU":
@@ -120,7 +122,7 @@ class _Writer:
         return [list(self.pools).index(key), start, list(a.shape)]
 
 
-def save(value, path) -> Path:
+def save(value: Any, path: str | os.PathLike) -> Path:
     """Write a record, or a tuple, list or dict of records, to one ``.npz`` file, atomically.
 
     Parameters
@@ -145,7 +147,7 @@ def save(value, path) -> Path:
     meta = {"format": FORMAT, "version": VERSION, "library": _library_version(),
             "type": kind, "value": node}
     text = json.dumps(meta, allow_nan=False, separators=(",", ":"))
-    members = {_META: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
+    members: dict[str, Any] = {_META: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     members.update({f"pool{i}": np.concatenate(arrays)
                     for i, arrays in enumerate(writer.pools.values())})
     path = _npz(path)
@@ -154,7 +156,7 @@ def save(value, path) -> Path:
     return path
 
 
-def _npz(path) -> Path:
+def _npz(path: str | os.PathLike) -> Path:
     path = Path(path)
     return path if path.name.endswith(".npz") else path.with_name(path.name + ".npz")
 
@@ -175,7 +177,7 @@ class _Corrupt(Exception):
     """A problem with a file's content, turned into a ValueError naming the file."""
 
 
-def load(path):
+def load(path: str | os.PathLike) -> Any:
     """Read what :func:`save` wrote: the record (or tuple, list or dict of records).
 
     ``path`` as given to :func:`save` (``.npz`` appended when the file does not exist as
@@ -212,7 +214,7 @@ def _read(path: Path) -> tuple[dict, list[np.ndarray]]:
     return meta, pools
 
 
-def _check_meta(meta) -> None:
+def _check_meta(meta: Any) -> None:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _Corrupt("not a landscape record (its metadata names no landscape format)")
     version = meta.get("version")
@@ -224,7 +226,7 @@ def _check_meta(meta) -> None:
                        "upgrade landscape")
 
 
-def _decode(node, pools: list[np.ndarray]):
+def _decode(node: Any, pools: list[np.ndarray]) -> Any:
     if isinstance(node, list):
         raise _Corrupt("an untagged list in the metadata")
     if not isinstance(node, dict):
@@ -245,7 +247,7 @@ def _decode(node, pools: list[np.ndarray]):
     raise _Corrupt(f"unknown tag {tag!r}")
 
 
-def _array(body, pools: list[np.ndarray]) -> np.ndarray:
+def _array(body: Any, pools: list[np.ndarray]) -> np.ndarray:
     pool, start, shape = body
     if not all(isinstance(n, int) and n >= 0 for n in [pool, start, *shape]):
         raise _Corrupt(f"array {body} is not [pool, start, shape]")
@@ -255,7 +257,7 @@ def _array(body, pools: list[np.ndarray]) -> np.ndarray:
     return pools[pool][start:start + size].reshape(shape)
 
 
-def _record(name, fields, pools: list[np.ndarray]):
+def _record(name: Any, fields: Any, pools: list[np.ndarray]) -> Any:
     cls = _REGISTRY.get(name)
     if cls is None:
         raise _Corrupt(f"unknown record type {name!r} (known: {', '.join(sorted(_REGISTRY))})")
@@ -281,7 +283,7 @@ _WIDTH = 96  # characters per line of a repr
 _ITEM = 160  # the longest one field may print
 
 
-def short_repr(self) -> str:
+def short_repr(self: Any) -> str:
     """The ``repr`` of a record: its type and fields in a few lines, scalars first, arrays
     by shape and range, collections by count."""
     values = [(f, getattr(self, f)) for f in _fields(type(self))]
@@ -305,7 +307,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= _ITEM else text[:_ITEM - 3] + "..."
 
 
-def _number(x) -> str:
+def _number(x: Any) -> str:
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     if isinstance(x, (int, np.integer)):
@@ -313,7 +315,7 @@ def _number(x) -> str:
     return f"{float(x):.4g}"
 
 
-def _short(value) -> str:
+def _short(value: Any) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -336,7 +338,7 @@ def _short(value) -> str:
     return f"<{type(value).__name__}>"
 
 
-def _sequence(items) -> str:
+def _sequence(items: tuple | list) -> str:
     """A tuple or list: its items when few, else a count by type (records) or by value."""
     o, c = ("(", ")") if isinstance(items, tuple) else ("[", "]")
     if len(items) <= 4:

@@ -10,7 +10,7 @@ import pytest
 
 import landscape as ls
 from landscape import functions as F
-from landscape.io import atomic_path, read_json, save_figure, write_json, write_npz, write_text
+from landscape.io import atomic_path, read_json, save_figure, write_json, write_text
 
 
 @pytest.fixture
@@ -31,7 +31,6 @@ def test_files_get_the_mode_of_a_plain_open(tmp_path, umask_022):
     written = [
         write_text(tmp_path / "a.txt", "x"),
         write_json(tmp_path / "a.json", {"x": 1}),
-        write_npz(tmp_path / "a.npz", x=np.arange(3)),
         save_figure(fig, tmp_path / "a.png"),
         ls.save(ls.run(F.himmelblau(), [0.0, 0.0], ls.gd(0.01), 3), tmp_path / "run"),
     ]

@@ -6,6 +6,9 @@ import json
 import math
 import os
 import pickle
+import subprocess
+import sys
+import time
 import zipfile
 from collections.abc import Mapping
 
@@ -231,6 +234,45 @@ def test_a_failed_save_leaves_the_old_file_whole_and_no_temporary_file(trajector
     assert_identical(ls.load(path), trajectory)
 
 
+KILLED_WRITER = """
+import sys
+import numpy as np
+import landscape as ls
+
+def trajectory(value):  # every array filled with value: a mix of two records shows
+    big, steps = np.full((20_000, 50), value), np.full(20_000, int(value))
+    return ls.Trajectory(big, steps, *[np.full(20_000, value)] * 5, metrics={}, status="converged",
+                         diverged_at=None, optimizer=str(value), hyperparams={"lr": value})
+
+records = [trajectory(1.0), trajectory(2.0)]
+ls.save(records[0], sys.argv[1])
+print("ready", flush=True)
+i = 0
+while True:
+    i += 1
+    ls.save(records[i % 2], sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.23])
+def test_a_writer_killed_while_saving_leaves_a_whole_record(delay, tmp_path):
+    path = tmp_path / "run.npz"
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdout.close()
+    back = ls.load(path)
+    value = float(back.optimizer)
+    assert back.hyperparams == {"lr": value} and np.all(back.steps == int(value))
+    for field in ("thetas", "loss", "batch_loss", "grad_norm", "lr", "wall_time"):
+        assert np.all(getattr(back, field) == value), field
+
+
 # ---------------------------------------------------------------------------------
 # Damaged and foreign files
 # ---------------------------------------------------------------------------------
@@ -250,6 +292,11 @@ def _rewrite_meta(path, change):
     np.savez(path, **members)
 
 
+def _save_npy(path, array):
+    with open(path, "wb") as fh:  # np.save(path) would append .npy
+        np.save(fh, array, allow_pickle=True)
+
+
 def _flip(path, offset):
     raw = bytearray(path.read_bytes())
     raw[offset] ^= 0xFF
@@ -266,7 +313,7 @@ DAMAGE = {
     "bit flip in the metadata": (lambda p: _flip(p, _member_offset(p, "__meta__.npy")),
                                  "corrupt"),
     "foreign npz": (lambda p: np.savez(p, x=np.arange(3)), "no __meta__"),
-    "pickled npy": (lambda p: np.save(p.open("wb"), np.array([{}], dtype=object)), "not a"),
+    "pickled npy": (lambda p: _save_npy(p, np.array([{}], dtype=object)), "not a"),
     "pickled member": (lambda p: np.savez(p, __meta__=np.array([{}], dtype=object)),
                        "pickle"),
     "not JSON": (lambda p: np.savez(p, __meta__=np.frombuffer(b"{nope", np.uint8)),
