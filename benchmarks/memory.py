@@ -10,6 +10,7 @@ import time
 import tracemalloc
 from functools import partial
 
+from landscape.settings import execution
 from landscape.surface import plane
 
 
@@ -33,21 +34,20 @@ def seconds(fn) -> float:
 def rows(p, budgets) -> list[dict]:
     """Peak memory of ``p``'s plane and ``losses`` row for each budget in bytes.
 
-    The budget goes to both places a caller sets it: the objective
-    (``model.objective(..., memory_budget=)``) and ``surface.plane(memory_budget=)``.
+    The budget is the one execution setting ``memory_budget``
+    (``landscape.execution(memory_budget=...)``): it sizes the plane's chunks and the
+    objective's batched passes alike.
     """
-    model, X, Y = p.objective.model, p.objective.X, p.objective.Y
     points, grid = p.points(p.spec.k), p.spec.grid
+    calls = {
+        f"plane {grid}x{grid}": partial(plane, p.objective, p.thetas[0], p.directions,
+                                        span=1.0, resolution=grid),
+        f"losses of {p.spec.k} points": partial(p.objective.losses, points),
+    }
     out = []
     for budget in budgets:
-        objective = model.objective(X, Y, memory_budget=budget)
-        calls = {
-            f"plane {grid}x{grid}": partial(plane, objective, p.thetas[0], p.directions,
-                                            span=1.0, resolution=grid, progress=False,
-                                            memory_budget=budget),
-            f"losses of {p.spec.k} points": partial(objective.losses, points),
-        }
-        for name, fn in calls.items():
-            out.append({"model": p.spec.name, "dtype": p.dtype.name, "call": name,
-                        "budget": budget, "peak": peak_bytes(fn), "seconds": seconds(fn)})
+        with execution(memory_budget=budget):
+            for name, fn in calls.items():
+                out.append({"model": p.spec.name, "dtype": p.dtype.name, "call": name,
+                            "budget": budget, "peak": peak_bytes(fn), "seconds": seconds(fn)})
     return out

@@ -110,7 +110,7 @@ def agreement(p, points: int = 3) -> dict:
     hv = obj.hvp(theta, v)
     center, directions = plane_args(p)
     axis = p.axis(points)
-    surface = plane(obj, theta, p.directions, span=1.0, resolution=points, progress=False)
+    surface = plane(obj, theta, p.directions, span=1.0, resolution=points)
     errors = {
         "loss": _error(obj.loss(theta), loss(net, p).item()),
         "gradient": _error(obj.grad(theta), flat(gradient(net, p))),

@@ -336,8 +336,9 @@ def _memory(results) -> list[str]:
               f"{m['peak'] / 1e6:.1f}", f"{m['peak'] / m['budget']:.2f}", f"{m['seconds']:.2f}"]
              for m in results["memory"]]
     return ["## Peak memory (tracemalloc) under the caller's memory budget", "",
-            "The budget is passed to both `model.objective(..., memory_budget=)` and "
-            "`surface.plane(memory_budget=)`; peak = most bytes allocated at once during the "
+            "The budget is the execution setting `memory_budget` "
+            "(`landscape.execution(memory_budget=...)`), which sizes the plane's chunks and the "
+            "objective's batched passes alike; peak = most bytes allocated at once during the "
             "call.", "",
             *_table(["model", "dtype", "call", "budget MB", "peak MB", "peak / budget",
                      "seconds"], lines)]

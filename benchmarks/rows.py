@@ -135,8 +135,7 @@ def plane_row(p, threads: int, speeds: Speeds) -> Row:
     peak = floor.peak(p.dtype)
     t_center, t_directions = reference.plane_args(p)
     fns = {
-        "engine": lambda: plane(p.objective, center, p.directions, span=1.0, resolution=grid,
-                                progress=False),
+        "engine": lambda: plane(p.objective, center, p.directions, span=1.0, resolution=grid),
         "torch loop": lambda: reference.plane_loop(p.nets[0], p, t_center, t_directions, axis),
         "floor": products,
         "peak": peak,

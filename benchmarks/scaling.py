@@ -74,12 +74,19 @@ FULL, QUICK = Sizes(201, 200, 200), Sizes(21, 16, 20)
 # ---------------------------------------------------------------------------------
 
 
-def _model(budget):
+def _model():
     from landscape import MLP, data
 
     X, y = data.digits()
     model = MLP([64, 64, 64, 10], activation="tanh", output="softmax", loss="cross_entropy")
-    return model, model.objective(X, y, **({} if budget is None else {"memory_budget": budget}))
+    return model, model.objective(X, y)
+
+
+def _settings(executor, budget):
+    """One measurement's execution settings; ``budget`` None keeps the default's."""
+    from landscape.settings import Execution
+
+    return Execution(executor=executor, **({} if budget is None else {"memory_budget": budget}))
 
 
 def _grid(sizes: Sizes, budget):
@@ -87,13 +94,12 @@ def _grid(sizes: Sizes, budget):
     from landscape.directions import random_directions
     from landscape.surface import plane
 
-    model, objective = _model(budget)
+    model, objective = _model()
     center, d = model.init(0), random_directions(model.n_params, 2, rng=1)
-    kw = {} if budget is None else {"memory_budget": budget}
 
     def call(executor) -> str:
-        s = plane(objective, center, d, resolution=sizes.grid, executor=executor,
-                  progress=False, **kw)
+        s = plane(objective, center, d, resolution=sizes.grid,
+                  execution=_settings(executor, budget))
         return hashlib.sha256(s.values.tobytes()).hexdigest()
 
     return call
@@ -105,12 +111,12 @@ def _sweep(sizes: Sizes, budget):
     from landscape.optim import momentum
     from landscape.sweep import run_many
 
-    model, objective = _model(budget)
+    model, objective = _model()
 
     def call(executor) -> str:
         runs = run_many(objective, sizes.runs, momentum(0.05), sizes.steps, init_fn=model.init,
-                        rng=0, batch_size=64, record_every=20, executor=executor,
-                        progress=False)
+                        rng=0, batch_size=64, record_every=20,
+                        execution=_settings(executor, budget))
         h = hashlib.sha256()
         for tr in runs:
             for a in (tr.thetas, tr.loss, tr.batch_loss, tr.grad_norm):
@@ -160,13 +166,14 @@ def _executor(setup: Setup):
     """``(executor, client or None)``, started and warmed: Dask's workers have imported the
     library, and one process pool has been started and closed."""
     from landscape.parallel import map_chunks
+    from landscape.settings import Execution
 
     if setup.kind == "dask":
         client = _dask_client(setup)
         client.run(_imported, "landscape")
         return client, client
     if setup.kind == "pool":  # its start-up on its own; the timed call opens another pool
-        map_chunks(_imported, ["landscape"] * setup.workers, setup.workers, progress=False)
+        map_chunks(_imported, ["landscape"] * setup.workers, Execution(executor=setup.workers))
         return setup.workers, None
     return None, None
 

@@ -23,12 +23,9 @@ from landscape.critical import (
 )
 from landscape.critical_point import CriticalPoint
 from landscape.directions import (
-    BezierFit,
     Directions,
-    bezier,
     filter_normalize,
     filter_normalized_directions,
-    fit_bezier,
     hessian_directions,
     interpolation,
     pca_directions,
@@ -86,8 +83,20 @@ from landscape.optim import (
 )
 from landscape.records import load, save
 from landscape.runner import Diverged, Trajectory, run
+from landscape.settings import Execution, current_execution, execution
 from landscape.spectral_density import SpectralDensity, hutchinson_trace, spectral_density
-from landscape.surface import Curve, Projection, Surface, curve, line, plane, project
+from landscape.surface import (
+    BezierFit,
+    Curve,
+    Projection,
+    Surface,
+    bezier,
+    curve,
+    fit_bezier,
+    line,
+    plane,
+    project,
+)
 from landscape.sweep import Basins, Runs, RunSummary, box_starts, grid_starts, run_many
 
 __all__ = [
@@ -150,6 +159,9 @@ __all__ = [
     "pca_directions",
     "random_directions",
     "through_points",
+    "Execution",
+    "current_execution",
+    "execution",
     "Curve",
     "Projection",
     "Surface",

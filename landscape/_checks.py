@@ -6,6 +6,8 @@ problem; inner code trusts what passed them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 
@@ -109,3 +111,13 @@ def seed_of(rng) -> int | None:
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
         return int(rng)
     return None
+
+
+def metric_functions(metrics, name: str = "metrics") -> dict:
+    """``metrics`` (None or a mapping name -> ``fn(objective, theta) -> float``) as a dict."""
+    metrics = {} if metrics is None else metrics
+    if not (isinstance(metrics, Mapping) and all(
+            isinstance(k, str) and callable(fn) for k, fn in metrics.items())):
+        raise ValueError(f"{name} must map names (str) to callables fn(objective, theta) -> "
+                         f"float, got {metrics!r}")
+    return dict(metrics)

@@ -39,6 +39,7 @@ from landscape.hessian import CountingOperator, full_spectrum, hessian_operator
 from landscape.objective import Objective
 from landscape.parallel import map_chunks
 from landscape.records import record
+from landscape.settings import Execution
 from landscape.vocabulary import Theta, Thetas
 
 
@@ -175,7 +176,7 @@ def _deduplicate(thetas: np.ndarray, grad_norms: np.ndarray, xtol: float) -> lis
 def find_critical_points(objective: Objective, starts: Thetas, gtol: float = 1e-8,
                          xtol: float = 1e-6, max_iter: int = 200, rtol: float = RTOL,
                          atol: float = 0.0, *,
-                         executor=None, progress: bool = False) -> tuple[CriticalPoint, ...]:
+                         execution: Execution | None = None) -> tuple[CriticalPoint, ...]:
     """Critical points found from each row of ``starts`` (``(k, n)``), deduplicated, classified.
 
     Searches that do not reach ``gtol`` are dropped; points closer than
@@ -183,14 +184,15 @@ def find_critical_points(objective: Objective, starts: Thetas, gtol: float = 1e-
     random initializations and from points along training runs give the spread of losses
     and indices of Dauphin et al. (2014); see :func:`loss_and_index`.
 
-    The searches (one per start) run on ``executor`` (None: serially; an int: that many
-    local processes; any ``concurrent.futures.Executor`` or a dask Client, see
-    :func:`landscape.parallel.map_chunks`); the result does not depend on it.
+    The searches (one per start) run as ``execution`` says (a
+    :class:`~landscape.settings.Execution`, or None for the settings in force: serially
+    by default, on processes or Dask, with a cache of finished searches); the result does
+    not depend on it.
     """
     starts = theta_matrix(starts, objective.dim, "starts")
     xtol, gtol = positive(xtol, "xtol"), positive(gtol, "gtol")
     search = functools.partial(find_critical_point, objective, gtol=gtol, max_iter=max_iter)
-    found = map_chunks(search, starts, executor, progress, desc="critical points")
+    found = map_chunks(search, starts, execution, desc="critical points")
     found = [f for f in found if f.converged]
     if not found:
         return ()
@@ -203,13 +205,13 @@ def find_critical_points(objective: Objective, starts: Thetas, gtol: float = 1e-
 def critical_points_in_box(objective: Objective, bounds: ArrayLike | None = None,
                            n_per_dim: int = 12, gtol: float = 1e-8,
                            xtol: float = 1e-6, max_iter: int = 200, rtol: float = RTOL,
-                           atol: float = 0.0, *, executor=None, progress: bool = False
+                           atol: float = 0.0, *, execution: Execution | None = None
                            ) -> tuple[CriticalPoint, ...]:
     """All critical points of a low-dimensional objective inside a box, by multi-start.
 
     Starts form a grid of ``n_per_dim`` points per coordinate (cell centres) over
     ``bounds`` (``(n, 2)`` rows ``[low, high]``; default ``objective.bounds``); the searches
-    run as in :func:`find_critical_points` (on ``executor``) and points outside the box are
+    run as in :func:`find_critical_points` (as ``execution`` says) and points outside the box are
     dropped. The grid has ``n_per_dim ** n`` starts, at most 100,000.
     """
     bounds = getattr(objective, "bounds", None) if bounds is None else bounds
@@ -225,7 +227,7 @@ def critical_points_in_box(objective: Objective, bounds: ArrayLike | None = None
     axes = [lo + (hi - lo) * (np.arange(n_per_dim) + 0.5) / n_per_dim for lo, hi in bounds]
     starts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, objective.dim)
     points = find_critical_points(objective, starts, gtol, xtol, max_iter, rtol, atol,
-                                  executor=executor, progress=progress)
+                                  execution=execution)
     return tuple(p for p in points
                  if np.all(p.theta >= bounds[:, 0]) and np.all(p.theta <= bounds[:, 1]))
 

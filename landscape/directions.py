@@ -15,9 +15,9 @@ are the rows ``d_1, ..., d_d``; a surface then evaluates the loss at
 - :func:`interpolation`: the straight line between two parameter vectors (Goodfellow,
   Vinyals and Saxe 2015); :func:`through_points`: an orthonormal basis of the plane through
   three (Garipov et al. 2018, footnote 1).
-- :func:`bezier` and :func:`fit_bezier`: a quadratic Bezier path between two minima whose
-  bend point is trained on the loss expected over ``t ~ U[0, 1]`` (mode connectivity,
-  Garipov et al. 2018).
+
+Curved paths between two points (quadratic Bezier paths, trained to connect two minima) sit
+beside the loss along them, in :mod:`landscape.surface.paths`.
 """
 
 from __future__ import annotations
@@ -60,11 +60,6 @@ def _count(k, name: str, maximum: int | None = None) -> int:
     if maximum is not None and k > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {k}")
     return int(k)
-
-
-def _seed(rng):
-    """The seed to record: the int itself, None for a Generator or fresh entropy."""
-    return int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
 
 
 def _orthonormal_columns(a: np.ndarray) -> np.ndarray:
@@ -358,106 +353,3 @@ def through_points(a, b, c) -> Directions:
     if np.linalg.matrix_rank(spans) < 2:
         raise ValueError("the three points are collinear: they do not define a plane")
     return Directions(_orthonormal_columns(spans).T, "points", a)
-
-
-def _times(t) -> np.ndarray:
-    t = finite_array(t, "t", ndim=1)
-    if np.any((t < 0) | (t > 1)):
-        raise ValueError("t must lie in [0, 1]")
-    return t
-
-
-def bezier_coords(t) -> np.ndarray:
-    """Coordinates ``(2 t (1 - t), t^2)`` of the quadratic Bezier path, shape ``(k, 2)``.
-
-    ``phi(t) = (1-t)^2 start + 2t(1-t) bend + t^2 end = start + 2t(1-t) (bend - start)
-    + t^2 (end - start)``: the path lies in the plane through ``start`` spanned by
-    ``bend - start`` and ``end - start``, at these coordinates.
-    """
-    t = _times(t)
-    return np.stack([2 * t * (1 - t), t**2], axis=1)
-
-
-def bezier(start, bend, end, t) -> np.ndarray:
-    """Points ``(1-t)^2 start + 2t(1-t) bend + t^2 end`` of a quadratic Bezier path, ``(k, n)``.
-
-    With ``bend = (start + end) / 2`` it is the straight line ``start + t (end - start)``.
-    """
-    start, bend, end = _points(start, bend, end, names=("start", "bend", "end"))
-    return start + bezier_coords(t) @ np.stack([bend - start, end - start])
-
-
-class BezierFit(NamedTuple):
-    """A quadratic Bezier path trained between two fixed end points.
-
-    start, bend, end : ndarray, shape ``(n,)``.
-    history : ndarray, shape ``(steps,)``: the mean loss of the sampled points at each step
-        (a noisy estimate of the training objective ``E_t L(phi(t))``).
-    t_per_step, learning_rate : the settings of the training loop; seed : the int seed or None.
-    """
-
-    start: np.ndarray
-    bend: np.ndarray
-    end: np.ndarray
-    history: np.ndarray
-    t_per_step: int
-    learning_rate: float
-    seed: int | None
-
-
-def _adam_step(g, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-    m, v, i = state
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    i += 1
-    step = -lr * (m / (1 - beta1**i)) / (np.sqrt(v / (1 - beta2**i)) + eps)
-    return step, (m, v, i)
-
-
-def fit_bezier(objective, start, end, bend=None, steps: int = 500, learning_rate: float = 0.01,
-               t_per_step: int = 4, rng=None) -> BezierFit:
-    """Train the bend of a quadratic Bezier path between two minima (Garipov et al. 2018).
-
-    Minimizes ``l(bend) = E_{t ~ U[0, 1]} L(phi_bend(t))`` with
-    ``phi_bend(t) = (1-t)^2 start + 2t(1-t) bend + t^2 end``. Its gradient is
-    ``E_t[2 t (1 - t) grad L(phi_bend(t))]``; each step estimates it with ``t_per_step``
-    stratified samples of ``t`` (one uniform draw in each of ``t_per_step`` equal
-    sub-intervals of [0, 1]: unbiased, with less variance than independent draws) and takes
-    an Adam step on the bend. The end points stay fixed.
-
-    Parameters
-    ----------
-    objective : an Objective (``loss_and_grad`` is used).
-    start, end : array_like, shape ``(n,)``: the two minima.
-    bend : array_like, shape ``(n,)``, or None for the midpoint (the straight line).
-    steps : int, the number of Adam steps.
-    learning_rate : float, Adam's step size.
-    t_per_step : int, samples of ``t`` per step.
-    rng : int seed or ``numpy.random.Generator``.
-
-    Returns
-    -------
-    BezierFit
-    """
-    start, end = (theta_vector(x, objective.dim, name) for x, name in ((start, "start"),
-                                                                      (end, "end")))
-    bend = 0.5 * (start + end) if bend is None else theta_vector(bend, objective.dim, "bend")
-    steps, t_per_step = _count(steps, "steps"), _count(t_per_step, "t_per_step")
-    if not (np.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
-    gen = as_rng(rng)
-    state = (np.zeros_like(bend), np.zeros_like(bend), 0)
-    history = np.empty(steps)
-    for i in range(steps):
-        t = (np.arange(t_per_step) + gen.uniform(size=t_per_step)) / t_per_step
-        points = bezier(start, bend, end, t)
-        g = np.zeros_like(bend)
-        total = 0.0
-        for weight, point in zip(2 * t * (1 - t), points):
-            value, grad = objective.loss_and_grad(point)
-            total += value
-            g += weight * grad
-        history[i] = total / t_per_step
-        step, state = _adam_step(g / t_per_step, state, learning_rate)
-        bend = bend + step
-    return BezierFit(start, bend, end, history, t_per_step, float(learning_rate), _seed(rng))

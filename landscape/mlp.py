@@ -208,18 +208,18 @@ class MLP:
             raise ValueError("cross-entropy targets must lie in [0, 1]")
         return y
 
-    def objective(self, X, y, memory_budget: float = 256e6) -> MLPObjective:
+    def objective(self, X, y) -> MLPObjective:
         """The mean loss over the samples ``(X, y)`` as an Objective of ``theta``.
 
         ``X``: ``(N, d_in)``; ``y``: integer labels ``(N,)`` for softmax classification
         (one-hot ``(N, d_out)`` accepted), ``(N,)`` or ``(N, 1)`` 0/1 for one sigmoid
-        output, ``(N, d_out)`` targets for regression. ``memory_budget`` (bytes) bounds
-        the working memory of :meth:`MLPObjective.losses` and ``losses_in_span``; it
-        cannot go below one point's activations (plus, for a span, the ``d + 1``
-        first-layer arrays it holds), about ``3 N max(width)`` numbers each.
+        output, ``(N, d_out)`` targets for regression. The working memory of
+        :meth:`MLPObjective.losses` and ``losses_in_span`` follows the ``memory_budget`` of
+        the execution settings in force (:class:`~landscape.settings.Execution`, which also
+        says its floor).
         """
         X = self._inputs(X)
-        return MLPObjective(self, X, self._targets(y, X.shape[0]), memory_budget)
+        return MLPObjective(self, X, self._targets(y, X.shape[0]))
 
 
 def _class_labels(Y: np.ndarray) -> np.ndarray:

@@ -11,8 +11,9 @@ point (Lanczos) pay for them once.
 
 Many points (:meth:`MLPObjective.losses`, :meth:`MLPObjective.losses_in_span`): the
 points go through the network as one batched matmul per layer, in chunks sized to the
-cache and to ``memory_budget``; a span reuses the first layer's pre-activations, which are
-linear in the coordinates.
+cache and to the ``memory_budget`` of the execution settings in force
+(:class:`~landscape.settings.Execution`); a span reuses the first layer's pre-activations,
+which are linear in the coordinates.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from landscape._checks import index_array
 from landscape.objective import ObjectiveBase
+from landscape.settings import current_execution
 
 if TYPE_CHECKING:
     from landscape.mlp import MLP
@@ -43,7 +45,7 @@ class MLPObjective(ObjectiveBase):
     """An MLP's mean loss over fixed samples, as an Objective of ``theta`` (``(n_params,)``).
 
     Attributes: ``model``, ``X`` ``(N, d_in)``, ``Y`` ``(N, d_out)`` targets, ``n_samples``,
-    ``dim``, ``blocks`` (layer structure for filter normalization), ``memory_budget``.
+    ``dim``, ``blocks`` (layer structure for filter normalization).
 
     Working arrays of the single-point passes are allocated once per objective and reused
     (fresh large temporaries on every call cost page faults that can double a gradient's
@@ -51,13 +53,10 @@ class MLPObjective(ObjectiveBase):
     not safe to share between threads; processes each get their own copy.
     """
 
-    def __init__(self, model: MLP, X: np.ndarray, Y: np.ndarray, memory_budget: float):
+    def __init__(self, model: MLP, X: np.ndarray, Y: np.ndarray):
         self.model, self.X, self.Y = model, X, Y
         self.dim, self.dtype, self.blocks = model.n_params, model.dtype, model.blocks
         self.n_samples = X.shape[0]
-        if not memory_budget > 0:
-            raise ValueError(f"memory_budget must be positive bytes, got {memory_budget}")
-        self.memory_budget = float(memory_budget)
         self._cache: _Pass | None = None
         self._buffers: dict[str, np.ndarray] = {}
         self._ones = np.ones(self.n_samples, dtype=self.dtype)
@@ -73,7 +72,7 @@ class MLPObjective(ObjectiveBase):
     def subset(self, indices) -> MLPObjective:
         """The mean loss over the samples ``indices`` (a minibatch)."""
         idx = index_array(indices, self.n_samples)
-        return MLPObjective(self.model, self.X[idx], self.Y[idx], self.memory_budget)
+        return MLPObjective(self.model, self.X[idx], self.Y[idx])
 
     def accuracy(self, theta) -> float:
         """Training accuracy of ``theta`` on this objective's samples."""
@@ -192,7 +191,8 @@ class MLPObjective(ObjectiveBase):
 
     # -- many points --------------------------------------------------------------------------
     def _chunk(self, reserved: float = 0.0) -> int:
-        """Points per chunk: the batched activations fit in ``memory_budget`` and in cache.
+        """Points per chunk: the batched activations fit in the memory budget in force
+        (:func:`~landscape.settings.current_execution`) and in cache.
 
         ``reserved`` bytes (arrays held for the whole call) come off the budget. Chunks
         whose working set stays within ``CHUNK_BYTES`` (about the L2/L3 cache) ran fastest:
@@ -200,7 +200,7 @@ class MLPObjective(ObjectiveBase):
         256 MB chunk; larger chunks only stream memory.
         """
         per_point = 3 * self.n_samples * max(self.model.sizes[1:]) * self.dtype.itemsize
-        room = min(self.memory_budget - reserved, CHUNK_BYTES)
+        room = min(current_execution().memory_budget - reserved, CHUNK_BYTES)
         return max(1, int(room // per_point))
 
     def _losses_from_first(self, Z, thetas) -> np.ndarray:

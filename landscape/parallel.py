@@ -1,7 +1,9 @@
 """Map a function over chunks of work: serially, in local processes, or on Dask distributed.
 
 Long work (grids, sweeps of many runs) is split into chunks by the caller and handed to
-:func:`map_chunks` with an ``executor`` argument:
+:func:`map_chunks` with the caller's :class:`~landscape.settings.Execution` (its
+``execution=`` argument, or the settings of the enclosing ``ls.execution(...)`` block),
+whose ``executor`` is one of:
 
 - ``None``: serial, in this process (the default);
 - an int ``n``: a local ``ProcessPoolExecutor`` with ``n`` workers, opened and closed here.
@@ -36,11 +38,13 @@ identical to the serial run as long as each chunk is computed deterministically 
 chunks carry their own seeds). A chunk that raises is reported as :class:`ChunkError`
 naming its index, with the error chained; the chunks not yet finished are cancelled.
 
-With ``cache=folder`` every finished chunk is kept in the folder (:mod:`landscape.cache`),
+With a ``cache`` folder every finished chunk is kept in the folder (:mod:`landscape.cache`),
 keyed by a fingerprint of ``fn`` and all the chunks, and a later call with the same work
 computes only the chunks that are not there: an interrupted grid or sweep resumes, with
 the same numbers as an uninterrupted run. Chunks are saved by this process as they
-arrive, so workers need no shared file system.
+arrive, so workers need no shared file system. Each chunk runs under the settings'
+``memory_budget`` (in whatever process runs it), which a batched objective reads to size
+its passes.
 """
 
 from __future__ import annotations
@@ -48,10 +52,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from landscape.cache import ChunkCache
+from landscape.settings import Execution, is_dask_client, resolve
+from landscape.settings import execution as settings_block
 
 # How map_chunks' own process pools start their workers: never by forking this process.
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -66,13 +71,15 @@ class ChunkError(RuntimeError):
         self.index = index
 
 
-def progress_bar(total: int, desc: str | None, enabled: bool):
-    """A tqdm bar, silent when output is not a terminal; a no-op without tqdm."""
+def progress_bar(total: int, desc: str | None, progress: bool | None):
+    """A tqdm bar: shown when ``progress`` is True, never when False, and when None only if
+    output is a terminal (tqdm's ``disable=None``); a no-op without tqdm."""
     try:
         from tqdm.auto import tqdm
     except ImportError:  # tqdm is optional (extra 'progress')
         return _NoBar()
-    return tqdm(total=total, desc=desc, disable=None if enabled else True, leave=False)
+    return tqdm(total=total, desc=desc, disable=None if progress is None else not progress,
+                leave=False)
 
 
 class _NoBar:
@@ -83,35 +90,31 @@ class _NoBar:
         pass
 
 
-def _is_dask_client(executor) -> bool:
-    distributed = sys.modules.get("distributed")  # imported wherever a Client exists
-    return distributed is not None and isinstance(executor, distributed.Client)
+class _WithinBudget:
+    """``fn(chunk)`` run under ``memory_budget`` (a picklable wrapper: the settings of the
+    calling block do not travel to worker processes by themselves)."""
+
+    def __init__(self, fn: Callable, memory_budget: float):
+        self.fn, self.memory_budget = fn, memory_budget
+
+    def __call__(self, chunk):
+        with settings_block(memory_budget=self.memory_budget):
+            return self.fn(chunk)
 
 
-def _check_executor(executor) -> None:
-    if executor is None or isinstance(executor, cf.Executor) or _is_dask_client(executor):
-        return
-    if isinstance(executor, bool) or not isinstance(executor, int):
-        raise ValueError("executor must be None, a number of processes, a "
-                         f"concurrent.futures.Executor or a dask Client, got {executor!r}")
-    if executor < 1:
-        raise ValueError(f"executor as a number of processes must be >= 1, got {executor}")
-
-
-def map_chunks(fn: Callable, chunks: Sequence | Iterable, executor=None, progress: bool = True,
-               desc: str | None = None, cache=None) -> list:
-    """``[fn(c) for c in chunks]``, in order, on the chosen executor, with a progress bar.
+def map_chunks(fn: Callable, chunks: Sequence | Iterable, execution: Execution | None = None,
+               desc: str | None = None) -> list:
+    """``[fn(c) for c in chunks]``, in order, as ``execution`` says, with a progress bar.
 
     Parameters
     ----------
     fn : callable ``fn(chunk) -> result``; picklable for processes and Dask.
     chunks : the chunks, ``m`` of them.
-    executor : None, an int, a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``
-        (see the module's description).
-    progress : show a progress bar (silent when output is not a terminal).
+    execution : :class:`~landscape.settings.Execution`, or None for the settings in force
+        (:func:`~landscape.settings.current_execution`): where the chunks run, whether a
+        bar shows, the cache folder that keeps finished chunks (a re-run of the same work
+        computes only the missing ones) and the memory budget each chunk runs under.
     desc : the bar's label.
-    cache : None, or a folder that keeps finished chunks so that a re-run of the same work
-        computes only the missing ones (see :mod:`landscape.cache`).
 
     Returns
     -------
@@ -123,15 +126,16 @@ def map_chunks(fn: Callable, chunks: Sequence | Iterable, executor=None, progres
         When a chunk raises (or its Dask task kills too many workers); ``index`` names it.
         With a cache, the chunks that finished before it are kept.
     """
-    _check_executor(executor)
+    settings = resolve(execution)
     chunks = list(chunks)
-    store = None if cache is None else ChunkCache.of_work(cache, fn, chunks)
+    store = None if settings.cache is None else ChunkCache.of_work(settings.cache, fn, chunks)
     results = {} if store is None else store.load(len(chunks))
     todo = [i for i in range(len(chunks)) if i not in results]
-    bar = progress_bar(len(chunks), desc, progress)
+    bar = progress_bar(len(chunks), desc, settings.progress)
     bar.update(len(results))
+    work = _WithinBudget(fn, settings.memory_budget)
     try:
-        with contextlib.closing(_finished(fn, chunks, todo, executor)) as finished:
+        with contextlib.closing(_finished(work, chunks, todo, settings.executor)) as finished:
             for i, result in finished:
                 results[i] = result
                 if store is not None:
@@ -146,7 +150,7 @@ def _finished(fn, chunks: list, todo: list, executor) -> Iterator[tuple[int, obj
     """``(index, fn(chunks[index]))`` for each index in ``todo``, as the chunks finish."""
     if executor is None:
         return ((i, _call(fn, i, chunks[i])) for i in todo)
-    if _is_dask_client(executor):
+    if is_dask_client(executor):
         return _on_dask(fn, chunks, todo, executor)
     return _on_pool(fn, chunks, todo, executor)
 

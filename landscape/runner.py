@@ -19,7 +19,15 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from landscape._checks import as_rng, choice, integer, positive, real_in, theta_vector
+from landscape._checks import (
+    as_rng,
+    choice,
+    integer,
+    metric_functions,
+    positive,
+    real_in,
+    theta_vector,
+)
 from landscape.objective import Objective, SampleObjective
 from landscape.optim import Optimizer
 from landscape.records import record
@@ -230,9 +238,7 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
     loss_tol = None if loss_tol is None else real_in(loss_tol, "loss_tol")
     grad_tol = None if grad_tol is None else real_in(grad_tol, "grad_tol", 0.0)
     choice(on_divergence, ("stop", "raise"), "on_divergence")
-    metrics = dict(metrics or {})
-    if not all(callable(fn) for fn in metrics.values()):
-        raise ValueError("metrics must map names to callables fn(objective, theta) -> float")
+    metrics = metric_functions(metrics)
     batches, batch_size, seed = _minibatches(objective, batch_size, sampling, rng)
     loss0 = objective.loss(theta)
     if not np.isfinite(loss0):

@@ -5,8 +5,9 @@ from a box) or a count of seeds for an ``init_fn(rng)`` such as ``MLP.init``. Ev
 gets its own seeds (for ``init_fn`` and for the minibatches), spawned from the master
 ``rng`` with ``numpy.random.SeedSequence``, and every optimizer runs from every start
 with the same minibatch seed. Runs are sent in chunks through
-:func:`landscape.parallel.map_chunks`, so the numbers are identical whatever the executor;
-with ``cache=folder`` finished chunks are kept, and an interrupted sweep resumes.
+:func:`landscape.parallel.map_chunks` as the :class:`~landscape.settings.Execution` says, so
+the numbers are identical whatever the executor; with a cache folder finished chunks are
+kept, and an interrupted sweep resumes.
 
 :class:`Runs` filters by optimizer label or status, summarizes final losses, tells which
 critical point (or cluster of end points) each run reached; :func:`landscape.save` keeps it
@@ -22,12 +23,13 @@ from typing import NamedTuple
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from landscape._checks import as_rng, choice, finite_array, integer, positive, real_in, theta_matrix
+from landscape._checks import as_rng, choice, finite_array, integer, real_in, theta_matrix
 from landscape.objective import Objective
 from landscape.optim import Optimizer
 from landscape.parallel import N_CHUNKS, map_chunks
 from landscape.records import record
 from landscape.runner import Trajectory, _default_cap, run
+from landscape.settings import Execution, resolve
 
 # ---------------------------------------------------------------------------------
 # Starting points
@@ -291,9 +293,8 @@ def _runs_per_chunk(n_jobs: int, dim: int, steps: int, options: dict,
 
 
 def run_many(objective: Objective, inits, optimizers, steps: int, *,
-             init_fn: Callable | None = None, rng=None, executor=None,
-             chunk_size: int | None = None, memory_budget: float = 256e6, cache=None,
-             progress: bool = True, **options) -> Runs:
+             init_fn: Callable | None = None, rng=None, chunk_size: int | None = None,
+             execution: Execution | None = None, **options) -> Runs:
     """Run every optimizer from every start.
 
     Parameters
@@ -305,18 +306,15 @@ def run_many(objective: Objective, inits, optimizers, steps: int, *,
     steps : the most updates per run.
     init_fn : ``init_fn(rng) -> theta (n,)``, needed when ``inits`` is a count.
     rng : the master int seed or Generator; start ``i`` gets seeds spawned from it.
-    executor : None (serial), an int (local processes), a ``concurrent.futures.Executor``
-        or a ``dask.distributed.Client`` (see :func:`landscape.parallel.map_chunks`).
     chunk_size : runs per task. By default about ``N_CHUNKS`` (16) tasks in all, whatever the
-        executor (so a cache written serially serves a run on Dask), with at most
-        ``memory_budget`` bytes of records per task.
-    memory_budget : float, bytes for the records of one chunk's runs (parameters at the
-        recorded steps, per-step values), which a worker holds until it sends them.
-    cache : None, or a folder keeping finished chunks, so that a re-run of the same sweep
-        (same objective, starts, seeds, optimizers, steps, options and chunking) computes
-        only the missing ones (see :mod:`landscape.cache`). Give an int ``rng``: without
-        one every call draws new seeds, and so is new work.
-    progress : a progress bar (silent when output is not a terminal).
+        executor (so a cache written serially serves a run on Dask), each holding at most
+        ``execution.memory_budget`` bytes of records (the parameters at the recorded steps
+        and the per-step values, which a worker holds until it sends them).
+    execution : :class:`~landscape.settings.Execution` or None (the settings in force): the
+        executor, progress bar, chunk cache and memory budget. With a cache, a re-run of the
+        same sweep (same objective, starts, seeds, optimizers, steps, options and chunking)
+        computes only the missing chunks; give an int ``rng``: without one every call draws
+        new seeds, and so is new work.
     **options : passed to :func:`landscape.runner.run` (``batch_size``, ``sampling``,
         ``record_every``, ``max_records``, ``loss_tol``, ``grad_tol``, ``diverge_factor``,
         ``on_divergence``, ``metrics``).
@@ -326,17 +324,17 @@ def run_many(objective: Objective, inits, optimizers, steps: int, *,
     Runs, ordered start by start and, within a start, optimizer by optimizer.
     """
     optimizers, steps = _optimizers(optimizers), integer(steps, "steps", 0)
-    memory_budget = positive(memory_budget, "memory_budget")
+    settings = resolve(execution)
     thetas, entropy, seeds = _starts(objective, inits, init_fn, rng)
     # A zero-step run checks the options here, so misuse is a ValueError before work is sent.
     run(objective, thetas[0], next(iter(optimizers.values())), 0, rng=0, **options)
     jobs = [(theta, opt, int(seed)) for theta, seed in zip(thetas, seeds)
             for opt in optimizers.values()]
     size = integer(chunk_size, "chunk_size", 1) if chunk_size is not None else _runs_per_chunk(
-        len(jobs), objective.dim, steps, options, memory_budget)
+        len(jobs), objective.dim, steps, options, settings.memory_budget)
     chunks = [_Chunk(objective, jobs[s:s + size], steps, options)
               for s in range(0, len(jobs), size)]
-    results = map_chunks(_run_chunk, chunks, executor, progress, desc="runs", cache=cache)
+    results = map_chunks(_run_chunk, chunks, settings, desc="runs")
     return Runs(tuple(tr for part in results for tr in part),
                 tuple(optimizers) * len(thetas), np.repeat(np.arange(len(thetas)), len(optimizers)),
                 entropy)

@@ -20,6 +20,11 @@ def save_png(fig, path: Path) -> Path:
     return path
 
 
+def accuracy_metric(objective, theta) -> float:
+    """The training accuracy, as a metric ``fn(objective, theta)`` of runs and surfaces."""
+    return objective.accuracy(theta)
+
+
 def main(run: Callable[..., dict], name: str, argv: Sequence[str] | None = None) -> None:
     """A study run as a script: ``python -m landscape.studies.NAME [OUT] [--quick] [--seed S]``.
 

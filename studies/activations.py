@@ -82,8 +82,8 @@ def lines(runs: dict, span: float, resolution: int, seed: int) -> dict:
     out = {}
     for name, (objective, trajectory) in runs.items():
         d = hidden_direction(objective, seed)
-        out[name] = [line(objective, trajectory.theta0, d, span=s, resolution=resolution,
-                          progress=False) for s in (span, ZOOM * span)]
+        out[name] = [line(objective, trajectory.theta0, d, span=s, resolution=resolution)
+                     for s in (span, ZOOM * span)]
     return out
 
 

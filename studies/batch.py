@@ -104,7 +104,7 @@ def plot_plane(objective, runs: dict, theta0, out: Path, resolution: int) -> lis
     lo, hi = coords.min(axis=0), coords.max(axis=0)
     pad = 0.15 * (hi - lo)
     surface = plane(objective, theta0, directions, span=list(zip(lo - pad, hi + pad)),
-                    resolution=resolution, progress=False)
+                    resolution=resolution)
     fig, ax = plt.subplots(figsize=(7, 5.5))
     bar = fig.colorbar(plot_contour(surface, ax=ax, levels=30, log=True), ax=ax,
                        label="full-batch training loss")

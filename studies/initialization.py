@@ -50,8 +50,7 @@ XOR_Y = np.array([0, 1, 1, 0])
 def himmelblau_runs(objective, num: int, seed: int):
     """GD from a ``num x num`` grid over the function's box until the gradient vanishes."""
     starts = grid_starts(objective.bounds, num)
-    return run_many(objective, starts, gd(0.005), 3000, rng=seed, grad_tol=1e-7,
-                    progress=False)
+    return run_many(objective, starts, gd(0.005), 3000, rng=seed, grad_tol=1e-7)
 
 
 def basin_map(objective, runs, basins, num: int, out: Path) -> None:
@@ -79,8 +78,7 @@ def basin_map(objective, runs, basins, num: int, out: Path) -> None:
 def trajectory_pictures(objective, runs, basins, resolution: int, out: Path) -> None:
     """A sample of runs on the function's surface: a contour PNG and an interactive HTML."""
     axes = np.eye(2)
-    surface = plane(objective, np.zeros(2), axes, span=5.0, resolution=resolution,
-                    progress=False)
+    surface = plane(objective, np.zeros(2), axes, span=5.0, resolution=resolution)
     sample = np.linspace(0, len(runs) - 1, 16).astype(int)
     # ordered by basin, so the runs get the basin map's colours (C0, C1, ... by first label)
     sample = sample[np.argsort(basins.labels[sample], kind="stable")]
@@ -122,7 +120,7 @@ def xor_runs(n_seeds: int, steps: int, seed: int):
     model = MLP([2, 2, 1], activation="tanh", output="sigmoid", loss="cross_entropy")
     objective = model.objective(XOR_X, XOR_Y)
     runs = run_many(objective, n_seeds, gd(0.5), steps, init_fn=model.init, rng=seed,
-                    record_every=steps, progress=False)
+                    record_every=steps)
     accuracy = np.array([objective.accuracy(theta) for theta in runs.final_thetas])
     stalled = [(float(np.linalg.norm(objective.grad(t))), min_eigenvalue(objective, t))
                for t, a in zip(runs.final_thetas, accuracy) if a < 1]

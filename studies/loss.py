@@ -30,7 +30,7 @@ from landscape import MLP, gd, runner
 from landscape.data import digits
 from landscape.directions import random_directions
 from landscape.plot import plot_contour
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import accuracy_metric, main, save_png
 from landscape.surface import curve, plane
 
 TITLE = "MSE vs cross-entropy on softmax outputs: MSE's plateaus far from the solution"
@@ -46,11 +46,6 @@ def objectives(n_samples: int) -> dict:
     X, y = digits()
     return {loss: MLP(SIZES, activation="tanh", output="softmax", loss=loss)
             .objective(X[:n_samples], y[:n_samples]) for loss in LOSSES}
-
-
-def accuracy_metric(objective, theta) -> float:
-    """The training accuracy, recorded by the runner."""
-    return objective.accuracy(theta)
 
 
 def train(objective, theta0, lr: float, steps: int):
@@ -136,8 +131,8 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
 
     directions = plane_directions(solution, fars[0], seed)
     surfaces = {loss: plane(o, solution, directions, span=((-0.25, 1.25), (-0.75, 0.75)),
-                            resolution=resolution, progress=False) for loss, o in objs.items()}
-    slices = {loss: curve(o, fars[0], solution, resolution=2 * resolution, progress=False)
+                            resolution=resolution) for loss, o in objs.items()}
+    slices = {loss: curve(o, fars[0], solution, resolution=2 * resolution)
               for loss, o in objs.items()}
     t = np.linspace(NEAR, 1.0, resolution)
     grads = {loss: np.linalg.norm([o.grad(solution + s * (fars[0] - solution)) for s in t],

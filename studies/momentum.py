@@ -99,7 +99,7 @@ def plot_valley(runs: dict, numbers: dict, seed: int, out: Path) -> None:
     the across-valley offset against steps."""
     q, _, steep, theta0 = valley(seed)
     surface = plane(q, np.zeros(2), np.eye(2)[0], np.eye(2)[1], span=1.1 * np.abs(theta0).max(),
-                    resolution=120, progress=False)
+                    resolution=120)
     fig, axes = plt.subplots(2, 2, figsize=(9, 8.6), sharex=True, sharey=True,
                              layout="constrained")
     for ax, (name, tr) in zip(axes.ravel(), runs.items()):

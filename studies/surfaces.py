@@ -39,11 +39,11 @@ from landscape.plot import (
     add_colorbar,
     plot_contour,
     plot_line,
-    plot_line_accuracy,
+    plot_line_metric,
     plot_surface3d,
     surface_figure,
 )
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import accuracy_metric, main, save_png
 from landscape.surface import curve, plane
 
 TITLE = "A digits MLP's loss around its minimum: random, filter-normalized, Hessian planes"
@@ -93,8 +93,8 @@ def planes(objective, theta, directions: dict, resolution: int) -> dict:
     out to a rise of ``HESSIAN_RISE`` nats along the top eigenvector for the Hessian."""
     top = directions["hessian"].meta["eigenvalues"][0]
     spans = {"random": 1.0, "filter": 1.0, "hessian": np.sqrt(2 * HESSIAN_RISE / top)}
-    return {name: plane(objective, theta, d, span=spans[name], resolution=resolution,
-                        progress=False) for name, d in directions.items()}
+    return {name: plane(objective, theta, d, span=spans[name], resolution=resolution)
+            for name, d in directions.items()}
 
 
 def rise_at_edge(surface) -> float:
@@ -132,7 +132,7 @@ def draw_interpolation(path, out: Path) -> None:
     plot_line(path, ax=ax, log=True, color="C0", label="training loss")
     ax.set_xlabel("t: (1 - t) initialization + t solution")
     twin = ax.twinx()
-    plot_line_accuracy(path, ax=twin, color="C1", label="training accuracy")
+    plot_line_metric(path, "accuracy", ax=twin, color="C1", label="training accuracy")
     twin.set_ylim(0, 1.02)
     ax.legend(handles=ax.lines + twin.lines, loc="center right")
     ax.set_title("From initialization to solution in a straight line")
@@ -146,8 +146,8 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     directions = make_directions(objective, theta, seed)
     surfaces = planes(objective, theta, directions, 11 if quick else 31)
     draw_planes(surfaces, out)
-    path = curve(objective, theta0, theta, resolution=21 if quick else 51, accuracy=True,
-                 progress=False)
+    path = curve(objective, theta0, theta, resolution=21 if quick else 51,
+                 metrics={"accuracy": accuracy_metric})
     draw_interpolation(path, out)
 
     center = float(objective.loss(theta))
@@ -175,7 +175,7 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
                                              for v in directions["filter"].vectors
                                              for b in objective.blocks)),
         "interpolation_loss": [float(path.values[0]), float(path.values[-1])],
-        "interpolation_accuracy": [float(path.accuracy[0]), float(path.accuracy[-1])],
+        "interpolation_accuracy": [float(path.metrics["accuracy"][i]) for i in (0, -1)],
         "interpolation_increases": int(np.sum(np.diff(path.values) > 0)),
         "interpolation_points": int(path.values.size),
         "interpolation_barrier": path.barrier,

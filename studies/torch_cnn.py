@@ -90,11 +90,9 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     lam, v1 = spectrum.eigenvalues[-1], spectrum.eigenvectors[:, -1]
 
     directions = filter_normalized_directions(objective, theta, k=2, rng=seed)
-    surface = plane(objective, theta, directions, span=1.0, resolution=11 if quick else 31,
-                    progress=False)
+    surface = plane(objective, theta, directions, span=1.0, resolution=11 if quick else 31)
     reach = 1.0 / np.sqrt(lam)  # where lambda_1 alpha^2 / 2 reaches half a nat
-    along = line(objective, theta, v1, span=reach, resolution=21 if quick else 41,
-                 progress=False)
+    along = line(objective, theta, v1, span=reach, resolution=21 if quick else 41)
     # lambda_1 against a central difference of the gradient along v1; the step is tiny
     # because ReLU and max-pool kinks within reach of larger steps bend the difference.
     h = 1e-6

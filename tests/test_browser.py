@@ -13,7 +13,7 @@ from landscape.surface import plane, project
 def _figure_file(folder):
     f = himmelblau()
     s = plane(f, np.zeros(2), [1.0, 0.0], [0.0, 1.0], span=((-5, 5), (-4, 4)),
-              resolution=(31, 25), progress=False)
+              resolution=(31, 25))
     s.values[:3, :3] = np.nan  # a gap must not break the page
     path = np.array([[-4.0, -3.0], [-2.0, 0.0], [0.5, 1.5], [3.0, 2.0]])
     run = project(path, s.center, s.directions, steps=[0, 10, 20, 30],

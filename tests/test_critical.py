@@ -9,7 +9,7 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
-from landscape import MLP, from_function, gd, run
+from landscape import MLP, Execution, from_function, gd, run
 from landscape import functions as F
 from landscape.critical import (
     classify,
@@ -53,7 +53,7 @@ def test_himmelblau_multistart_finds_all_nine_points():
 def test_six_hump_camel_multistart_matches_known_points():
     f = F.six_hump_camel()
     with ThreadPoolExecutor(2) as pool:
-        points = critical_points_in_box(f, executor=pool)
+        points = critical_points_in_box(f, execution=Execution(executor=pool))
     serial = critical_points_in_box(f)
     np.testing.assert_array_equal([p.theta for p in points], [p.theta for p in serial])
     assert len(points) == len(f.critical_points) == 15

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from landscape import MLP, data
+from landscape import MLP, Execution, data
 from landscape.optim import adam, gd
 from landscape.parallel import ChunkError
 from landscape.surface import plane
@@ -41,7 +41,7 @@ def client(cluster):
 def grid():
     """The MLP plane's inputs and its serial values."""
     obj, center, d = mlp_plane_inputs()
-    return obj, center, d, plane(obj, center, d, resolution=RES, progress=False)
+    return obj, center, d, plane(obj, center, d, resolution=RES)
 
 
 def settle(client):
@@ -53,13 +53,14 @@ def settle(client):
 
 def test_plane_and_sweep_on_two_workers_equal_the_serial_run(client, grid):
     obj, center, d, serial = grid
-    on_dask = plane(obj, center, d, resolution=RES, executor=client, progress=False)
+    on_dask = plane(obj, center, d, resolution=RES, execution=Execution(executor=client))
     np.testing.assert_array_equal(on_dask.values, serial.values)
     X, y = data.xor(40, rng=0)
     model = MLP([2, 4, 1], activation="sigmoid", output="sigmoid", loss="cross_entropy")
-    kw = dict(init_fn=model.init, rng=11, batch_size=10, record_every=5, progress=False)
+    kw = dict(init_fn=model.init, rng=11, batch_size=10, record_every=5)
     a = run_many(model.objective(X, y), 20, [gd(0.5), adam(0.05)], 30, **kw)
-    b = run_many(model.objective(X, y), 20, [gd(0.5), adam(0.05)], 30, executor=client, **kw)
+    b = run_many(model.objective(X, y), 20, [gd(0.5), adam(0.05)], 30,
+                 execution=Execution(executor=client), **kw)
     assert a.labels == b.labels and len(a) == len(b) == 40
     for x, z in zip(a, b):
         for field in ("thetas", "loss", "batch_loss", "grad_norm"):
@@ -71,15 +72,14 @@ def test_a_worker_killed_mid_grid_loses_no_point(client, grid, tmp_path):
     starts = chunk_starts(serial)
     flags = flag_files(tmp_path)
     probe = Probe(tmp_path / "log", flags, at=starts[3], exit=True)
-    s = plane(Probed(obj, probe), center, d, resolution=RES, executor=client, progress=False,
-              cache=tmp_path / "cache")
+    on_dask = Execution(executor=client, cache=tmp_path / "cache")
+    s = plane(Probed(obj, probe), center, d, resolution=RES, execution=on_dask)
     assert not flags[0].exists()  # the worker that took chunk 3 first did die
     np.testing.assert_array_equal(s.values, serial.values)  # every point, once, right
     assert set(probe.keys()) == set(starts)  # chunk 3 was computed again elsewhere
     assert len(list((tmp_path / "cache").glob("*/chunk-*.pkl"))) == len(starts) == 15
     computed = len(probe.keys())
-    again = plane(Probed(obj, probe), center, d, resolution=RES, executor=client,
-                  progress=False, cache=tmp_path / "cache")
+    again = plane(Probed(obj, probe), center, d, resolution=RES, execution=on_dask)
     np.testing.assert_array_equal(again.values, serial.values)
     assert len(probe.keys()) == computed  # all from the cache
 
@@ -89,7 +89,8 @@ def test_a_chunk_that_kills_every_worker_it_meets_is_named(client, grid, tmp_pat
     starts = chunk_starts(serial)
     probe = Probe(tmp_path / "log", flag_files(tmp_path, 2), at=starts[9], exit=True)
     with pytest.raises(ChunkError, match="chunk 9 failed: KilledWorker") as info:
-        plane(Probed(obj, probe), center, d, resolution=RES, executor=client, progress=False)
+        plane(Probed(obj, probe), center, d, resolution=RES,
+              execution=Execution(executor=client))
     assert info.value.index == 9 and isinstance(info.value.__cause__,
                                                 distributed.KilledWorker)
 
@@ -99,17 +100,16 @@ def test_an_error_in_a_chunk_is_named_and_the_finished_chunks_are_kept(client, g
     starts = chunk_starts(serial)
     probe = Probe(tmp_path / "log", flag_files(tmp_path), at=starts[5])
     probed = Probed(obj, probe)
+    on_dask = Execution(executor=client, cache=tmp_path)
     with pytest.raises(ChunkError, match="chunk 5 failed: RuntimeError: planned") as info:
-        plane(probed, center, d, resolution=RES, executor=client, progress=False,
-              cache=tmp_path)
+        plane(probed, center, d, resolution=RES, execution=on_dask)
     assert info.value.index == 5 and isinstance(info.value.__cause__, RuntimeError)
     settle(client)
     kept = {p.name for p in tmp_path.glob("*/chunk-*.pkl")}
     assert "chunk-5.pkl" not in kept
     assert {starts[int(name[6:-4])] for name in kept} <= set(probe.keys())
     before = len(probe.keys())
-    resumed = plane(probed, center, d, resolution=RES, executor=client, progress=False,
-                    cache=tmp_path)
+    resumed = plane(probed, center, d, resolution=RES, execution=on_dask)
     np.testing.assert_array_equal(resumed.values, serial.values)
     assert sorted(probe.keys()[before:]) == sorted(
         key for i, key in enumerate(starts) if f"chunk-{i}.pkl" not in kept)

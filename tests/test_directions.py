@@ -1,6 +1,6 @@
 """Directions against independent answers: filter norms measured directly, the ReLU rescaling
-invariance, covariance eigenvalues for PCA, eigh for Hessian directions, closed-form Bezier
-optima, convexity along an interpolation, and mode connectivity."""
+invariance, covariance eigenvalues for PCA, eigh for Hessian directions, the plane through
+three points, and convexity along an interpolation."""
 
 import numpy as np
 import pytest
@@ -9,11 +9,8 @@ from scipy.optimize import minimize
 from landscape import MLP, data, from_function, gd, run
 from landscape.directions import (
     Directions,
-    bezier,
-    bezier_coords,
     filter_normalize,
     filter_normalized_directions,
-    fit_bezier,
     hessian_directions,
     interpolation,
     pca_directions,
@@ -94,7 +91,7 @@ def test_filter_normalization_removes_relu_rescaling(bias):
     assert obj.loss(scaled) == pytest.approx(obj.loss(theta), rel=1e-13)  # the same function
 
     def curve_along(center, direction):
-        return line(obj, center, direction, span=1.0, resolution=21, progress=False).values
+        return line(obj, center, direction, span=1.0, resolution=21).values
 
     normalized = [filter_normalized_directions(obj, t, k=1, rng=3, bias=bias) for t in
                   (theta, scaled)]
@@ -183,35 +180,16 @@ def test_hessian_directions_from_a_lanczos_spectrum():
     assert d.kind == "hessian" and d.vectors.shape == (2, model.n_params)
 
 
-def test_bezier_points_and_the_plane_they_lie_in():
+def test_through_points_spans_every_affine_combination_of_the_three():
     rng = np.random.default_rng(3)
     a, c, b = rng.standard_normal((3, 7))
     t = np.linspace(0, 1, 11)
-    direct = (1 - t)[:, None] ** 2 * a + (2 * t * (1 - t))[:, None] * c + (t**2)[:, None] * b
-    np.testing.assert_allclose(bezier(a, c, b, t), direct, atol=1e-14)
-    np.testing.assert_allclose(bezier(a, (a + b) / 2, b, t), a + t[:, None] * (b - a), atol=1e-14)
-    np.testing.assert_allclose(bezier_coords(t), np.stack([2 * t * (1 - t), t**2], 1))
+    bent = (1 - t)[:, None] ** 2 * a + (2 * t * (1 - t))[:, None] * c + (t**2)[:, None] * b
     plane = through_points(a, b, c)
     np.testing.assert_allclose(plane.vectors @ plane.vectors.T, np.eye(2), atol=1e-14)
-    assert np.all(project(direct, plane.center, plane).residual < 1e-12)
+    assert np.all(project(bent, plane.center, plane).residual < 1e-12)
     with pytest.raises(ValueError, match="collinear"):
         through_points(a, b, 2 * b - a)
-    with pytest.raises(ValueError, match=r"t must lie in \[0, 1\]"):
-        bezier_coords([1.5])
-
-
-def test_fit_bezier_finds_the_closed_form_bend_of_a_quadratic():
-    # For L = |theta|^2 / 2, argmin_c of int_0^1 L(phi_c(t)) dt is c = -3/4 (a + b).
-    f = from_function(lambda t: 0.5 * float(t @ t), 3, grad=lambda t: t.copy())
-    a, b = np.array([1.0, 0.0, 0.5]), np.array([0.0, 2.0, 0.5])
-    fit = fit_bezier(f, a, b, steps=1500, learning_rate=0.01, t_per_step=8, rng=0)
-    np.testing.assert_allclose(fit.bend, -0.75 * (a + b), atol=0.05)
-    again = fit_bezier(f, a, b, steps=50, learning_rate=0.01, t_per_step=8, rng=0)
-    np.testing.assert_array_equal(again.bend, fit_bezier(f, a, b, steps=50, learning_rate=0.01,
-                                                         t_per_step=8, rng=0).bend)
-    np.testing.assert_array_equal(fit.start, a)
-    with pytest.raises(ValueError, match="learning_rate"):
-        fit_bezier(f, a, b, learning_rate=-1.0)
 
 
 def test_linear_interpolation_is_monotone_on_a_convex_model():
@@ -223,26 +201,11 @@ def test_linear_interpolation_is_monotone_on_a_convex_model():
                       options={"gtol": 1e-12, "ftol": 0, "maxiter": 1000})
     assert np.linalg.norm(obj.grad(result.x)) < 1e-6
     d = interpolation(start, result.x)
-    path = line(obj, d.center, d.vectors[0], span=(0.0, 1.0), resolution=101, progress=False)
+    path = line(obj, d.center, d.vectors[0], span=(0.0, 1.0), resolution=101)
     assert np.all(np.diff(path.values) <= 1e-12)
     assert path.values[-1] < path.values[0]
-    straight = curve(obj, start, result.x, resolution=101, progress=False)
+    straight = curve(obj, start, result.x, resolution=101)
     np.testing.assert_allclose(straight.values, path.values, rtol=1e-12)
-
-
-def test_a_trained_bezier_path_connects_two_minima():
-    X, y = data.moons(100, noise=0.1, rng=0)
-    model = MLP([2, 8, 2], activation="tanh", output="softmax", loss="cross_entropy",
-                weight_decay=1e-3)
-    obj = model.objective(X, y)
-    minima = [minimize(obj.loss_and_grad, model.init(seed), jac=True, method="L-BFGS-B",
-                       options={"maxiter": 2000, "gtol": 1e-10}).x for seed in (1, 2)]
-    straight = curve(obj, *minima, progress=False)
-    fit = fit_bezier(obj, *minima, steps=300, learning_rate=0.05, rng=0)
-    bent = curve(obj, fit.start, fit.end, fit.bend, progress=False)
-    assert straight.barrier > 0.1
-    assert bent.barrier < 0.1 * straight.barrier
-    np.testing.assert_allclose(bent.values[[0, -1]], straight.values[[0, -1]], rtol=1e-12)
 
 
 def test_directions_records_and_validation():

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from landscape import MLP, check_derivatives
+from landscape import MLP, check_derivatives, execution
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "softplus", "linear"]
 HEADS = [("linear", "mse"), ("sigmoid", "mse"), ("softmax", "mse"),
@@ -99,8 +99,8 @@ def test_batched_losses_equal_loop(head):
     thetas = rng.standard_normal((7, model.n_params))
     loop = np.array([obj.loss(t) for t in thetas])
     np.testing.assert_allclose(obj.losses(thetas), loop, rtol=1e-12, atol=0)
-    obj.memory_budget = 1.0  # one point per chunk
-    np.testing.assert_allclose(obj.losses(thetas), loop, rtol=1e-12, atol=0)
+    with execution(memory_budget=1.0):  # one point per chunk
+        np.testing.assert_allclose(obj.losses(thetas), loop, rtol=1e-12, atol=0)
 
 
 def test_losses_in_span_equal_loop():

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landscape import MLP, data
+from landscape import MLP, Execution, data
 from landscape import functions as F
 from landscape.cache import ChunkCache, fingerprint
 from landscape.directions import random_directions
@@ -116,9 +116,9 @@ def test_every_executor_returns_the_serial_results_in_order(executor):
     expected = [_moments(c) for c in chunks]
     if executor == "threads":
         with cf.ThreadPoolExecutor(2) as pool:
-            got = map_chunks(_moments, chunks, pool, progress=False)
+            got = map_chunks(_moments, chunks, Execution(executor=pool))
     else:
-        got = map_chunks(_moments, chunks, executor, progress=False)
+        got = map_chunks(_moments, chunks, Execution(executor=executor))
     assert len(got) == len(chunks)
     for g, e in zip(got, expected):
         np.testing.assert_array_equal(g, e)
@@ -138,7 +138,7 @@ def test_own_process_pools_start_fresh_workers_with_one_blas_thread():
     pytest.importorskip("threadpoolctl")
     MARK["parent"] = os.getpid()
     try:
-        states = map_chunks(_worker_state, range(4), executor=2, progress=False)
+        states = map_chunks(_worker_state, range(4), Execution(executor=2))
     finally:
         MARK.clear()
     assert states == [(None, [1])] * 4
@@ -155,14 +155,14 @@ def test_a_failing_chunk_is_reported_with_its_index(executor):
     with cf.ThreadPoolExecutor(2) as threads:
         pool = threads if executor == "threads" else executor
         with pytest.raises(ChunkError, match="chunk 3 failed: ValueError: bad chunk") as info:
-            map_chunks(_fail_at_three, range(6), pool, progress=False)
+            map_chunks(_fail_at_three, range(6), Execution(executor=pool))
     assert info.value.index == 3 and isinstance(info.value.__cause__, ValueError)
 
 
 @pytest.mark.parametrize("executor", [0, -2, True, 2.0, "dask"])
 def test_bad_executor_is_named(executor):
     with pytest.raises(ValueError, match="executor"):
-        map_chunks(_moments, _chunks(), executor, progress=False)
+        map_chunks(_moments, _chunks(), Execution(executor=executor))
 
 
 # ---------------------------------------------------------------------------------
@@ -181,15 +181,15 @@ def test_interrupted_work_resumes_where_it_stopped(tmp_path):
     probe = Probe(tmp_path / "log", flag_files(tmp_path), at=keys[5])
     work = partial(_probed_sum, probe)
     with pytest.raises(ChunkError) as info:
-        map_chunks(work, chunks, progress=False, cache=tmp_path / "cache")
+        map_chunks(work, chunks, Execution(cache=tmp_path / "cache"))
     assert info.value.index == 5 and probe.keys() == keys[:5]
     store = ChunkCache.of_work(tmp_path / "cache", work, chunks)
     assert sorted(store.load(8)) == [0, 1, 2, 3, 4]
 
-    resumed = map_chunks(work, chunks, progress=False, cache=tmp_path / "cache")
+    resumed = map_chunks(work, chunks, Execution(cache=tmp_path / "cache"))
     assert resumed == [c.sum() for c in chunks]
     assert probe.keys() == keys[:5] + keys[5:]  # chunks 5, 6, 7 once more, nothing else
-    assert map_chunks(work, chunks, progress=False, cache=tmp_path / "cache") == resumed
+    assert map_chunks(work, chunks, Execution(cache=tmp_path / "cache")) == resumed
     assert len(probe.keys()) == 8  # everything came from the cache
     assert all(p.name.startswith("chunk-") for p in store.path.iterdir())  # no temporary file
 
@@ -200,11 +200,11 @@ def test_a_pool_whose_worker_dies_fails_and_a_rerun_resumes(tmp_path):
     probe = Probe(tmp_path / "log", flag_files(tmp_path), at=keys[2], exit=True)
     work = partial(_probed_sum, probe)
     with pytest.raises(ChunkError) as info:
-        map_chunks(work, chunks, executor=2, progress=False, cache=tmp_path / "cache")
+        map_chunks(work, chunks, Execution(executor=2, cache=tmp_path / "cache"))
     assert isinstance(info.value.__cause__, BrokenProcessPool)
     kept = ChunkCache.of_work(tmp_path / "cache", work, chunks).load(6)
     before = len(probe.keys())
-    resumed = map_chunks(work, chunks, executor=2, progress=False, cache=tmp_path / "cache")
+    resumed = map_chunks(work, chunks, Execution(executor=2, cache=tmp_path / "cache"))
     assert resumed == [c.sum() for c in chunks]
     assert sorted(probe.keys()[before:]) == sorted(k for i, k in enumerate(keys) if i not in kept)
 
@@ -213,14 +213,14 @@ def test_the_cache_keeps_different_work_apart(tmp_path):
     chunks = [np.arange(3.0) + i for i in range(4)]
     probe = Probe(tmp_path / "log")
     work = partial(_probed_sum, probe)
-    map_chunks(work, chunks, progress=False, cache=tmp_path)
+    map_chunks(work, chunks, Execution(cache=tmp_path))
     changed = [c.copy() for c in chunks]
     changed[2][1] += 1e-12  # one number of one chunk
-    other = map_chunks(work, changed, progress=False, cache=tmp_path)
+    other = map_chunks(work, changed, Execution(cache=tmp_path))
     assert other == [c.sum() for c in changed] and len(probe.keys()) == 8
     assert len(list(tmp_path.glob("*/chunk-*.pkl"))) == 8  # two keys, four chunks each
     regrouped = [np.concatenate(chunks[:2]), *chunks[2:]]  # same numbers, other chunking
-    map_chunks(work, regrouped, progress=False, cache=tmp_path)
+    map_chunks(work, regrouped, Execution(cache=tmp_path))
     assert len(probe.keys()) == 11
 
 
@@ -230,7 +230,7 @@ def test_a_stray_temporary_file_is_not_a_finished_chunk(tmp_path):
     store.path.mkdir(parents=True)
     (store.path / ".chunk-1.x1y2.pkl").write_bytes(b"half a pickle")  # a write cut short
     assert store.load(2) == {}
-    got = map_chunks(_moments, chunks, progress=False, cache=tmp_path)
+    got = map_chunks(_moments, chunks, Execution(cache=tmp_path))
     assert sorted(store.load(2)) == [0, 1]
     np.testing.assert_array_equal(store.load(2)[1], got[1])
 
@@ -241,20 +241,19 @@ def test_bad_cache_folder_is_named(tmp_path, folder, message):
         folder = tmp_path / "file"
         folder.write_text("not a folder")
     with pytest.raises(ValueError, match=message):
-        map_chunks(_moments, _chunks(), progress=False, cache=folder)
+        map_chunks(_moments, _chunks(), Execution(cache=folder))
 
 
 def test_an_interrupted_plane_resumes_to_the_serial_plane(tmp_path):
     obj, center, d = mlp_plane_inputs()
-    clean = plane(obj, center, d, span=1.5, resolution=(13, 9), progress=False)
+    clean = plane(obj, center, d, span=1.5, resolution=(13, 9))
     starts = chunk_starts(clean)
     probe = Probe(tmp_path / "log", flag_files(tmp_path), at=starts[6])
-    probed = Probed(obj, probe)
+    probed, cached = Probed(obj, probe), Execution(cache=tmp_path)
     with pytest.raises(ChunkError) as info:
-        plane(probed, center, d, span=1.5, resolution=(13, 9), progress=False, cache=tmp_path)
+        plane(probed, center, d, span=1.5, resolution=(13, 9), execution=cached)
     assert info.value.index == 6 and probe.keys() == starts[:6]
-    resumed = plane(probed, center, d, span=1.5, resolution=(13, 9), progress=False,
-                    cache=tmp_path)
+    resumed = plane(probed, center, d, span=1.5, resolution=(13, 9), execution=cached)
     np.testing.assert_array_equal(resumed.values, clean.values)
     assert probe.keys() == starts  # each chunk computed once in all
 
@@ -272,14 +271,15 @@ def test_an_interrupted_sweep_resumes_to_the_serial_sweep(tmp_path):
     keys = [point_key(s[:3]) for s in starts]
     probe = Probe(tmp_path / "log", flag_files(tmp_path), at=keys[4])
     opts = {"gd": gd(0.5), "adam": adam(0.05)}
-    kw = dict(rng=3, batch_size=10, record_every=30, progress=False)
+    kw = dict(rng=3, batch_size=10, record_every=30)
     metrics = {"probe": partial(_probed_metric, probe)}
+    cached = Execution(cache=tmp_path)
     clean = run_many(obj, starts, opts, 30, **kw)
     with pytest.raises(ChunkError) as info:  # one run per chunk: 12 chunks, start 4 in 8, 9
-        run_many(obj, starts, opts, 30, chunk_size=1, cache=tmp_path, metrics=metrics, **kw)
+        run_many(obj, starts, opts, 30, chunk_size=1, execution=cached, metrics=metrics, **kw)
     assert info.value.index == 8
     before = len(probe.keys())
-    resumed = run_many(obj, starts, opts, 30, chunk_size=1, cache=tmp_path, metrics=metrics,
+    resumed = run_many(obj, starts, opts, 30, chunk_size=1, execution=cached, metrics=metrics,
                        **kw)
     # The option check runs once at start 0; a run probes its first and last point.
     computed = probe.keys()[before:]
@@ -295,20 +295,21 @@ def test_an_interrupted_sweep_resumes_to_the_serial_sweep(tmp_path):
 def test_sweep_chunks_stay_within_the_memory_budget(tmp_path):
     f = F.rosenbrock(4)
     starts = np.random.default_rng(0).uniform(-1, 1, (64, 4))
-    one = run_many(f, starts[:1], gd(1e-4), 50, progress=False)[0]
+    one = run_many(f, starts[:1], gd(1e-4), 50)[0]
     per_run = sum(a.nbytes for a in (one.thetas, one.steps, one.loss, one.batch_loss,
                                       one.grad_norm, one.lr, one.wall_time))
     # No binding budget: 16 chunks of 4; room for two runs: 32 chunks; for none: one per chunk.
     for budget, n_chunks in [(1e9, 16), (2.5 * per_run, 32), (1.0, 64)]:
         folder = tmp_path / str(budget)
-        run_many(f, starts, gd(1e-4), 50, memory_budget=budget, cache=folder, progress=False)
+        run_many(f, starts, gd(1e-4), 50,
+                 execution=Execution(memory_budget=budget, cache=folder))
         (key,) = [p.name for p in folder.iterdir()]
         chunks = ChunkCache(folder, key).load(100)
         assert sorted(chunks) == list(range(n_chunks))
         assert sum(len(c) for c in chunks.values()) == 64
         assert max(len(c) for c in chunks.values()) * per_run <= max(budget, per_run)
     with pytest.raises(ValueError, match="memory_budget"):
-        run_many(f, starts, gd(1e-4), 5, memory_budget=0, progress=False)
+        run_many(f, starts, gd(1e-4), 5, execution=Execution(memory_budget=0))
 
 
 # ---------------------------------------------------------------------------------

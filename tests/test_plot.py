@@ -26,7 +26,7 @@ from landscape.plot import (  # noqa: E402
     plot_density,
     plot_eigenvalue_histogram,
     plot_line,
-    plot_line_accuracy,
+    plot_line_metric,
     plot_spectrum,
     plot_surface3d,
     plot_trajectories,
@@ -52,14 +52,14 @@ def _png(fig) -> bytes:
 def _axes_plane():
     """Himmelblau on a non-square grid along the coordinate axes."""
     return plane(himmelblau(), np.zeros(2), [1.0, 0.0], [0.0, 1.0], span=((-5, 5), (-4, 4)),
-                 resolution=(41, 23), progress=False)
+                 resolution=(41, 23))
 
 
 def test_contour_lines_sit_where_the_function_has_that_value():
     # f(x, y) = x + 2: each contour line of level v is the vertical line x = v - 2.
     f = from_function(lambda t: float(t[0] + 2.0), 2)
     s = plane(f, np.zeros(2), [1.0, 0.0], [0.0, 1.0], span=((-1, 1), (-3, 3)),
-              resolution=(11, 5), progress=False)
+              resolution=(11, 5))
     cs = plot_contour(s, levels=[1.5, 2.0, 2.5], filled=False)
     for level, segments in zip(cs.levels, cs.allsegs):
         points = np.concatenate(segments)
@@ -114,8 +114,7 @@ def test_pca_axes_are_labelled_with_their_variance():
     rng = np.random.default_rng(0)
     run = np.cumsum(rng.standard_normal((30, 2)) * [2.0, 0.5], axis=0)
     d = pca_directions(run)
-    s = plane(from_function(lambda t: float(t @ t), 2), d.center, d, resolution=5,
-              progress=False)
+    s = plane(from_function(lambda t: float(t @ t), 2), d.center, d, resolution=5)
     cs = plot_contour(s)
     assert cs.axes.get_xlabel() == f"PC1 ({d.explained_variance[0]:.1%} of variance)"
     assert cs.axes.get_ylabel().startswith("PC2 (")
@@ -180,7 +179,7 @@ def test_nan_gaps_do_not_break_any_picture():
     s = _axes_plane()
     values = s.values.copy()
     values[5:12, 3:9] = np.nan
-    holey = type(s)(s.center, s.directions, s.axes, values, None, s.meta)
+    holey = type(s)(s.center, s.directions, s.axes, values, {}, s.meta)
     cs = plot_contour(holey, log=True)
     assert np.all(np.isfinite(cs.levels))
     ax3 = plt.figure().add_subplot(projection="3d")
@@ -192,21 +191,29 @@ def test_nan_gaps_do_not_break_any_picture():
         plot_surface3d(holey, ax=plt.subplots()[1])
 
 
+def _first_coordinate(objective, theta) -> float:
+    return float(theta[0])
+
+
 def test_line_and_curve_plots_draw_their_values():
     f = from_function(lambda t: float(np.exp(t[0]) if t[0] < 1 else np.inf), 2)
-    s = line(f, np.zeros(2), [1.0, 0.0], span=2.0, resolution=9, progress=False)
+    s = line(f, np.zeros(2), [1.0, 0.0], span=2.0, resolution=9)
     artist = plot_line(s, log=True, label="exp")
     np.testing.assert_array_equal(artist.get_xdata(), s.axes[0])
     np.testing.assert_array_equal(artist.get_ydata(), s.values)
     assert np.isnan(s.values[-1])  # inf became a gap
     assert artist.axes.get_yscale() == "log" and artist.axes.get_xlabel() == "direction 1"
-    c = curve(f, np.zeros(2), np.ones(2), bend=np.array([0.0, 1.0]), resolution=5,
-              progress=False)
+    c = curve(f, np.zeros(2), np.ones(2), bend=np.array([0.0, 1.0]), resolution=5)
     drawn = plot_line(c)
     np.testing.assert_array_equal(drawn.get_xdata(), np.linspace(0, 1, 5))
     assert drawn.axes.get_xlabel() == "t"
-    with pytest.raises(ValueError, match="accuracy=True"):
-        plot_line_accuracy(s)
+    with pytest.raises(ValueError, match="no metric 'accuracy'"):
+        plot_line_metric(s, "accuracy")
+    measured = line(f, np.zeros(2), [1.0, 0.0], span=2.0, resolution=9,
+                    metrics={"first": _first_coordinate})
+    drawn = plot_line_metric(measured, "first")
+    np.testing.assert_array_equal(drawn.get_ydata(), np.linspace(-2.0, 2.0, 9))
+    assert drawn.axes.get_ylabel() == "first"
     assert _png(artist.axes.figure).startswith(b"\x89PNG")
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from landscape import MLP
+from landscape import MLP, Execution, execution
 from landscape import functions as F
 from landscape.critical import critical_points_in_box
 from landscape.data import xor
@@ -56,7 +56,7 @@ def himmelblau_runs():
     """GD from an 8 x 8 grid over Himmelblau's box, run until the gradient vanishes."""
     f = F.himmelblau()
     return f, run_many(f, grid_starts(f.bounds, 8), gd(0.01), 3000, grad_tol=1e-8,
-                       record_every=1000, progress=False)
+                       record_every=1000)
 
 
 def test_himmelblau_grid_reaches_all_four_minima_and_reports_basins(himmelblau_runs):
@@ -102,14 +102,14 @@ def test_basins_of_found_points_are_the_basins_of_the_known_points(himmelblau_ru
 def test_lee_saddle_gd_reaches_a_minimum_from_every_random_start():
     f = F.lee_saddle()  # x²/2 + y⁴/4 - y²/2: saddle (0, 0), minima (0, ±1)
     runs = run_many(f, box_starts(f.bounds, 1000, rng=0, method="uniform"), gd(0.1), 1000,
-                    grad_tol=1e-6, record_every=1000, progress=False)
+                    grad_tol=1e-6, record_every=1000)
     basins = runs.basins(f.critical_points, tol=1e-5)
     reached = np.array(basins.kinds)[basins.labels]
     assert np.all(basins.labels >= 0) and set(reached) == {"minimum"}
     # y(1 + eta - eta y²) keeps the sign of y in the box: the basin is the sign of y0
     np.testing.assert_array_equal(basins.centers[basins.labels, 1], np.sign(runs.starts[:, 1]))
-    on_line = run_many(f, [[1.3, 0.0], [-0.7, 0.0]], gd(0.1), 1000, grad_tol=1e-6,
-                       progress=False).basins(f.critical_points, tol=1e-5)
+    on_line = run_many(f, [[1.3, 0.0], [-0.7, 0.0]], gd(0.1), 1000,
+                       grad_tol=1e-6).basins(f.critical_points, tol=1e-5)
     assert [on_line.kinds[i] for i in on_line.labels] == ["saddle", "saddle"]
 
 
@@ -127,19 +127,20 @@ def xor_objective():
 def xor_runs(**kwargs):
     model, obj = xor_objective()
     return run_many(obj, 4, {"gd": gd(0.5), "adam": adam(0.05)}, 30, init_fn=model.init,
-                    rng=11, batch_size=10, record_every=5, progress=False, **kwargs)
+                    rng=11, batch_size=10, record_every=5, **kwargs)
 
 
 def test_process_pool_gives_bit_identical_runs():
     serial = xor_runs()
-    assert_same_runs(serial, xor_runs(executor=2, chunk_size=3))
+    with execution(executor=2):
+        assert_same_runs(serial, xor_runs(chunk_size=3))
 
 
 def test_dask_client_gives_bit_identical_runs():
     distributed = pytest.importorskip("dask.distributed")
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
                             dashboard_address=None) as client:
-        assert_same_runs(xor_runs(), xor_runs(executor=client))
+        assert_same_runs(xor_runs(), xor_runs(execution=Execution(executor=client)))
 
 
 def test_seeds_per_start_shared_by_optimizers_and_reproducible():
@@ -153,8 +154,7 @@ def test_seeds_per_start_shared_by_optimizers_and_reproducible():
     again = run(obj, runs[3].theta0, adam(0.05), 30, batch_size=10, rng=runs[3].seed,
                 record_every=5)
     np.testing.assert_array_equal(again.thetas, runs[3].thetas)
-    other = run_many(obj, 4, gd(0.5), 30, init_fn=model.init, rng=12, batch_size=10,
-                     progress=False)
+    other = run_many(obj, 4, gd(0.5), 30, init_fn=model.init, rng=12, batch_size=10)
     assert not np.array_equal(other.starts, runs.filter(label="gd").starts)
 
 
@@ -166,7 +166,7 @@ def test_seeds_per_start_shared_by_optimizers_and_reproducible():
 def test_summary_and_filters_against_closed_form():
     f = F.quadratic([1.0], rotate=False)  # theta_t = theta0 (1 - lr)^t
     starts = box_starts([[-1.0, 1.0]], 5, rng=3)
-    runs = run_many(f, starts, {"small": gd(0.5), "big": gd(2.5)}, 100, progress=False)
+    runs = run_many(f, starts, {"small": gd(0.5), "big": gd(2.5)}, 100)
     summary = runs.summary(quantiles=(0.0, 0.5, 1.0))
     exact = 0.5 * (starts[:, 0] * 0.5**100) ** 2
     np.testing.assert_allclose(summary["small"].final_loss, np.quantile(exact, [0, 0.5, 1]),

@@ -1,7 +1,7 @@
 """Pictures of loss landscapes.
 
 matplotlib (every function takes ``ax=None`` and returns what it drew; none calls ``show``):
-:func:`plot_line`, :func:`plot_line_accuracy` (1-D), :func:`plot_contour`,
+:func:`plot_line`, :func:`plot_line_metric` (1-D), :func:`plot_contour`,
 :func:`plot_surface3d`, :func:`plot_trajectories`, :func:`plot_critical_points` (2-D),
 :func:`add_colorbar` (a colour bar labelled at the powers of ten for log contours),
 :func:`plot_spectrum`, :func:`plot_eigenvalue_histogram`, :func:`plot_density` (Hessian).
@@ -20,7 +20,7 @@ from landscape.plot.contours import (
     plot_surface3d,
     plot_trajectories,
 )
-from landscape.plot.curves import plot_line, plot_line_accuracy
+from landscape.plot.curves import plot_line, plot_line_metric
 from landscape.plot.interactive import surface_figure
 from landscape.plot.spectrum import plot_density, plot_eigenvalue_histogram, plot_spectrum
 
@@ -32,7 +32,7 @@ __all__ = [
     "plot_density",
     "plot_eigenvalue_histogram",
     "plot_line",
-    "plot_line_accuracy",
+    "plot_line_metric",
     "plot_spectrum",
     "plot_surface3d",
     "plot_trajectories",

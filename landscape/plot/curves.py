@@ -1,4 +1,4 @@
-"""One-dimensional pictures: the loss (and accuracy) along a line or a path."""
+"""One-dimensional pictures: the loss (and recorded metrics) along a line or a path."""
 
 from __future__ import annotations
 
@@ -32,18 +32,27 @@ def plot_line(line, ax=None, log: bool = False, label: str | None = None, **kwar
     return artist
 
 
-def plot_line_accuracy(line, ax=None, label: str | None = None, **kwargs):
-    """Draw the accuracy recorded along a 1-D Surface or Curve (e.g. on ``ax.twinx()``).
+def plot_line_metric(line, name: str, ax=None, label: str | None = None, **kwargs):
+    """Draw a metric recorded along a 1-D Surface or Curve (e.g. on ``ax.twinx()``).
+
+    Parameters
+    ----------
+    line : Surface with one axis, or Curve, evaluated with ``metrics={name: fn, ...}``.
+    name : str, the metric, also the y-axis label.
+    ax : matplotlib Axes, or None for a new figure.
+    label : legend label.
+    **kwargs : passed to ``Axes.plot``.
 
     Returns
     -------
     matplotlib.lines.Line2D
     """
-    check_dims(line, 1, "plot_line_accuracy")
-    if line.accuracy is None:
-        raise ValueError("this line has no accuracy: evaluate it with accuracy=True")
+    check_dims(line, 1, "plot_line_metric")
+    if name not in line.metrics:
+        raise ValueError(f"this line has no metric {name!r} (it has {sorted(line.metrics)}): "
+                         f"evaluate it with metrics={{{name!r}: fn}}")
     ax = new_axes(ax)
-    (artist,) = ax.plot(line.axes[0], line.accuracy, label=label, **kwargs)
+    (artist,) = ax.plot(line.axes[0], line.metrics[name], label=label, **kwargs)
     ax.set_xlabel(axis_labels(line)[0])
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel(name)
     return artist

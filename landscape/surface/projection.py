@@ -1,0 +1,58 @@
+"""Trajectories placed on a surface's plane by least squares: :func:`project`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from landscape._checks import finite_array, theta_matrix, theta_vector
+from landscape.directions import Directions
+from landscape.surface.records import Projection
+
+
+def project(trajectory, center, directions, steps=None, loss=None, label=None) -> Projection:
+    """Least-squares coordinates of points on the slice ``center + span(directions)``.
+
+    Parameters
+    ----------
+    trajectory : array_like, shape ``(k, n)``, or a trajectory record with ``thetas``
+        (its ``steps``, ``loss`` and ``optimizer`` name are carried over unless given).
+    center : array_like, shape ``(n,)``.
+    directions : array_like, shape ``(d, n)`` (linearly independent rows), or
+        :class:`Directions`; a :class:`Surface`'s ``directions`` for drawing on it.
+    steps, loss : array_like, shape ``(k,)``, or None.
+    label : str or None.
+
+    Returns
+    -------
+    Projection
+    """
+    thetas = finite_array(getattr(trajectory, "thetas", trajectory), "trajectory", ndim=2)
+    center = theta_vector(center, thetas.shape[1], "center")
+    rows = directions.vectors if isinstance(directions, Directions) else directions
+    rows = theta_matrix(np.atleast_2d(rows), thetas.shape[1], "directions")
+    if np.linalg.matrix_rank(rows) < rows.shape[0]:
+        raise ValueError("directions are linearly dependent: the slice is not well defined")
+    offsets = thetas - center
+    coords = np.linalg.lstsq(rows.T, offsets.T, rcond=None)[0].T
+    off = np.linalg.norm(offsets, axis=1)
+    miss = np.linalg.norm(offsets - coords @ rows, axis=1)
+    residual = np.divide(miss, off, out=np.zeros_like(off), where=off > 0)
+    steps = getattr(trajectory, "steps", None) if steps is None else steps
+    loss = getattr(trajectory, "loss", None) if loss is None else loss
+    label = _label(trajectory) if label is None else label
+    return Projection(coords, residual, _per_point(steps, len(thetas), "steps"),
+                      _per_point(loss, len(thetas), "loss"), label)
+
+
+def _label(trajectory) -> str | None:
+    name = getattr(trajectory, "optimizer", None)
+    return getattr(name, "name", name)
+
+
+def _per_point(values, k: int, name: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    a = np.asarray(values, dtype=np.float64)
+    if a.shape != (k,):
+        raise ValueError(f"{name} must have shape ({k},), one per point, got {a.shape}")
+    return a
