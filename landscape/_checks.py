@@ -21,12 +21,31 @@ def as_rng(rng) -> np.random.Generator:
                      f"got {type(rng).__name__}")
 
 
-def finite_array(x, name: str, dtype=np.float64, ndim: int | None = None) -> np.ndarray:
-    """``x`` as an array of ``dtype``, checked for dimension and for NaN / inf."""
+#: Array kinds taken as real numbers: signed and unsigned integers, floats, and objects
+#: (converted one by one, so a list of Python numbers or Fractions passes). Booleans,
+#: complex numbers and strings are refused: converting them would drop an imaginary part or
+#: read text or truth values as numbers without a word.
+_REAL_KINDS = "iufO"
+
+
+def _as_array(x, name: str, dtype=None) -> np.ndarray:
     try:
-        a = np.asarray(x, dtype=dtype)
+        return np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be numeric: {err}") from None
+
+
+def finite_array(x, name: str, dtype=np.float64, ndim: int | None = None) -> np.ndarray:
+    """``x`` as an array of ``dtype``, checked for kind, dimension and NaN / inf.
+
+    Integers, floats and objects that convert to floats pass; booleans, complex numbers and
+    strings raise ``ValueError`` naming ``name`` and the dtype.
+    """
+    a = _as_array(x, name)
+    if a.dtype.kind not in _REAL_KINDS:
+        hint = " (booleans: use .astype(float))" if a.dtype.kind == "b" else ""
+        raise ValueError(f"{name} must be a real number array, got dtype {a.dtype}{hint}")
+    a = _as_array(a, name, dtype)
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {a.shape}")
     if not np.all(np.isfinite(a)):
