@@ -40,7 +40,13 @@ def _softmax_jvp(p, u):
 
 
 class SoftmaxCrossEntropy:
-    """Softmax output with cross-entropy; ``Y`` one-hot or probabilities."""
+    """Softmax output with cross-entropy ``-sum_j Y_j log p_j``; ``Y`` one-hot or soft.
+
+    Soft target rows need not sum to one (label smoothing rounds, multi-label rows): with
+    ``s = sum_j Y_j`` the loss is ``s lse(z) - Y . z``, its gradient ``s p - Y`` and its
+    Hessian ``s (diag(p) - p p^T)``. For one-hot rows ``s = 1`` and these are the usual
+    ``lse(z) - z_y``, ``p - Y`` and ``diag(p) - p p^T`` bit for bit.
+    """
 
     def output(self, z):
         return _softmax(z)
@@ -52,16 +58,16 @@ class SoftmaxCrossEntropy:
         total = e.sum(axis=-1, keepdims=True)
         lse = np.log(total[..., 0]) + zmax[..., 0]
         e /= total
-        return (lse - np.sum(Y * z, axis=-1)).mean(axis=-1), e
+        return (lse * Y.sum(axis=-1) - np.sum(Y * z, axis=-1)).mean(axis=-1), e
 
     def value(self, z, Y):
         return self.value_and_output(z, Y)[0]
 
     def grad(self, z, Y, o):
-        return o - Y
+        return o * Y.sum(axis=-1, keepdims=True) - Y
 
     def hvp(self, z, Y, u, o):
-        return _softmax_jvp(o, u)
+        return Y.sum(axis=-1, keepdims=True) * _softmax_jvp(o, u)
 
 
 class SigmoidCrossEntropy:

@@ -73,6 +73,46 @@ def test_softmax_regression_hessian_is_closed_form():
     np.testing.assert_allclose(obj.hessian(theta), H, atol=1e-13)
 
 
+def _soft_targets(rng, N, m):
+    """Rows that are not all distributions: label smoothing, sums above and below one, zero."""
+    Y = rng.uniform(0, 1, (N, m))
+    Y[0] = 0.9 * np.eye(m)[1] + 0.1 / m  # label smoothing: sums to 1
+    Y[1] = 1.0  # every class: sums to m
+    Y[2] = 0.0  # no target: zero loss, zero gradient
+    return Y
+
+
+def test_softmax_cross_entropy_with_soft_targets_is_minus_sum_y_log_p():
+    """-sum_j Y_ij log p_ij for any targets in [0, 1]: value, gradient (s_i p_i - y_i) x_i^T with
+    s_i = sum_j Y_ij, and Hessian mean_i s_i kron(diag(p_i) - p_i p_i^T, x_i x_i^T)."""
+    assert MLP([1, 2], output="softmax", loss="cross_entropy").objective(
+        [[1.0]], [[1.0, 1.0]]).loss(np.zeros(4)) == pytest.approx(2 * np.log(2), rel=1e-15)
+    rng = np.random.default_rng(7)
+    N, d, m = 12, 3, 4
+    X, Y = rng.standard_normal((N, d)), _soft_targets(rng, N, m)
+    obj = MLP([d, m], output="softmax", loss="cross_entropy", bias=False).objective(X, Y)
+    theta = rng.standard_normal(d * m)
+    z = X @ theta.reshape(m, d).T
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    s = Y.sum(1)
+    assert obj.loss(theta) == pytest.approx(-np.sum(Y * np.log(p)) / N, rel=1e-13)
+    grad = (s[:, None] * p - Y).T @ X / N
+    np.testing.assert_allclose(obj.grad(theta), grad.ravel(), rtol=1e-12, atol=1e-15)
+    H = sum(si * np.kron(np.diag(pi) - np.outer(pi, pi), np.outer(x, x))
+            for si, pi, x in zip(s, p, X)) / N
+    np.testing.assert_allclose(obj.hessian(theta), H, atol=1e-13)
+    np.testing.assert_allclose(obj.losses(theta[None]), [obj.loss(theta)], rtol=1e-14)
+
+
+def test_soft_target_derivatives_match_finite_differences_in_a_deep_network():
+    rng = np.random.default_rng(8)
+    X, Y = rng.standard_normal((9, 3)), _soft_targets(rng, 9, 3)
+    model = MLP([3, 5, 3], activation="tanh", output="softmax", loss="cross_entropy")
+    obj = model.objective(X, Y)
+    check = check_derivatives(obj, model.init(rng, gain=1.3), rng=1, n_directions=3)
+    assert check.grad_error < 1e-6 and check.hvp_error < 1e-6, check
+
+
 def test_forward_matches_hand_written_network():
     rng = np.random.default_rng(4)
     X, y = rng.standard_normal((6, 2)), rng.integers(0, 3, 6)
