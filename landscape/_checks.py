@@ -6,7 +6,7 @@ problem; inner code trusts what passed them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -132,7 +132,8 @@ def seed_of(rng) -> int | None:
     return None
 
 
-def metric_functions(metrics, name: str = "metrics") -> dict:
+def metric_functions(metrics: Mapping[str, Callable[..., float]] | None,
+                     name: str = "metrics") -> dict[str, Callable[..., float]]:
     """``metrics`` (None or a mapping name -> ``fn(objective, theta) -> float``) as a dict."""
     metrics = {} if metrics is None else metrics
     if not (isinstance(metrics, Mapping) and all(

@@ -52,7 +52,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
 
 from landscape.cache import ChunkCache
 from landscape.settings import Execution, is_dask_client, resolve
@@ -71,7 +72,7 @@ class ChunkError(RuntimeError):
         self.index = index
 
 
-def progress_bar(total: int, desc: str | None, progress: bool | None):
+def progress_bar(total: int, desc: str | None, progress: bool | None) -> Any:
     """A tqdm bar: shown when ``progress`` is True, never when False, and when None only if
     output is a terminal (tqdm's ``disable=None``); a no-op without tqdm."""
     try:
@@ -83,10 +84,10 @@ def progress_bar(total: int, desc: str | None, progress: bool | None):
 
 
 class _NoBar:
-    def update(self, n=1):
+    def update(self, n: int = 1) -> None:
         pass
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
@@ -94,16 +95,16 @@ class _WithinBudget:
     """``fn(chunk)`` run under ``memory_budget`` (a picklable wrapper: the settings of the
     calling block do not travel to worker processes by themselves)."""
 
-    def __init__(self, fn: Callable, memory_budget: float):
+    def __init__(self, fn: Callable[[Any], Any], memory_budget: float) -> None:
         self.fn, self.memory_budget = fn, memory_budget
 
-    def __call__(self, chunk):
+    def __call__(self, chunk: Any) -> Any:
         with settings_block(memory_budget=self.memory_budget):
             return self.fn(chunk)
 
 
-def map_chunks(fn: Callable, chunks: Sequence | Iterable, execution: Execution | None = None,
-               desc: str | None = None) -> list:
+def map_chunks(fn: Callable[[Any], Any], chunks: Iterable[Any],
+               execution: Execution | None = None, desc: str | None = None) -> list[Any]:
     """``[fn(c) for c in chunks]``, in order, as ``execution`` says, with a progress bar.
 
     Parameters
@@ -146,7 +147,12 @@ def map_chunks(fn: Callable, chunks: Sequence | Iterable, execution: Execution |
     return [results[i] for i in range(len(chunks))]
 
 
-def _finished(fn, chunks: list, todo: list, executor) -> Iterator[tuple[int, object]]:
+#: What the executors yield: ``(index, result)`` of each chunk as it finishes.
+Finished = Generator[tuple[int, Any], None, None]
+
+
+def _finished(fn: Callable[[Any], Any], chunks: list[Any], todo: list[int],
+              executor: Any) -> Finished:
     """``(index, fn(chunks[index]))`` for each index in ``todo``, as the chunks finish."""
     if executor is None:
         return ((i, _call(fn, i, chunks[i])) for i in todo)
@@ -155,14 +161,14 @@ def _finished(fn, chunks: list, todo: list, executor) -> Iterator[tuple[int, obj
     return _on_pool(fn, chunks, todo, executor)
 
 
-def _call(fn, index: int, chunk):
+def _call(fn: Callable[[Any], Any], index: int, chunk: Any) -> Any:
     try:
         return fn(chunk)
     except Exception as err:
         raise ChunkError(index, err) from err
 
 
-def _outcome(future, index: int):
+def _outcome(future: Any, index: int) -> Any:
     """A finished future's result, or its error as a :class:`ChunkError`."""
     try:
         return future.result()
@@ -181,12 +187,13 @@ def _one_blas_thread() -> None:
     threadpool_limits(1)
 
 
-def _on_pool(fn, chunks, todo, executor):
+def _on_pool(fn: Callable[[Any], Any], chunks: list[Any], todo: list[int],
+             executor: int | cf.Executor) -> Finished:
     owned = isinstance(executor, int)
-    pool = cf.ProcessPoolExecutor(
+    pool = executor if isinstance(executor, cf.Executor) else cf.ProcessPoolExecutor(
         executor, mp_context=multiprocessing.get_context(START_METHOD),
-        initializer=_one_blas_thread) if owned else executor
-    futures = {}
+        initializer=_one_blas_thread)
+    futures: dict[cf.Future[Any], int] = {}
     try:
         futures = {pool.submit(fn, chunks[i]): i for i in todo}
         for future in cf.as_completed(futures):
@@ -198,7 +205,8 @@ def _on_pool(fn, chunks, todo, executor):
             pool.shutdown(cancel_futures=True)
 
 
-def _on_dask(fn, chunks, todo, client):
+def _on_dask(fn: Callable[[Any], Any], chunks: list[Any], todo: list[int],
+             client: Any) -> Finished:
     from distributed import as_completed
 
     futures = client.map(fn, [chunks[i] for i in todo], pure=False)

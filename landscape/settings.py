@@ -26,17 +26,18 @@ import dataclasses
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 from landscape._checks import positive
 
 
-def is_dask_client(executor) -> bool:
+def is_dask_client(executor: object) -> bool:
     """Whether ``executor`` is a ``dask.distributed.Client`` (without importing Dask)."""
     distributed = sys.modules.get("distributed")  # imported wherever a Client exists
     return distributed is not None and isinstance(executor, distributed.Client)
 
 
-def _check_executor(executor) -> None:
+def _check_executor(executor: object) -> None:
     if executor is None or isinstance(executor, cf.Executor) or is_dask_client(executor):
         return
     if isinstance(executor, bool) or not isinstance(executor, int):
@@ -83,12 +84,12 @@ class Execution:
         Naming the field that is not one of these.
     """
 
-    executor: object = None
+    executor: Any = None
     progress: bool | None = None
     cache: str | os.PathLike | None = None
     memory_budget: float = 256e6
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_executor(self.executor)
         if self.progress is not None and not isinstance(self.progress, bool):
             raise ValueError("progress must be True, False or None (a bar only when output "
@@ -129,7 +130,7 @@ def resolve(execution: Execution | None) -> Execution:
 
 
 @contextlib.contextmanager
-def execution(**fields) -> Iterator[Execution]:
+def execution(**fields: Any) -> Iterator[Execution]:
     """Set the execution settings for a block of code; yields the settings in force.
 
     Parameters

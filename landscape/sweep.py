@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from landscape._checks import as_rng, choice, finite_array, integer, real_in, theta_matrix
@@ -30,6 +31,7 @@ from landscape.parallel import N_CHUNKS, map_chunks
 from landscape.records import record
 from landscape.runner import Trajectory, _default_cap, run
 from landscape.settings import Execution, resolve
+from landscape.vocabulary import RngLike, Theta
 
 # ---------------------------------------------------------------------------------
 # Starting points
@@ -292,9 +294,11 @@ def _runs_per_chunk(n_jobs: int, dim: int, steps: int, options: dict,
     return max(1, min(-(-n_jobs // N_CHUNKS), int(memory_budget // per_run)))
 
 
-def run_many(objective: Objective, inits, optimizers, steps: int, *,
-             init_fn: Callable | None = None, rng=None, chunk_size: int | None = None,
-             execution: Execution | None = None, **options) -> Runs:
+def run_many(objective: Objective, inits: ArrayLike | int,
+             optimizers: Optimizer | Sequence[Optimizer] | dict[str, Optimizer], steps: int, *,
+             init_fn: Callable[[np.random.Generator], Theta] | None = None, rng: RngLike = None,
+             chunk_size: int | None = None, execution: Execution | None = None,
+             **options: Any) -> Runs:
     """Run every optimizer from every start.
 
     Parameters

@@ -7,22 +7,29 @@ Points go through ``objective.losses_in_span`` in chunks, mapped by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array, integer, metric_functions, theta_matrix, theta_vector
 from landscape.directions import Directions
+from landscape.objective import Objective
 from landscape.parallel import N_CHUNKS, map_chunks
 from landscape.settings import Execution, resolve
 from landscape.surface.records import Surface, grid_coords
+from landscape.vocabulary import Metric, Theta, Thetas
 
 # ---------------------------------------------------------------------------------
 # Evaluation in chunks
 # ---------------------------------------------------------------------------------
 
 
-def _evaluate_chunk(objective, center, directions, metrics: dict, coords):
+def _evaluate_chunk(objective: Objective, center: Theta, directions: Thetas,
+                    metrics: dict[str, Metric], coords: np.ndarray
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Losses ``(c,)`` at ``center + coords @ directions`` (non-finite ones as NaN) and each
     metric's values ``(c,)`` there, one point at a time."""
     with np.errstate(all="ignore"):
@@ -35,8 +42,9 @@ def _evaluate_chunk(objective, center, directions, metrics: dict, coords):
     return np.where(np.isfinite(values), values, np.nan), measured
 
 
-def evaluate(objective, center, directions, coords, metrics: dict, execution: Execution | None,
-             desc: str) -> tuple[np.ndarray, dict]:
+def evaluate(objective: Objective, center: Theta, directions: Thetas, coords: np.ndarray,
+             metrics: dict[str, Metric], execution: Execution | None,
+             desc: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Losses ``(k,)`` and metrics (name -> ``(k,)``) at the ``k`` points
     ``center + coords @ directions``, in chunks.
 
@@ -58,9 +66,10 @@ def evaluate(objective, center, directions, coords, metrics: dict, execution: Ex
 # ---------------------------------------------------------------------------------
 
 
-def _direction_rows(d, dim: int, count: int) -> tuple[np.ndarray, dict]:
+def _direction_rows(d: ArrayLike | Directions, dim: int, count: int
+                    ) -> tuple[np.ndarray, dict[str, Any]]:
     """``count`` direction rows ``(count, dim)`` and the settings to record."""
-    info = {"directions": "given"}
+    info: dict[str, Any] = {"directions": "given"}
     if isinstance(d, Directions):
         info = {"directions": d.kind, **dict(d.meta)}
         if d.explained_variance is not None:
@@ -74,7 +83,7 @@ def _direction_rows(d, dim: int, count: int) -> tuple[np.ndarray, dict]:
     return rows, info
 
 
-def span_of(span, name: str) -> tuple[float, float]:
+def span_of(span: ArrayLike, name: str) -> tuple[float, float]:
     """``(low, high)`` from a positive number ``s`` (``[-s, s]``) or a pair ``low < high``."""
     s = finite_array(span, name)
     if s.ndim == 0:
@@ -87,7 +96,7 @@ def span_of(span, name: str) -> tuple[float, float]:
     return float(s[0]), float(s[1])
 
 
-def _two(value, name: str, ndim: int) -> list:
+def _two(value: Any, name: str, ndim: int) -> list[Any]:
     """One setting per axis of a plane: ``value`` (of ``ndim`` dimensions) for both, or a pair."""
     a = finite_array(value, name)
     if a.ndim <= ndim:
@@ -102,7 +111,9 @@ def _two(value, name: str, ndim: int) -> list:
 # ---------------------------------------------------------------------------------
 
 
-def _grid(objective, center, rows, axes, metrics, execution, meta) -> Surface:
+def _grid(objective: Objective, center: Theta, rows: Thetas, axes: tuple[np.ndarray, ...],
+          metrics: Mapping[str, Metric] | None, execution: Execution | None,
+          meta: dict[str, Any]) -> Surface:
     values, measured = evaluate(objective, center, rows, grid_coords(axes),
                                 metric_functions(metrics), execution,
                                 f"{meta['kind']} {len(axes[0])}")
@@ -111,8 +122,10 @@ def _grid(objective, center, rows, axes, metrics, execution, meta) -> Surface:
                    {name: m.reshape(shape) for name, m in measured.items()}, meta)
 
 
-def line(objective, center, direction, span=1.0, resolution: int = 51, *,
-         metrics: dict | None = None, execution: Execution | None = None) -> Surface:
+def line(objective: Objective, center: ArrayLike, direction: ArrayLike | Directions,
+         span: ArrayLike = 1.0, resolution: int = 51, *,
+         metrics: Mapping[str, Metric] | None = None,
+         execution: Execution | None = None) -> Surface:
     """The loss at ``center + alpha * direction`` for ``alpha`` on a regular grid.
 
     Parameters
@@ -143,8 +156,10 @@ def line(objective, center, direction, span=1.0, resolution: int = 51, *,
                  execution, meta)
 
 
-def plane(objective, center, d1, d2=None, span=1.0, resolution=51, *,
-          metrics: dict | None = None, execution: Execution | None = None) -> Surface:
+def plane(objective: Objective, center: ArrayLike, d1: ArrayLike | Directions,
+          d2: ArrayLike | None = None, span: ArrayLike = 1.0, resolution: ArrayLike = 51, *,
+          metrics: Mapping[str, Metric] | None = None,
+          execution: Execution | None = None) -> Surface:
     """The loss at ``center + a d1 + b d2`` on a regular ``(a, b)`` grid.
 
     Parameters

@@ -10,9 +10,11 @@ grid; with the midpoint as bend it is the straight line ``start + t (end - start
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import (
     as_rng,
@@ -23,20 +25,21 @@ from landscape._checks import (
     seed_of,
     theta_vector,
 )
-from landscape.objective import ObjectiveBase
+from landscape.objective import Objective, ObjectiveBase
 from landscape.optim import adam
 from landscape.records import record
 from landscape.runner import run
 from landscape.settings import Execution
 from landscape.surface.grid import evaluate, span_of
 from landscape.surface.records import Curve
+from landscape.vocabulary import Metric, RngLike, Theta, Thetas
 
 # ---------------------------------------------------------------------------------
 # Bezier paths
 # ---------------------------------------------------------------------------------
 
 
-def bezier_coords(t) -> np.ndarray:
+def bezier_coords(t: ArrayLike) -> np.ndarray:
     """Coordinates ``(2 t (1 - t), t^2)`` of the quadratic Bezier path, shape ``(k, 2)``.
 
     ``phi(t) = (1-t)^2 start + 2t(1-t) bend + t^2 end = start + 2t(1-t) (bend - start)
@@ -50,11 +53,11 @@ def bezier_coords(t) -> np.ndarray:
     return np.stack([2 * t * (1 - t), t**2], axis=1)
 
 
-def _points(start, bend, end, t) -> np.ndarray:
+def _points(start: Theta, bend: Theta, end: Theta, t: ArrayLike) -> Thetas:
     return start + bezier_coords(t) @ np.stack([bend - start, end - start])
 
 
-def bezier(start, bend, end, t) -> np.ndarray:
+def bezier(start: ArrayLike, bend: ArrayLike, end: ArrayLike, t: ArrayLike) -> Thetas:
     """Points ``(1-t)^2 start + 2t(1-t) bend + t^2 end`` of a quadratic Bezier path, ``(k, n)``.
 
     ``start``, ``bend``, ``end``: shape ``(n,)``; ``t``: shape ``(k,)``, in [0, 1]. With
@@ -70,7 +73,7 @@ def bezier(start, bend, end, t) -> np.ndarray:
 # ---------------------------------------------------------------------------------
 
 
-def _t_span(span, kind: str) -> tuple[float, float]:
+def _t_span(span: ArrayLike, kind: str) -> tuple[float, float]:
     """The curve's ``(t_low, t_high)``; a Bezier path only on ``(0, 1)``."""
     if np.shape(span) != (2,):
         raise ValueError(f"span must be a pair (t_low, t_high), got {span!r}")
@@ -81,8 +84,10 @@ def _t_span(span, kind: str) -> tuple[float, float]:
     return lo, hi
 
 
-def curve(objective, start, end, bend=None, resolution: int = 101, span=(0.0, 1.0), *,
-          metrics: dict | None = None, execution: Execution | None = None) -> Curve:
+def curve(objective: Objective, start: ArrayLike, end: ArrayLike, bend: ArrayLike | None = None,
+          resolution: int = 101, span: ArrayLike = (0.0, 1.0), *,
+          metrics: Mapping[str, Metric] | None = None,
+          execution: Execution | None = None) -> Curve:
     """The loss along the quadratic Bezier path from ``start`` through ``bend`` to ``end``.
 
     Without ``bend`` the path is the straight line ``(1 - t) start + t end`` (Goodfellow,
@@ -112,13 +117,13 @@ def curve(objective, start, end, bend=None, resolution: int = 101, span=(0.0, 1.
     lo, hi = _t_span(span, kind)
     t = np.linspace(lo, hi, integer(resolution, "resolution", 2))
     if bend is None:
-        bend, rows, coords = 0.5 * (start + end), (end - start)[None], t[:, None]
+        middle, rows, coords = 0.5 * (start + end), (end - start)[None], t[:, None]
     else:
-        bend = theta_vector(bend, objective.dim, "bend")
-        rows, coords = np.stack([bend - start, end - start]), bezier_coords(t)
+        middle = theta_vector(bend, objective.dim, "bend")
+        rows, coords = np.stack([middle - start, end - start]), bezier_coords(t)
     values, measured = evaluate(objective, start, rows, coords, metric_functions(metrics),
                                 execution, kind)
-    return Curve(start, bend, end, (t,), values, measured,
+    return Curve(start, middle, end, (t,), values, measured,
                  {"kind": kind, "span": [lo, hi], "resolution": t.size})
 
 
@@ -155,11 +160,12 @@ class _PathLoss(ObjectiveBase):
     ``loss`` alone draws nothing: it takes the sub-intervals' midpoints.
     """
 
-    def __init__(self, objective, start, end, t_per_step: int, rng: np.random.Generator):
+    def __init__(self, objective: Objective, start: Theta, end: Theta, t_per_step: int,
+                 rng: np.random.Generator) -> None:
         self.objective, self.start, self.end = objective, start, end
         self.dim, self.t_per_step, self.rng = objective.dim, t_per_step, rng
 
-    def _mean(self, bend, t) -> tuple[float, np.ndarray]:
+    def _mean(self, bend: Theta, t: np.ndarray) -> tuple[float, Theta]:
         g = np.zeros_like(bend)
         total = 0.0
         for weight, point in zip(2 * t * (1 - t), _points(self.start, bend, self.end, t)):
@@ -168,18 +174,19 @@ class _PathLoss(ObjectiveBase):
             g += weight * grad
         return total / self.t_per_step, g / self.t_per_step
 
-    def _strata(self, offsets) -> np.ndarray:
+    def _strata(self, offsets: float | np.ndarray) -> np.ndarray:
         return (np.arange(self.t_per_step) + offsets) / self.t_per_step
 
-    def _loss_and_grad(self, bend):
+    def _loss_and_grad(self, bend: Theta) -> tuple[float, Theta]:
         return self._mean(bend, self._strata(self.rng.uniform(size=self.t_per_step)))
 
-    def _loss(self, bend):
+    def _loss(self, bend: Theta) -> float:
         return self._mean(bend, self._strata(0.5))[0]
 
 
-def fit_bezier(objective, start, end, bend=None, steps: int = 500, learning_rate: float = 0.01,
-               t_per_step: int = 4, rng=None) -> BezierFit:
+def fit_bezier(objective: Objective, start: ArrayLike, end: ArrayLike,
+               bend: ArrayLike | None = None, steps: int = 500, learning_rate: float = 0.01,
+               t_per_step: int = 4, rng: RngLike = None) -> BezierFit:
     """Train the bend of a quadratic Bezier path between two minima (Garipov et al. 2018).
 
     Minimizes ``l(bend) = E_{t ~ U[0, 1]} L(phi_bend(t))`` with

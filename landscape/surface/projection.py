@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array, theta_matrix, theta_vector
 from landscape.directions import Directions
 from landscape.surface.records import Projection
 
 
-def project(trajectory, center, directions, steps=None, loss=None, label=None) -> Projection:
+def project(trajectory: Any, center: ArrayLike, directions: ArrayLike | Directions,
+            steps: ArrayLike | None = None, loss: ArrayLike | None = None,
+            label: str | None = None) -> Projection:
     """Least-squares coordinates of points on the slice ``center + span(directions)``.
 
     Parameters
@@ -44,12 +49,12 @@ def project(trajectory, center, directions, steps=None, loss=None, label=None) -
                       _per_point(loss, len(thetas), "loss"), label)
 
 
-def _label(trajectory) -> str | None:
+def _label(trajectory: Any) -> str | None:
     name = getattr(trajectory, "optimizer", None)
     return getattr(name, "name", name)
 
 
-def _per_point(values, k: int, name: str) -> np.ndarray | None:
+def _per_point(values: ArrayLike | None, k: int, name: str) -> np.ndarray | None:
     if values is None:
         return None
     a = np.asarray(values, dtype=np.float64)

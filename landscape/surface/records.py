@@ -4,6 +4,7 @@ placed on a plane)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ import numpy as np
 from landscape.records import record
 
 
-def grid_coords(axes) -> np.ndarray:
+def grid_coords(axes: Sequence[np.ndarray]) -> np.ndarray:
     """The points of the grid ``axes[0] x axes[1] x ...``, shape ``(prod len, d)``, ij order."""
     mesh = np.meshgrid(*axes, indexing="ij")
     return np.stack([m.ravel() for m in mesh], axis=1)
