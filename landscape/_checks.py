@@ -53,6 +53,27 @@ def finite_array(x, name: str, dtype=np.float64, ndim: int | None = None) -> np.
     return a
 
 
+def returned(value, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """What a user's function ``name`` returned, as a float64 array of ``shape``.
+
+    Integers and floats of that shape pass (for ``shape == ()``, a real number or any
+    one-element array); anything else raises ``ValueError`` naming the function, the shape
+    it must return and what it returned. Values are not checked for NaN / inf here.
+    """
+    try:
+        a = np.asarray(value)
+    except ValueError:  # a ragged sequence
+        a = np.asarray(None)
+    if shape == () and a.size == 1:
+        a = a.reshape(())
+    if a.dtype.kind not in "iuf" or a.shape != shape:
+        want = "a real number" if shape == () else f"a real array of shape {shape}"
+        got = (type(value).__name__ if a.dtype.kind == "O"
+               else f"dtype {a.dtype} of shape {a.shape}")
+        raise ValueError(f"{name} must return {want}, got {got}")
+    return a.astype(np.float64, copy=False)
+
+
 def theta_vector(theta, dim: int, name: str = "theta", dtype=np.float64) -> np.ndarray:
     """A finite parameter vector of shape ``(dim,)``."""
     a = finite_array(theta, name, dtype, ndim=1)

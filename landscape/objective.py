@@ -15,7 +15,14 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from landscape._checks import as_rng, finite_array, integer, theta_matrix, theta_vector
+from landscape._checks import (
+    as_rng,
+    finite_array,
+    integer,
+    returned,
+    theta_matrix,
+    theta_vector,
+)
 from landscape.records import record
 
 
@@ -205,6 +212,9 @@ class FunctionObjective(ObjectiveBase):
     def __init__(self, f, dim: int, grad=None, hvp=None, losses=None):
         if not callable(f):
             raise ValueError("f must be callable: f(theta) -> float")
+        for fn, name in ((grad, "grad"), (hvp, "hvp"), (losses, "losses")):
+            if fn is not None and not callable(fn):
+                raise ValueError(f"{name} must be None or callable, got {type(fn).__name__}")
         self.dim = integer(dim, "dim", 1)
         self._f, self._g, self._h, self._batch = f, grad, hvp, losses
 
@@ -214,26 +224,39 @@ class FunctionObjective(ObjectiveBase):
                 **{k: "given" if fn is not None else "finite differences"
                    for k, fn in given.items()}}
 
+    def _finite_where_f_is(self, values: np.ndarray, name: str, theta, loss=None) -> np.ndarray:
+        """``values`` from the user's ``name``; NaN or inf only where ``f`` is not finite
+        (a diverged point), else a ValueError naming the function. ``loss``: ``f(theta)``
+        if known (evaluated only when ``values`` are not finite)."""
+        if not np.all(np.isfinite(values)):
+            loss = self._loss(theta) if loss is None else loss
+            if np.isfinite(loss):
+                raise ValueError(f"{name} returned NaN or inf at a point where f is finite "
+                                 f"(f = {loss!r})")
+        return values
+
     def _loss(self, theta):
-        return float(self._f(theta))
+        return float(returned(self._f(theta), "f", ()))
 
     def _gradient(self, theta):
         if self._g is not None:
-            return np.asarray(self._g(theta), dtype=np.float64)
+            return returned(self._g(theta), "grad", (self.dim,))
         return fd_grad(self._f, theta, _fd_step(theta, 1))
 
     def _loss_and_grad(self, theta):
-        return self._loss(theta), self._gradient(theta)
+        loss = self._loss(theta)
+        return loss, self._finite_where_f_is(self._gradient(theta), "grad", theta, loss)
 
     def _hvp(self, theta, v):
         if self._h is not None:
-            return np.asarray(self._h(theta, v), dtype=np.float64)
+            hv = returned(self._h(theta, v), "hvp", (self.dim,))
+            return self._finite_where_f_is(hv, "hvp", theta)
         order = 1 if self._g is not None else 2
         return fd_hvp(self._gradient, theta, v, _fd_step(theta, order))
 
     def _losses(self, thetas):
         if self._batch is not None:
-            return np.asarray(self._batch(thetas), dtype=np.float64)
+            return returned(self._batch(thetas), "losses", (len(thetas),))
         return super()._losses(thetas)
 
 
@@ -247,6 +270,14 @@ def from_function(f, dim: int, grad=None, hvp=None, losses=None) -> FunctionObje
     grad : optional ``grad(theta) -> (dim,)``; central differences of ``f`` otherwise.
     hvp : optional ``hvp(theta, v) -> (dim,)``; central differences of ``grad`` otherwise.
     losses : optional vectorized ``losses(thetas: (k, dim)) -> (k,)``.
+
+    Raises
+    ------
+    ValueError
+        When called, naming the function: ``f`` does not return one real number, or
+        ``grad``, ``hvp`` or ``losses`` do not return real arrays of the shapes above, or
+        ``grad`` or ``hvp`` return NaN or inf where ``f`` is finite (where ``f`` is not
+        finite, a diverged point, they may).
     """
     return FunctionObjective(f, dim, grad, hvp, losses)
 
