@@ -106,7 +106,8 @@ def _check_loss_fn(loss_fn) -> None:
 
 
 def _tensor(x, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``x`` as a tensor on ``device``; floating point data converted to ``dtype``."""
+    """``x`` as a tensor on ``device``; floating point data converted to ``dtype``, checked
+    to be finite (as the MLP checks its data); complex data refused."""
     try:
         t = torch.as_tensor(x, device=device)
     except (TypeError, ValueError, RuntimeError) as err:
@@ -114,7 +115,14 @@ def _tensor(x, name: str, dtype: torch.dtype, device: torch.device) -> torch.Ten
     if t.ndim == 0 or t.shape[0] == 0:
         raise ValueError(f"{name} must have a non-empty first (sample) dimension, "
                          f"got shape {tuple(t.shape)}")
-    return t.to(dtype) if t.is_floating_point() else t
+    if t.is_complex():
+        raise ValueError(f"{name} must be real, got {t.dtype}")
+    if not t.is_floating_point():
+        return t
+    t = t.to(dtype)
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} contains NaN or inf (in {dtype})")
+    return t
 
 
 def _is_pair_of_arrays(data) -> bool:

@@ -255,6 +255,14 @@ def _bad(module=None, loss_fn=None, data=None, **kwargs):
 
 
 X8, Y8 = _images(8)
+
+
+def _with(x, value):
+    """A copy of ``x`` with one entry set to ``value``."""
+    x = x.copy()
+    x.flat[3] = value
+    return x
+
 BAD = {
     "batch normalization": dict(mode="train"),
     "dropout": dict(module=nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(36, 4)),
@@ -272,6 +280,13 @@ BAD = {
     "dtype must be": dict(dtype=torch.float16),
     "torch.nn.Module": dict(module=lambda x: x),
     "points_per_call": dict(points_per_call=0),
+    "inputs of batch 0 contains NaN or inf": dict(data=(_with(X8, np.nan), Y8)),
+    "targets of batch 0 contains NaN or inf": dict(
+        module=nn.Sequential(nn.Flatten(), nn.Linear(36, 1)), loss_fn=nn.MSELoss(),
+        data=(X8, np.array([[0.0]] * 7 + [[np.inf]]))),
+    "inputs of batch 1 contains NaN or inf": dict(data=[(X8[:4], Y8[:4]),
+                                                        (_with(X8[4:], -np.inf), Y8[4:])]),
+    "inputs of batch 0 must be real, got torch.complex128": dict(data=(X8 + 0j, Y8)),
     "no trainable parameters": dict(module=nn.Sequential(nn.Flatten(), nn.Linear(36, 4))
                                     .requires_grad_(False)),
 }
