@@ -54,14 +54,6 @@ class Directions(NamedTuple):
     meta: dict = MappingProxyType({})
 
 
-def _count(k, name: str, maximum: int | None = None) -> int:
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ValueError(f"{name} must be a positive integer, got {k!r}")
-    if maximum is not None and k > maximum:
-        raise ValueError(f"{name} must be at most {maximum}, got {k}")
-    return int(k)
-
-
 def _orthonormal_columns(a: np.ndarray) -> np.ndarray:
     """Gram-Schmidt on the columns of ``a`` (``(..., m, k)``, ``m >= k``) via QR.
 
