@@ -8,7 +8,6 @@ use (the scientific-Python convention, SPEC 1): ``import landscape`` imports nei
 PyTorch nor the plotting code.
 """
 
-
 import importlib as _importlib
 from importlib import metadata as _metadata
 
@@ -34,6 +33,9 @@ from landscape.directions import (
 )
 from landscape.escape import Eigenspace, SaddleEpisode, escape_direction, saddle_episodes
 from landscape.hessian import (
+    CurvatureAlong,
+    Inertia,
+    Lanczos,
     Spectrum,
     condition_number,
     curvature_along,
@@ -41,6 +43,7 @@ from landscape.hessian import (
     full_spectrum,
     hessian_operator,
     inertia,
+    lanczos,
     min_eigenvalue,
     sharpness,
 )
@@ -84,7 +87,12 @@ from landscape.optim import (
 from landscape.records import load, save
 from landscape.runner import Diverged, Trajectory, run
 from landscape.settings import Execution, current_execution, execution
-from landscape.spectral_density import SpectralDensity, hutchinson_trace, spectral_density
+from landscape.spectral_density import (
+    SpectralDensity,
+    TraceEstimate,
+    hutchinson_trace,
+    spectral_density,
+)
 from landscape.surface import (
     BezierFit,
     Curve,
@@ -100,8 +108,17 @@ from landscape.surface import (
 from landscape.sweep import Basins, Runs, RunSummary, box_starts, grid_starts, run_many
 
 __all__ = [
+    "CurvatureAlong",
+    "Inertia",
+    "Lanczos",
+    "lanczos",
+    "TraceEstimate",
     "MLP",
     "MLPObjective",
+    "filter_norms",
+    "layer_grad_metrics",
+    "layer_grad_norms",
+    "linear_pieces",
     "DerivativeCheck",
     "Objective",
     "ObjectiveBase",
@@ -113,10 +130,6 @@ __all__ = [
     "Optimizer",
     "adagrad",
     "adam",
-    "filter_norms",
-    "layer_grad_metrics",
-    "layer_grad_norms",
-    "linear_pieces",
     "add_decayed_weights",
     "add_perturbation",
     "chain",

@@ -427,3 +427,10 @@ def test_torch_objectives_say_what_they_are():
     text = repr(from_module(module, torch.nn.functional.mse_loss, (X, y)))
     assert text.startswith("TorchObjective(dim=21, module='Sequential', loss='mse_loss'")
     assert "n_samples=6" in text and "torch_dtype='float64'" in text
+
+
+def test_every_record_is_exported():
+    """Every registered record class (what exported functions return) is a public name."""
+    missing = sorted(name for name in records._REGISTRY if name not in ls.__all__)
+    assert missing == []
+    assert all(getattr(ls, name) is cls for name, cls in records._REGISTRY.items())
