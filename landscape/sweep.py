@@ -31,7 +31,7 @@ from landscape.parallel import N_CHUNKS, map_chunks
 from landscape.records import record
 from landscape.runner import Trajectory, _default_cap, run
 from landscape.settings import Execution, resolve
-from landscape.vocabulary import RngLike, Theta
+from landscape.vocabulary import CONVERGED, DIVERGED, RngLike, Theta
 
 # ---------------------------------------------------------------------------------
 # Starting points
@@ -173,9 +173,9 @@ class Runs:
         for name in self.names:
             runs = self.filter(label=name)
             status = runs.statuses
-            ok = runs.final_losses[status != "diverged"]
-            out[name] = RunSummary(len(runs), int(np.sum(status == "converged")),
-                                   int(np.sum(status == "diverged")), q,
+            ok = runs.final_losses[status != DIVERGED]
+            out[name] = RunSummary(len(runs), int(np.sum(status == CONVERGED)),
+                                   int(np.sum(status == DIVERGED)), q,
                                    np.quantile(ok, q) if ok.size else np.full(q.shape, np.nan))
         return out
 
@@ -195,7 +195,7 @@ class Runs:
         """
         tol = real_in(tol, "tol", 0.0, open_low=True)
         final = self.final_thetas
-        ended = self.statuses != "diverged"
+        ended = self.statuses != DIVERGED
         if points is None:
             return _clusters(final, ended, tol)
         kinds = tuple(getattr(p, "kind", None) for p in points)
