@@ -5,6 +5,8 @@ step ``eta`` is stable only where the curvature is below ``2 / eta``; Cohen et a
 found that full-batch gradient descent on a neural network *drives* the sharpness (the top
 Hessian eigenvalue) up until it reaches ``2 / eta`` ("progressive sharpening") and then hovers
 there while the loss keeps falling, though no longer monotonically: the edge of stability.
+(Here the loss keeps falling at the smaller steps; at the largest it stops falling and
+moves up and down once at the edge: the study measures which.)
 
 This study repeats their small task: 20 points evenly spaced in [-1, 1] labelled by the
 Chebyshev polynomial T3(x) = 4x^3 - 3x, a 1-100-1 tanh network (first layer Xavier-normal
@@ -58,13 +60,16 @@ def measure(trajectory, eta: float) -> dict:
     never); ``first_rise_step``: the first step after which the loss rose (None if it fell
     at every step) and ``ratio_before_rise`` the largest sharpness recorded up to it;
     ``late_median_ratio`` over the second half of the run; ``rise_fraction`` the share of
-    steps from the first rise on that raised the loss.
+    steps from the first rise on that raised the loss. The loss itself: ``edge_loss`` when
+    the run reached the edge (None if never), and ``late_loss_range`` and
+    ``late_median_loss`` over the second half of the run.
     """
     steps, bound = trajectory.steps, 2.0 / eta
     ratio = trajectory.metrics["sharpness"] / bound
     at_edge = np.flatnonzero(ratio >= EDGE)
     rises = np.diff(trajectory.batch_loss) > 0  # full batch: the training loss at every step
     first = int(np.argmax(rises)) if rises.any() else None
+    late_loss = trajectory.batch_loss[trajectory.n_steps // 2:]
     return {
         "eta": eta,
         "two_over_eta": bound,
@@ -77,32 +82,57 @@ def measure(trajectory, eta: float) -> dict:
         "max_ratio": float(ratio.max()),
         "rise_fraction": 0.0 if first is None else float(rises[first:].mean()),
         "final_loss": trajectory.final_loss,
+        "edge_loss": (float(trajectory.batch_loss[steps[at_edge[0]]]) if at_edge.size
+                      else None),
+        "late_loss_range": [float(late_loss.min()), float(late_loss.max())],
+        "late_median_loss": float(np.median(late_loss)),
     }
 
 
 def plot(trajectories: dict, out: Path) -> None:
     """Sharpness and training loss against gradient-flow time ``eta * step``."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7.5), sharex=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.4, 7.5), sharex=True,
+                                      layout="constrained")
     for i, (eta, tr) in enumerate(trajectories.items()):
         color = f"C{i}"
         top.plot(eta * tr.steps, tr.metrics["sharpness"], color=color, label=rf"$\eta$ = {eta}")
         top.axhline(2 / eta, color=color, ls="--", lw=1)
+        top.text(1.01, 2 / eta, rf"$2/\eta$ = {2 / eta:.3g}", color=color, fontsize=9,
+                 va="center", transform=top.get_yaxis_transform())
         t = eta * np.arange(tr.batch_loss.size)
-        bottom.plot(t, tr.batch_loss, color=color, lw=0.8, label=rf"$\eta$ = {eta}")
+        bottom.plot(t, tr.batch_loss, color=color, lw=0.8)
     top.set_ylabel("sharpness (top Hessian eigenvalue)")
-    top.set_title(r"Sharpness rises to $2/\eta$ (dashed) and hovers there")
-    top.legend(title="solid: sharpness", loc="lower right")
+    top.set_title(r"Sharpness rises until it reaches $2/\eta$ (dashed), then hovers there")
+    fig.legend(handles=top.lines[::2], loc="outside right upper")
     bottom.set_yscale("log")
     bottom.set_xlabel(r"gradient-flow time $\eta \times$ step")
     bottom.set_ylabel("training loss (½ MSE)")
-    bottom.set_title("Training loss: falls, but not monotonically once at the edge")
-    bottom.legend(loc="upper right")
-    fig.tight_layout()
+    bottom.set_title("Training loss: not monotone once at the edge")
     save_png(fig, out / "sharpness.png")
 
 
 def _listing(runs: list[dict], key: str, fmt: str) -> str:
     return ", ".join(f"{r[key]:{fmt}}" for r in runs)
+
+
+def _loss_at_the_edge(edge: list[dict]) -> str:
+    """The loss's median over the second half of each run against its value at the edge."""
+    fell = [r for r in edge if r["late_median_loss"] < r["edge_loss"]]
+    held = [r for r in edge if r["late_median_loss"] >= r["edge_loss"]]
+    etas = lambda runs: ", ".join(str(r["eta"]) for r in runs)
+    pairs = lambda runs: ", ".join(f"{r['late_median_loss']:.2g} vs {r['edge_loss']:.2g}"
+                                   for r in runs)
+    parts = []
+    if fell:
+        parts.append(f"below the loss when the sharpness reached the edge for eta = "
+                     f"{etas(fell)} ({pairs(fell)}: falling, not monotonically)")
+    if held:
+        ranges = ", ".join(f"{r['late_loss_range'][0]:.2g} to {r['late_loss_range'][1]:.2g}"
+                           for r in held)
+        what = "it" if fell else "the loss when the sharpness reached the edge"
+        parts.append(f"not below {what} for eta = {etas(held)} ({pairs(held)}: no longer "
+                     f"falling, moving within {ranges})")
+    return "over the second half of the run the median loss was " + ", but ".join(parts)
 
 
 def conclusion(runs: list[dict]) -> str:
@@ -120,6 +150,8 @@ def conclusion(runs: list[dict]) -> str:
         sentence += (f"; the loss first rose only after the sharpness had reached "
                      f"{_listing(rose, 'ratio_before_rise', '.2f')} x 2/eta, and from then on "
                      f"rose on {_listing(rose, 'rise_fraction', '.0%')} of steps")
+    if edge:
+        sentence += "; " + _loss_at_the_edge(edge)
     if calm:
         sentence += (f"; for eta = {', '.join(str(r['eta']) for r in calm)} the sharpness "
                      f"peaked at {_listing(calm, 'max_ratio', '.2f')} x 2/eta and the loss fell "

@@ -71,28 +71,45 @@ def critical_starts(trajectory, n_random: int, rng: np.random.Generator) -> np.n
     return np.concatenate([rng.standard_normal((n_random, trajectory.thetas.shape[1])), along])
 
 
-def plot_training(trajectory, episodes, out: Path) -> None:
-    """Loss, gradient norm and most negative eigenvalue against the step, episodes shaded."""
+def plot_training(trajectory, episodes, gtol: float, out: Path) -> None:
+    """Loss, gradient norm and most negative eigenvalue against the step, episodes shaded.
+
+    The loss and gradient axes stop at the plateaus' scale: past the last saddle the run
+    falls geometrically, off the axis, to the final loss written at the bottom.
+    """
     steps = trajectory.steps
     fig, axes = plt.subplots(3, 1, figsize=(7, 7.5), sharex=True)
-    series = [(trajectory.loss, "loss", "log"),
-              (trajectory.grad_norm[steps], "gradient norm", "log"),
-              (trajectory.metrics["min_eigenvalue"], r"$\lambda_{\min}$ of the Hessian", "symlog")]
-    for ax, (values, name, scale) in zip(axes, series):
-        ax.plot(steps, values, color="C0")
-        ax.set_yscale(scale, **({"linthresh": 1e-3} if scale == "symlog" else {}))
+    series = [(trajectory.loss, "loss", (1e-3, 30)),
+              (trajectory.grad_norm[steps], "gradient norm", (1e-4, 30)),
+              (trajectory.metrics["min_eigenvalue"], r"$\lambda_{\min}$ of the Hessian", None)]
+    for ax, (values, name, limits) in zip(axes, series):
+        ax.plot(steps, values, color="C0", label=name)
+        if limits is None:
+            ax.set_yscale("symlog", linthresh=1e-3)
+        else:
+            ax.set(yscale="log", ylim=limits)
         ax.set_ylabel(name)
         for i, e in enumerate(episodes):
             ax.axvspan(e.start, e.end, color="C1", alpha=0.25,
-                       label="saddle episode" if i == 0 else None)
-    for level in plateau_losses():
+                       label=r"saddle episode: gradient $\leq$ 5% of its peak, "
+                             r"$\lambda_{\min} < 0$" if i == 0 else None)
+    modes = ["{}", "{1}", "{1,2}"]
+    for level, learned in zip(plateau_losses(), modes):
         axes[0].axhline(level, color="0.5", linestyle=":", linewidth=1)
-    for s in SINGULAR:
+        axes[0].text(steps[-1], level * 1.15, f"saddle {learned}: {level:.4g}", ha="right",
+                     va="bottom", fontsize=9, color="0.3")
+    axes[0].text(steps[-1], 1.3e-3, f"falls to {trajectory.final_loss:.1e} "
+                 f"by step {steps[-1]}", ha="right", va="bottom", fontsize=9)
+    axes[1].axhline(gtol, color="C1", linestyle="--", linewidth=1,
+                    label=f"5% of the peak gradient norm ({gtol:.2g})")
+    axes[1].legend(loc="upper right", fontsize=9)
+    for i, s in enumerate(SINGULAR):
         axes[2].axhline(-s, color="0.5", linestyle=":", linewidth=1)
-    axes[2].axhline(0.0, color="k", linewidth=0.8)
+        axes[2].text(steps[-1], -s / 1.15, rf"$-s_{i + 1}$ = {-s:g}", ha="right", va="bottom",
+                     fontsize=9, color="0.3")
+    axes[2].set_ylim(-2 * SINGULAR[0], None)
     axes[0].set_title("GD on a 3-3-3 linear network from a small init\n"
-                      r"(dotted: closed-form saddle losses and $-s_i$)")
-    axes[0].legend(loc="upper right")
+                      "(dotted: the closed-form saddles the run passes)")
     axes[-1].set_xlabel("step")
     fig.tight_layout()
     save_png(fig, out / "training.png")
@@ -143,10 +160,11 @@ def run_study(out: Path, quick: bool, seed: int) -> dict:
     objective = make_objective(rng)
     trajectory = train(objective, rng, record_every=10 if quick else 4)
     grad_norms = trajectory.grad_norm[trajectory.steps]
+    gtol = PLATEAU_GRAD * grad_norms.max()
     episodes = saddle_episodes(objective, trajectory.thetas, trajectory.steps, grad_norms,
-                               gtol=PLATEAU_GRAD * grad_norms.max(), rtol=NEGATIVE_RTOL, rng=seed)
+                               gtol=gtol, rtol=NEGATIVE_RTOL, rng=seed)
     points = find_critical_points(objective, critical_starts(trajectory, 8 if quick else 40, rng))
-    plot_training(trajectory, episodes, out)
+    plot_training(trajectory, episodes, gtol, out)
     numbers = numbers_of(trajectory, episodes, points)
     plot_index_loss(points, numbers["plateau_loss"], out)
     return numbers

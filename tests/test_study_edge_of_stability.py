@@ -38,3 +38,13 @@ def test_conclusion_carries_the_numbers(result):
 def test_figure_is_a_png(result):
     data = (result[0] / "sharpness.png").read_bytes()
     assert data.startswith(PNG) and len(data) > 10_000
+
+
+def test_the_loss_at_the_edge_is_compared_with_its_late_median(result):
+    conclusion, runs = result[1]["conclusion"], result[1]["numbers"]["runs"]
+    for r in runs:
+        low, high = r["late_loss_range"]
+        assert low <= r["late_median_loss"] <= high
+        assert (r["edge_loss"] is None) == (r["edge_step"] is None)
+        if r["edge_loss"] is not None:
+            assert f"{r['late_median_loss']:.2g} vs {r['edge_loss']:.2g}" in conclusion
