@@ -36,6 +36,7 @@ from landscape.vocabulary import CONVERGED, DIVERGED, MAX_STEPS, Status
 SAMPLINGS = ("shuffle", "ordered", "replace")
 RECORD_BYTES = 2**26  # the default cap on recorded parameters: 64 MiB per trajectory
 MAX_RECORDS = 10_000
+STEP_BLOCK = 1024  # per-step arrays start this long and double as the run goes on
 
 _STEP_FIELDS = ("batch_loss", "grad_norm", "lr", "wall_time")
 
@@ -193,6 +194,16 @@ def _stop_reason(t, steps, loss, grad_norm, limit, loss_tol, grad_tol) -> Status
     return MAX_STEPS if t == steps else None
 
 
+def _room(per_step: dict, t: int, limit: int) -> dict:
+    """``per_step`` (field -> array) with room for step ``t``: when full, each array doubles
+    in size (at most ``limit``), so a run holds memory for the steps it took."""
+    size = len(per_step["lr"])
+    if t < size:
+        return per_step
+    grown = min(limit, 2 * size)
+    return {f: np.concatenate([a, np.full(grown - size, np.nan)]) for f, a in per_step.items()}
+
+
 def _default_cap(n: int) -> int:
     return max(2, min(MAX_RECORDS, RECORD_BYTES // (8 * n)))
 
@@ -246,10 +257,11 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
     limit = None if diverge_factor is None else (
         positive(diverge_factor, "diverge_factor") * max(abs(loss0), 1.0))
 
-    per_step = {field: np.full(steps + 1, np.nan) for field in _STEP_FIELDS}
+    per_step = {field: np.full(min(steps + 1, STEP_BLOCK), np.nan) for field in _STEP_FIELDS}
     recorder, state = _Recorder(every, cap, metrics), optimizer.init(theta)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps + 1):
+            per_step = _room(per_step, t, steps + 1)
             start = time.perf_counter()
             batch = objective if batches is None else objective.subset(next(batches))
             value, grad = batch.loss_and_grad(theta)

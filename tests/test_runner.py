@@ -1,6 +1,10 @@
 """The runner against closed-form trajectories: recording, minibatches, stop rules, divergence."""
 
 import math
+import os
+import subprocess
+import sys
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -174,6 +178,45 @@ def test_tolerances_stop_at_the_closed_form_step():
     assert by_loss.n_steps == math.ceil(math.log(2e-8) / math.log(0.25))
     assert by_grad.n_steps == math.ceil(math.log(1e-6) / math.log(0.5))
     assert by_loss.steps[-1] == by_loss.n_steps == len(by_loss.batch_loss) - 1
+
+
+def test_memory_grows_with_the_steps_taken_not_the_steps_allowed():
+    """A run that stops at step 0 holds kilobytes whatever ``steps`` allows (it used to
+    preallocate four float64 arrays of ``steps + 1``: 320 MB here)."""
+    tracemalloc.start()
+    try:
+        tr = run(diagonal([1.0, 2.0]), [1e-3, 0.0], gd(0.1), 10**7, loss_tol=1e-3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (tr.status, tr.n_steps, len(tr.batch_loss)) == ("converged", 0, 1)
+    assert peak < 1e6
+
+
+def test_a_billion_allowed_steps_fit_in_a_small_address_space():
+    """``steps=10**9`` used to raise MemoryError (32 GB preallocated); run in a child whose
+    address space is capped at 4 GB, so a regression fails there instead of exhausting the
+    machine."""
+    code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (2**32, 2**32))\n"
+            "from landscape import functions, gd, run\n"
+            "tr = run(functions.quadratic([1.0]), [1e-3], gd(0.1), 10**9, loss_tol=1e-3)\n"
+            "print(tr.status, tr.n_steps)\n")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["converged", "0"]
+
+
+def test_per_step_records_past_the_first_block_are_the_closed_form():
+    """Enough steps that the per-step arrays grow several times: still the closed form."""
+    f = diagonal([1.0])  # theta_t = 0.999**t under lr 1e-3
+    tr = run(f, [1.0], gd(1e-3), 5000, record_every=1000)
+    t = np.arange(5001)
+    np.testing.assert_allclose(tr.batch_loss, 0.5 * 0.999 ** (2 * t), rtol=1e-11, atol=0)
+    np.testing.assert_allclose(tr.grad_norm, 0.999**t, rtol=1e-11, atol=0)
+    assert np.all(tr.lr[:-1] == 1e-3) and np.isnan(tr.lr[-1])
+    assert tr.wall_time.shape == (5001,) and np.all(tr.wall_time >= 0)
 
 
 def exploding_step(lams, lr, theta0, limit):
