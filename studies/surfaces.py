@@ -14,13 +14,17 @@ trained with Adam on the 8x8 digits, and its loss is drawn on planes through the
   plane there is.
 
 The curvature each plane sees is measured exactly: the Rayleigh quotient ``d.H d / |d|^2``
-of each direction against the top eigenvalue. Then the straight line from the
+of each direction against the top eigenvalue. The planes are drawn in parameter-space
+distance (each axis times its direction's length) on one colour scale, and the loss along
+each plane's first axis beside the second-order model its curvature gives. Then the
+straight line from the
 initialization to the solution (Goodfellow, Vinyals and Saxe 2015), with loss and
 accuracy: does the loss fall monotonically along it?
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -40,11 +44,10 @@ from landscape.plot import (
     plot_contour,
     plot_line,
     plot_line_metric,
-    plot_surface3d,
     surface_figure,
 )
 from landscape.studies._shared import accuracy_metric, main, save_png
-from landscape.surface import curve, plane
+from landscape.surface import curve, line, plane
 
 TITLE = "A digits MLP's loss around its minimum: random, filter-normalized, Hessian planes"
 NAMES = {"random": "random (same length)", "filter": "filter-normalized",
@@ -104,26 +107,66 @@ def rise_at_edge(surface) -> float:
     return float(np.mean([v[0, mid], v[-1, mid], v[mid, 0], v[mid, -1]]) - v[mid, mid])
 
 
-def draw_planes(surfaces: dict, out: Path) -> None:
-    """Contours of the three planes, 3-D views of random and filter, and plotly HTML files."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+def in_distance(surface):
+    """``surface`` with its coordinates in parameter-space distance: each axis times the
+    length of its direction (the random and filter directions are about 30 long, the
+    Hessian's unit eigenvectors 1)."""
+    lengths = np.linalg.norm(surface.directions, axis=1)
+    return dataclasses.replace(surface, axes=tuple(a * n for a, n in zip(surface.axes, lengths)))
+
+
+def draw_planes(surfaces: dict, curvature: dict, out: Path) -> None:
+    """Contours of the three planes in parameter-space distance on one colour scale, each
+    with the curvature along its axes; the interactive 3-D pages of random and filter."""
+    values = np.concatenate([s.values.ravel() for s in surfaces.values()])
+    levels = np.geomspace(np.nanmin(values), np.nanmax(values), 30)
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, 4.6), layout="constrained")
     for ax, (name, surface) in zip(axes, surfaces.items()):
-        add_colorbar(plot_contour(surface, ax=ax, levels=30, log=True), label="training loss")
-        ax.plot([0], [0], "r*", markersize=12, label="trained network")
-        ax.set_title(NAMES[name])
-        ax.legend(loc="upper right", fontsize=8)
-    fig.suptitle("Digits MLP 64-32-10: the loss on planes through the solution")
-    fig.tight_layout()
+        artist = plot_contour(in_distance(surface), ax=ax, levels=levels, log=True)
+        ax.plot([0], [0], "r*", markersize=12)
+        lengths = np.linalg.norm(surface.directions, axis=1)
+        ax.set_xlabel(f"distance along {_axis_name(surface, 0, lengths[0])}")
+        ax.set_ylabel(f"distance along {_axis_name(surface, 1, lengths[1])}")
+        ax.set_title(f"{NAMES[name]}\ncurvature along the axes: "
+                     + ", ".join(f"{c:.2g}" for c in curvature[name]), fontsize=11)
+        ax.set_aspect("equal")
+    add_colorbar(artist, ax=axes, label="training loss (one scale for all three)")
+    fig.suptitle("Digits MLP 64-32-10: the loss on three planes through the solution (star); "
+                 r"curvature: $d^T H d / |d|^2$")
     save_png(fig, out / "contours.png")
-    fig = plt.figure(figsize=(11, 4.8))
-    for i, name in enumerate(("random", "filter")):
-        ax = fig.add_subplot(1, 2, i + 1, projection="3d")
-        plot_surface3d(surfaces[name], ax=ax, log=True)
-        ax.set_title(NAMES[name])
+    for name in ("random", "filter"):
         save_figure(surface_figure(surfaces[name], title=f"Digits MLP: {NAMES[name]} plane"),
                     out / f"surface_{name}.html")
-    fig.suptitle("The same two planes in 3-D (height: log10 loss)")
-    save_png(fig, out / "surfaces3d.png")
+
+
+def _axis_name(surface, i: int, length: float) -> str:
+    """What axis ``i`` of a plane runs along, for a label."""
+    eigenvalues = surface.meta.get("eigenvalues")
+    if eigenvalues:
+        return f"eigenvector {i + 1} (eigenvalue {eigenvalues[i]:.3g})"
+    return f"direction {i + 1} (length {length:.1f})"
+
+
+def draw_slices(objective, theta, surfaces: dict, curvature: dict, resolution: int,
+                out: Path) -> None:
+    """The loss along each plane's first axis (as far as the plane reaches) against distance
+    from the solution, with the second-order model that the curvature along it gives."""
+    loss, grad = objective.loss_and_grad(theta)
+    fig, ax = plt.subplots(figsize=(6.8, 5), layout="constrained")
+    for color, (name, surface) in zip(("C0", "C1", "C2"), surfaces.items()):
+        d = surface.directions[0]
+        along = line(objective, theta, d, span=surface.axes[0][-1], resolution=resolution)
+        t = along.axes[0] * np.linalg.norm(d)
+        ax.plot(t, along.values, color=color, label=NAMES[name])
+        slope = grad @ d / np.linalg.norm(d)
+        ax.plot(t, loss + slope * t + 0.5 * curvature[name][0] * t**2, ":", color=color,
+                label=f"second order, curvature {curvature[name][0]:.2g}")
+    ax.set(yscale="log", xlabel="distance from the solution along the plane's first axis",
+           ylabel="training loss", ylim=(0.5 * loss, None),
+           title="Loss along each plane's first axis: at the same distance,\n"
+                 "far steeper along the top Hessian eigenvector")
+    fig.legend(loc="outside lower center", ncols=3, fontsize=9)
+    save_png(fig, out / "slices.png")
 
 
 def draw_interpolation(path, out: Path) -> None:
@@ -134,7 +177,7 @@ def draw_interpolation(path, out: Path) -> None:
     twin = ax.twinx()
     plot_line_metric(path, "accuracy", ax=twin, color="C1", label="training accuracy")
     twin.set_ylim(0, 1.02)
-    ax.legend(handles=ax.lines + twin.lines, loc="center right")
+    ax.legend(handles=ax.lines + twin.lines, loc="lower center")
     ax.set_title("From initialization to solution in a straight line")
     save_png(fig, out / "interpolation.png")
 
@@ -145,7 +188,10 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     objective, theta0, theta = train(quick, seed)
     directions = make_directions(objective, theta, seed)
     surfaces = planes(objective, theta, directions, 11 if quick else 31)
-    draw_planes(surfaces, out)
+    curvature = {n: [rayleigh(objective, theta, v) for v in d.vectors]
+                 for n, d in directions.items()}
+    draw_planes(surfaces, curvature, out)
+    draw_slices(objective, theta, surfaces, curvature, 41 if quick else 101, out)
     path = curve(objective, theta0, theta, resolution=21 if quick else 51,
                  metrics={"accuracy": accuracy_metric})
     draw_interpolation(path, out)
@@ -166,8 +212,7 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
                                                for b in objective.blocks))),
         "rise_at_edge": {n: rise_at_edge(s) for n, s in surfaces.items()},
         "hessian_span": float(surfaces["hessian"].axes[0][-1]),
-        "curvature_along": {n: [rayleigh(objective, theta, v) for v in d.vectors]
-                            for n, d in directions.items()},
+        "curvature_along": curvature,
         "top_eigenvalues": lambdas,
         "filter_norm_max_relative_error": max(filter_norm_error(objective, theta, v)
                                               for v in directions["filter"].vectors),

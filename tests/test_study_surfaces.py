@@ -44,7 +44,7 @@ def test_interpolation_from_init_goes_down(result):
 
 def test_figures(result):
     out = result[0]
-    for name in ("contours.png", "surfaces3d.png", "interpolation.png"):
+    for name in ("contours.png", "slices.png", "interpolation.png"):
         data = (out / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000
     for name in ("random", "filter"):

@@ -92,7 +92,7 @@ def add_colorbar(artist, ax=None, label: str | None = None, log: bool | None = N
     Parameters
     ----------
     artist : a matplotlib mappable (``QuadContourSet``, ``QuadMesh``, ...).
-    ax : the Axes to take room from, or None for ``artist.axes``.
+    ax : the Axes (or list of Axes) to take room from, or None for ``artist.axes``.
     label : str or None, the bar's label.
     log : bool, or None for True when ``artist`` has a ``LogNorm`` (``plot_contour(log=True)``).
     **kwargs : passed to ``Figure.colorbar`` (``orientation``, ``shrink``, ...).
@@ -102,7 +102,7 @@ def add_colorbar(artist, ax=None, label: str | None = None, log: bool | None = N
     matplotlib.colorbar.Colorbar
     """
     ax = artist.axes if ax is None else ax
-    bar = ax.figure.colorbar(artist, ax=ax, label=label, **kwargs)
+    bar = artist.axes.figure.colorbar(artist, ax=ax, label=label, **kwargs)
     if log is None:
         log = isinstance(artist.norm, LogNorm)
     if log:
