@@ -75,8 +75,10 @@ def api_page() -> str:
         home = getattr(obj, "__module__", None) if not inspect.ismodule(obj) else None
         groups.setdefault(home or "landscape", []).append(name)
     for home, names in groups.items():
-        title = _summary_line(importlib.import_module(home)) if home != "landscape" else "Other"
-        lines += _heading(f"{title} ({home})", "~") + _table("landscape", names)
+        lines += _heading(f"``{home}``", "~")
+        if home != "landscape":
+            lines += [_summary_line(importlib.import_module(home)) + ".", ""]
+        lines += _table("landscape", names)
     top = set(landscape.__all__)
     lines += _heading("Submodules", "-")
     for name in public_modules():

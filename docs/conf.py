@@ -102,14 +102,22 @@ html_favicon = "_static/logo.svg"
 html_logo = "_static/logo.svg"
 
 
-# Records document their fields as a parameter list right after the summary line (the
-# package's style for frozen dataclasses and named tuples). numpydoc needs a section
-# header for that list: read it as "Attributes", and a paragraph after it as "Notes".
+# The package's docstrings often write an item's type and meaning on one line
+# (``center : array_like, shape (n,), the point``) where numpydoc expects the type alone.
+# Such a line is made the item's description, so it reads as text, not as a long type.
+# Records list their fields right after the summary line: that list is read as the
+# "Attributes" section, and a paragraph after it as "Notes".
+_ITEM = re.compile(r"^(\*{0,2}[A-Za-z_]\w*(?:, \*{0,2}[A-Za-z_]\w*)*) : (.+)$")
 _FIELD = re.compile(r"^[A-Za-z_]\w*(, [A-Za-z_]\w*)* :( |$)")
+_ITEM_SECTIONS = {"Parameters", "Other Parameters", "Attributes", "Keyword Arguments"}
 
 
-def _record_fields_as_attributes(app, what, name, obj, options, lines):
-    if what != "class" or any(re.fullmatch(r"-{3,}", line.strip()) for line in lines):
+def _is_prose(text: str) -> bool:
+    return text.endswith(".") or ";" in text or ": " in text or len(text.split()) > 5
+
+
+def _record_fields_as_attributes(lines: list) -> None:
+    if any(re.fullmatch(r"-{3,}", line.strip()) for line in lines):
         return
     start = next((i for i in range(1, len(lines))
                   if not lines[i - 1].strip() and _FIELD.match(lines[i])), None)
@@ -123,6 +131,26 @@ def _record_fields_as_attributes(app, what, name, obj, options, lines):
     lines[start:start] = ["Attributes", "----------"]
 
 
+def _items_as_prose(lines: list) -> None:
+    section, out = None, []
+    for i, line in enumerate(lines):
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip() and re.fullmatch(r"-{3,}", following.strip()):
+            section = line.strip()
+        match = _ITEM.match(line) if section in _ITEM_SECTIONS else None
+        if match and _is_prose(match.group(2)):
+            out += [match.group(1), "    " + match.group(2)]
+        else:
+            out.append(line)
+    lines[:] = out
+
+
+def _numpydoc_style(app, what, name, obj, options, lines):
+    if what == "class":
+        _record_fields_as_attributes(lines)
+    _items_as_prose(lines)
+
+
 def _skip_named_tuple_fields(app, what, name, obj, skip, options):
     """A named tuple's fields are documented in its Attributes, not as members."""
     if (getattr(obj, "__doc__", None) or "").startswith("Alias for field number"):
@@ -131,5 +159,5 @@ def _skip_named_tuple_fields(app, what, name, obj, skip, options):
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", _record_fields_as_attributes, priority=100)
+    app.connect("autodoc-process-docstring", _numpydoc_style, priority=100)
     app.connect("autodoc-skip-member", _skip_named_tuple_fields)
