@@ -99,9 +99,9 @@ def _plain(text: str) -> str:
 def _docstring(path: Path) -> tuple[str, str]:
     """A study file's docstring and ``TITLE``, read without running the study."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    title = next((ast.literal_eval(node.value) for node in tree.body
-                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "TITLE"),
-                 path.stem)
+    titles = [ast.literal_eval(node.value) for node in tree.body
+              if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "TITLE"]
+    title = titles[0] if titles else path.stem
     return ast.get_docstring(tree) or "", title
 
 
@@ -120,7 +120,7 @@ def studies_page() -> str:
         question, _, setup = doc.partition("\n\n")
         lines += [f".. _study-{name}:", ""] + _heading(title, "-")
         lines += [f"**Question.** {' '.join(question.split())}", ""]
-        first = setup.split("\n\n")[0].replace("|", "\\|")  # rst from the docstring, no substitutions
+        first = setup.split("\n\n")[0].replace("|", "\\|")  # rst, but no substitutions
         lines += [f"**Setup.** {first}", ""] if setup else []
         for figure in summary.get("figures", []):
             if figure.endswith(".png"):
