@@ -23,9 +23,11 @@ the cost in HVPs, the currency of curvature work.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import eigh_tridiagonal
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, aslinearoperator, eigsh
 
@@ -34,7 +36,16 @@ from landscape.critical_point import RTOL as RTOL
 from landscape.critical_point import Inertia as Inertia
 from landscape.critical_point import inertia as inertia
 from landscape.critical_point import zero_tolerance as zero_tolerance
+from landscape.objective import Objective
 from landscape.records import record
+from landscape.vocabulary import RngLike, Theta, Thetas
+
+#: Which end of the spectrum: ``'LA'`` (largest algebraic) or ``'SA'`` (smallest algebraic).
+Which: TypeAlias = Literal["LA", "SA"]
+#: How :func:`eigenpairs` computes: ``'auto'``, ``'lanczos'`` (``eigsh``) or ``'dense'``.
+EigenMethod: TypeAlias = Literal["auto", "lanczos", "dense"]
+#: A symmetric matrix: a LinearOperator or a dense array, shape ``(n, n)``.
+SymmetricMatrix: TypeAlias = LinearOperator | ArrayLike
 
 
 @record
@@ -52,7 +63,7 @@ class Spectrum(NamedTuple):
 
     eigenvalues: np.ndarray
     eigenvectors: np.ndarray
-    which: str
+    which: Which | Literal["all"]
     n_hvp: int
     converged: bool
 
@@ -73,8 +84,11 @@ class Lanczos(NamedTuple):
 
 @record
 class CurvatureAlong(NamedTuple):
-    """The extreme Hessian eigenvalues at ``k`` points: ``sharpness`` and ``min_eigenvalue``,
-    each shape ``(k,)`` (NaN where Lanczos did not converge), and ``n_hvp`` spent in all."""
+    """The extreme Hessian eigenvalues at ``k`` points.
+
+    ``sharpness`` and ``min_eigenvalue``, each shape ``(k,)`` (NaN where Lanczos did not
+    converge), and ``n_hvp`` spent in all.
+    """
 
     sharpness: np.ndarray
     min_eigenvalue: np.ndarray
@@ -87,16 +101,21 @@ class CurvatureAlong(NamedTuple):
 
 
 class SymmetricOperator(LinearOperator):
-    """A float64 LinearOperator that is symmetric by construction: its adjoint is itself,
-    and :func:`as_symmetric_operator` trusts it without probing."""
+    """A float64 LinearOperator that is symmetric by construction.
+
+    Its adjoint is itself, and :func:`as_symmetric_operator` trusts it without probing.
+    """
+
+    _matvec: Callable[[np.ndarray], np.ndarray]  # each subclass defines its product
 
     def __init__(self, n: int):
-        super().__init__(np.dtype(np.float64), (n, n))
+        # scipy-stubs type LinearOperator's construction by __new__ alone (no __init__).
+        super().__init__(np.dtype(np.float64), (n, n))  # type: ignore[call-arg]
 
-    def _rmatvec(self, v):
+    def _rmatvec(self, v: np.ndarray) -> np.ndarray:
         return self._matvec(v)
 
-    def _adjoint(self):
+    def _adjoint(self) -> SymmetricOperator:
         return self
 
 
@@ -108,16 +127,16 @@ class HessianOperator(SymmetricOperator):
     (the MLP does).
     """
 
-    def __init__(self, objective, theta):
+    def __init__(self, objective: Objective, theta: Theta):
         theta = theta_vector(theta, objective.dim).copy()
         super().__init__(objective.dim)
         self.objective, self.theta = objective, theta
 
-    def _matvec(self, v):
+    def _matvec(self, v: np.ndarray) -> np.ndarray:
         return np.asarray(self.objective.hvp(self.theta, np.ravel(v)), dtype=np.float64)
 
 
-def hessian_operator(objective, theta) -> HessianOperator:
+def hessian_operator(objective: Objective, theta: Theta) -> HessianOperator:
     """The Hessian of ``objective`` at ``theta`` (``(dim,)``) as a LinearOperator ``(dim, dim)``.
 
     Raises ValueError when ``theta`` has the wrong shape or holds NaN or inf.
@@ -126,14 +145,17 @@ def hessian_operator(objective, theta) -> HessianOperator:
 
 
 class CountingOperator(SymmetricOperator):
-    """Wraps a checked symmetric operator: ``count`` products so far; a product that is not
-    finite raises ValueError. The functions here report ``count`` as ``n_hvp``."""
+    """A checked symmetric operator that counts its products.
+
+    ``count``: products so far; a product that is not finite raises ValueError. The
+    functions here report ``count`` as ``n_hvp``.
+    """
 
     def __init__(self, op: LinearOperator):
         super().__init__(op.shape[0])
         self.op, self.count = op, 0
 
-    def _matvec(self, v):
+    def _matvec(self, v: np.ndarray) -> np.ndarray:
         self.count += 1
         out = np.asarray(self.op.matvec(v), dtype=np.float64).ravel()
         if not np.all(np.isfinite(out)):
@@ -142,15 +164,18 @@ class CountingOperator(SymmetricOperator):
 
 
 def _symmetry_gap(op: LinearOperator) -> bool:
-    """True when ``x·(Ay)`` and ``y·(Ax)`` differ beyond rounding for random ``x, y`` (drawn
-    from a fixed seed, so the check is deterministic and consumes no user randomness)."""
+    """True when ``x·(Ay)`` and ``y·(Ax)`` differ beyond rounding for random ``x, y``.
+
+    ``x, y`` are drawn from a fixed seed, so the check is deterministic and consumes no
+    user randomness.
+    """
     x, y = np.random.default_rng(0).standard_normal((2, op.shape[0]))
     ax, ay = op.matvec(x), op.matvec(y)
     scale = max(np.linalg.norm(ax) * np.linalg.norm(y), np.linalg.norm(ay) * np.linalg.norm(x))
     return abs(x @ ay - y @ ax) > 1e-8 * scale
 
 
-def as_symmetric_operator(H) -> LinearOperator:
+def as_symmetric_operator(H: SymmetricMatrix) -> LinearOperator:
     """``H`` as a square, symmetric LinearOperator, checked.
 
     ``H`` is a :class:`SymmetricOperator` (trusted), another LinearOperator (its symmetry is
@@ -161,19 +186,21 @@ def as_symmetric_operator(H) -> LinearOperator:
     if isinstance(H, SymmetricOperator):
         return H
     if isinstance(H, LinearOperator):
-        op = H
-    else:
-        H = finite_array(H, "H", ndim=2)
-        op = None
-    if len(H.shape) != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
-        raise ValueError(f"H must be a non-empty square operator, got shape {H.shape}")
-    if op is None:
-        if np.max(np.abs(H - H.T)) > 1e-10 * max(np.max(np.abs(H)), np.finfo(float).tiny):
-            raise ValueError("H is not symmetric: a Hessian must satisfy H == H.T")
-        return aslinearoperator(H)
-    if _symmetry_gap(op):
-        raise ValueError("H is not symmetric: x·(H y) != y·(H x) for random x, y")
-    return op
+        _check_square(H.shape)
+        if _symmetry_gap(H):
+            raise ValueError("H is not symmetric: x·(H y) != y·(H x) for random x, y")
+        return H
+    dense = finite_array(H, "H", ndim=2)
+    _check_square(dense.shape)
+    if np.max(np.abs(dense - dense.T)) > 1e-10 * max(np.max(np.abs(dense)),
+                                                     np.finfo(float).tiny):
+        raise ValueError("H is not symmetric: a Hessian must satisfy H == H.T")
+    return aslinearoperator(dense)
+
+
+def _check_square(shape: tuple[int, ...]) -> None:
+    if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
+        raise ValueError(f"H must be a non-empty square operator, got shape {shape}")
 
 
 def _dense(op: CountingOperator) -> np.ndarray:
@@ -187,23 +214,26 @@ def _dense(op: CountingOperator) -> np.ndarray:
 # ---------------------------------------------------------------------------------
 
 
-def _check_k(k, n: int) -> int:
+def _check_k(k: int, n: int) -> int:
     k = integer(k, "k", 1)
     if k > n:
         raise ValueError(f"k must be at most n = {n}, got k={k}")
     return k
 
 
-def _dense_pairs(op: CountingOperator, k: int, which: str) -> Spectrum:
+def _dense_pairs(op: CountingOperator, k: int, which: Which) -> Spectrum:
     w, v = np.linalg.eigh(_dense(op))
     end = slice(None, k) if which == "SA" else slice(len(w) - k, None)
     return Spectrum(w[end], v[:, end], which, op.count, True)
 
 
-def _lanczos_pairs(op: CountingOperator, k: int, which: str, rng, tol, ncv, maxiter) -> Spectrum:
+def _lanczos_pairs(op: CountingOperator, k: int, which: Which, rng: RngLike, tol: float,
+                   ncv: int | None, maxiter: int | None) -> Spectrum:
     n = op.shape[0]
     ncv = min(n, max(2 * k + 1, 20)) if ncv is None else ncv
     v0 = as_rng(rng).standard_normal(n)
+    w: np.ndarray
+    v: np.ndarray
     try:
         w, v = eigsh(op, k, which=which, v0=v0, tol=tol, ncv=ncv, maxiter=maxiter)
         converged = True
@@ -213,7 +243,8 @@ def _lanczos_pairs(op: CountingOperator, k: int, which: str, rng, tol, ncv, maxi
     return Spectrum(w[order], v[:, order], which, op.count, converged)
 
 
-def eigenpairs(H, k: int = 1, which: str = "LA", *, rng=None, method: str = "auto",
+def eigenpairs(H: SymmetricMatrix, k: int = 1, which: Which = "LA", *, rng: RngLike = None,
+               method: EigenMethod = "auto",
                tol: float = 0.0, ncv: int | None = None, maxiter: int | None = None,
                dense_max: int = 100) -> Spectrum:
     """The ``k`` largest (``'LA'``) or smallest (``'SA'``) eigenpairs of a symmetric ``H``.
@@ -237,8 +268,8 @@ def eigenpairs(H, k: int = 1, which: str = "LA", *, rng=None, method: str = "aut
     Spectrum
         eigenvalues ascending, ``(k,)``; eigenvectors ``(n, k)``; products spent.
     """
-    choice(which, ("LA", "SA"), "which")
-    choice(method, ("auto", "lanczos", "dense"), "method")
+    choice(which, get_args(Which), "which")
+    choice(method, get_args(EigenMethod), "method")
     op = CountingOperator(as_symmetric_operator(H))
     n = op.shape[0]
     k = _check_k(k, n)
@@ -250,7 +281,7 @@ def eigenpairs(H, k: int = 1, which: str = "LA", *, rng=None, method: str = "aut
     return _lanczos_pairs(op, k, which, rng, tol, ncv, maxiter)
 
 
-def full_spectrum(H) -> Spectrum:
+def full_spectrum(H: SymmetricMatrix) -> Spectrum:
     """All ``n`` eigenpairs of a symmetric ``H`` (``(n, n)`` array or operator) by ``eigh``.
 
     Costs ``n`` products and ``O(n^3)`` time: for small ``n``.
@@ -265,12 +296,12 @@ def _only(spectrum: Spectrum) -> float:
     return float(spectrum.eigenvalues[0]) if spectrum.eigenvalues.size else float("nan")
 
 
-def _extreme(objective, theta, which: str, rng) -> float:
+def _extreme(objective: Objective, theta: Theta, which: Which, rng: RngLike) -> float:
     """The largest ('LA') or smallest ('SA') Hessian eigenvalue at ``theta``."""
     return _only(eigenpairs(hessian_operator(objective, theta), 1, which, rng=rng))
 
 
-def sharpness(objective, theta, rng=0) -> float:
+def sharpness(objective: Objective, theta: Theta, rng: RngLike = 0) -> float:
     """The largest Hessian eigenvalue at ``theta`` (Lanczos; exact for small ``dim``).
 
     Usable as a runner metric ``fn(objective, theta) -> float``; ``rng`` seeds the start
@@ -279,12 +310,12 @@ def sharpness(objective, theta, rng=0) -> float:
     return _extreme(objective, theta, "LA", rng)
 
 
-def min_eigenvalue(objective, theta, rng=0) -> float:
+def min_eigenvalue(objective: Objective, theta: Theta, rng: RngLike = 0) -> float:
     """The smallest (most negative) Hessian eigenvalue at ``theta``; see :func:`sharpness`."""
     return _extreme(objective, theta, "SA", rng)
 
 
-def curvature_along(objective, thetas, rng=0) -> CurvatureAlong:
+def curvature_along(objective: Objective, thetas: Thetas, rng: RngLike = 0) -> CurvatureAlong:
     """Sharpness and smallest eigenvalue at each row of ``thetas`` (``(k, dim)``).
 
     ``thetas`` are, typically, a trajectory's recorded points; pair the result with its
@@ -304,10 +335,12 @@ def curvature_along(objective, thetas, rng=0) -> CurvatureAlong:
 # ---------------------------------------------------------------------------------
 
 
-def condition_number(eigenvalues) -> float:
-    """``max|λ| / min|λ|`` over ``eigenvalues`` (``(k,)``, pass the full spectrum); ``inf``
-    when an eigenvalue is exactly zero. For an indefinite Hessian the smallest ``|λ|`` is an
-    interior eigenvalue, which extreme-end Lanczos does not find."""
+def condition_number(eigenvalues: ArrayLike) -> float:
+    """``max|λ| / min|λ|`` over ``eigenvalues`` (``(k,)``, pass the full spectrum).
+
+    ``inf`` when an eigenvalue is exactly zero. For an indefinite Hessian the smallest
+    ``|λ|`` is an interior eigenvalue, which extreme-end Lanczos does not find.
+    """
     w = np.abs(finite_array(eigenvalues, "eigenvalues", ndim=1))
     if w.size == 0:
         raise ValueError("eigenvalues must not be empty")
@@ -319,7 +352,7 @@ def condition_number(eigenvalues) -> float:
 # ---------------------------------------------------------------------------------
 
 
-def lanczos(H, v0, m: int) -> Lanczos:
+def lanczos(H: SymmetricMatrix, v0: ArrayLike, m: int) -> Lanczos:
     """``m`` steps of Lanczos on a symmetric ``H`` from ``v0`` (``(n,)``, nonzero).
 
     Full reorthogonalization (two Gram-Schmidt passes against all previous vectors, cost
@@ -338,10 +371,10 @@ def lanczos(H, v0, m: int) -> Lanczos:
     basis = np.zeros((n, m))
     alpha, beta = np.zeros(m), np.zeros(max(m - 1, 0))
     basis[:, 0] = v / norm
-    scale = np.finfo(float).tiny
+    scale = float(np.finfo(float).tiny)
     for j in range(m):
         w = op.matvec(basis[:, j])
-        scale = max(scale, np.linalg.norm(w))
+        scale = max(scale, float(np.linalg.norm(w)))
         alpha[j] = basis[:, j] @ w
         for _ in range(2):
             w -= basis[:, : j + 1] @ (basis[:, : j + 1].T @ w)
