@@ -26,11 +26,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
+from scipy.sparse.linalg import LinearOperator
 from scipy.special import ndtr
 
 from landscape._checks import as_rng, finite_array, integer
 from landscape.hessian import (
     CountingOperator,
+    SymmetricMatrix,
     SymmetricOperator,
     as_symmetric_operator,
     eigenpairs,
@@ -38,6 +41,7 @@ from landscape.hessian import (
     ritz,
 )
 from landscape.records import record
+from landscape.vocabulary import RngLike
 
 
 @record
@@ -72,7 +76,7 @@ class SpectralDensity(NamedTuple):
         rest = np.mean(np.sum(self.weights * self.nodes, axis=1))
         return float((self.outliers.sum() + (self.n - self.outliers.size) * rest) / self.n)
 
-    def cdf(self, x) -> np.ndarray:
+    def cdf(self, x: ArrayLike) -> np.ndarray:
         """The broadened density's mass below ``x`` (scalar or array), exactly (no grid)."""
         x = np.asarray(x, dtype=np.float64)
         rest = np.sum(self.weights * ndtr((x[..., None, None] - self.nodes) / self.sigma), -1)
@@ -82,8 +86,11 @@ class SpectralDensity(NamedTuple):
 
 @record
 class TraceEstimate(NamedTuple):
-    """Hutchinson's estimate: ``trace``, its standard error ``stderr`` (sample standard
-    deviation over probes / sqrt(n_probes)), ``n_hvp`` products spent."""
+    """Hutchinson's estimate of a trace.
+
+    ``trace``, its standard error ``stderr`` (sample standard deviation over probes /
+    sqrt(n_probes)), ``n_hvp`` products spent.
+    """
 
     trace: float
     stderr: float
@@ -93,18 +100,18 @@ class TraceEstimate(NamedTuple):
 class _Deflated(SymmetricOperator):
     """``P H P`` with ``P = I - V Vᵀ`` (``V`` orthonormal columns): ``H`` without them."""
 
-    def __init__(self, op, V: np.ndarray):
+    def __init__(self, op: LinearOperator, V: np.ndarray):
         super().__init__(op.shape[0])
         self.op, self.V = op, V
 
-    def _project(self, v):
+    def _project(self, v: np.ndarray) -> np.ndarray:
         return v - self.V @ (self.V.T @ v)
 
-    def _matvec(self, v):
+    def _matvec(self, v: np.ndarray) -> np.ndarray:
         return self._project(self.op.matvec(self._project(np.ravel(v))))
 
 
-def _quadrature(op, v, m: int) -> tuple[np.ndarray, np.ndarray]:
+def _quadrature(op: LinearOperator, v: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights (each ``(m,)``) of one probe's Gauss quadrature rule."""
     theta, u = ritz(lanczos(op, v, m))
     nodes, weights = np.full(m, theta[-1]), np.zeros(m)
@@ -112,9 +119,13 @@ def _quadrature(op, v, m: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights
 
 
-def _gaussians(grid, centers, weights, sigma: float) -> np.ndarray:
-    """``Σ_j weights_j N(grid; centers_j, σ²)``, shape ``grid.shape``, in chunks of the grid
-    so that the kernel matrix stays below about 2**22 entries."""
+def _gaussians(grid: np.ndarray, centers: np.ndarray, weights: np.ndarray,
+               sigma: float) -> np.ndarray:
+    """``Σ_j weights_j N(grid; centers_j, σ²)``, shape ``grid.shape``.
+
+    Computed in chunks of the grid so that the kernel matrix stays below about 2**22
+    entries.
+    """
     out = np.empty_like(grid)
     step = max(1, 2**22 // max(1, centers.size))
     for s in range(0, grid.size, step):
@@ -123,7 +134,8 @@ def _gaussians(grid, centers, weights, sigma: float) -> np.ndarray:
     return out / (sigma * np.sqrt(2 * np.pi))
 
 
-def _grid(grid, lo: float, hi: float, sigma: float, n_grid) -> np.ndarray:
+def _grid(grid: ArrayLike | None, lo: float, hi: float, sigma: float,
+          n_grid: int | None) -> np.ndarray:
     if grid is None:
         lo, hi = lo - 5 * sigma, hi + 5 * sigma
         n_grid = int(np.ceil(4 * (hi - lo) / sigma)) + 1 if n_grid is None else n_grid
@@ -134,8 +146,9 @@ def _grid(grid, lo: float, hi: float, sigma: float, n_grid) -> np.ndarray:
     return grid
 
 
-def spectral_density(H, n_probes: int = 10, m: int = 80, *, deflate: int = 0, rng=None,
-                     sigma: float | None = None, grid=None, n_grid: int | None = None
+def spectral_density(H: SymmetricMatrix, n_probes: int = 10, m: int = 80, *,
+                     deflate: int = 0, rng: RngLike = None, sigma: float | None = None,
+                     grid: ArrayLike | None = None, n_grid: int | None = None
                      ) -> SpectralDensity:
     """Stochastic Lanczos quadrature estimate of the eigenvalue density of a symmetric ``H``.
 
@@ -188,7 +201,8 @@ def spectral_density(H, n_probes: int = 10, m: int = 80, *, deflate: int = 0, rn
     return SpectralDensity(grid, density, nodes, weights, outliers, n, float(sigma), op.count)
 
 
-def hutchinson_trace(H, n_probes: int = 100, *, rng=None) -> TraceEstimate:
+def hutchinson_trace(H: SymmetricMatrix, n_probes: int = 100, *, rng: RngLike = None
+                     ) -> TraceEstimate:
     """Hutchinson's estimate of ``trace(H)`` from ``n_probes`` Rademacher probes.
 
     ``H``: LinearOperator or ndarray ``(n, n)``, symmetric. The estimate is unbiased with
