@@ -17,45 +17,52 @@ in one file.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal, NamedTuple, TypeAlias, cast, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from landscape._checks import as_rng, choice, finite_array, integer, real_in, theta_matrix
+from landscape.critical_point import CriticalPoint
 from landscape.objective import Objective
 from landscape.optim import Optimizer
 from landscape.parallel import N_CHUNKS, map_chunks
 from landscape.records import record
 from landscape.runner import Trajectory, _default_cap, run
 from landscape.settings import Execution, resolve
-from landscape.vocabulary import CONVERGED, DIVERGED, RngLike, Theta
+from landscape.vocabulary import CONVERGED, DIVERGED, Kind, RngLike, Status, Theta, Thetas
+
+#: How :func:`box_starts` draws: ``'latin'`` (Latin hypercube) or ``'uniform'``.
+BoxMethod: TypeAlias = Literal["latin", "uniform"]
 
 # ---------------------------------------------------------------------------------
 # Starting points
 # ---------------------------------------------------------------------------------
 
 
-def _bounds(bounds) -> np.ndarray:
+def _bounds(bounds: ArrayLike) -> np.ndarray:
     b = finite_array(bounds, "bounds", ndim=2)
     if b.shape[1] != 2 or b.shape[0] == 0 or np.any(b[:, 0] >= b[:, 1]):
         raise ValueError(f"bounds must have shape (n, 2) with low < high per row, got {b.tolist()}")
     return b
 
 
-def grid_starts(bounds, num) -> np.ndarray:
-    """A grid over the box ``bounds`` ``(n, 2)``, ends included: ``num`` points per axis (an
-    int or one per axis). Returns ``(prod(num), n)``, the last axis varying fastest
-    (``indexing='ij'``)."""
+def grid_starts(bounds: ArrayLike, num: int | Sequence[int]) -> Thetas:
+    """A grid over the box ``bounds`` ``(n, 2)``, ends included.
+
+    ``num`` points per axis (an int or one per axis). Returns ``(prod(num), n)``, the last
+    axis varying fastest (``indexing='ij'``).
+    """
     b = _bounds(bounds)
     nums = np.broadcast_to(np.asarray(num), b.shape[:1])
     axes = [np.linspace(lo, hi, integer(m, "num", 1)) for (lo, hi), m in zip(b, nums.tolist())]
     return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, b.shape[0])
 
 
-def box_starts(bounds, count: int, rng=None, method: str = "latin") -> np.ndarray:
+def box_starts(bounds: ArrayLike, count: int, rng: RngLike = None,
+               method: BoxMethod = "latin") -> Thetas:
     """``count`` random points in the box ``bounds`` ``(n, 2)``, shape ``(count, n)``.
 
     ``method``: 'latin' (Latin hypercube: along every axis each of the ``count`` equal
@@ -63,7 +70,7 @@ def box_starts(bounds, count: int, rng=None, method: str = "latin") -> np.ndarra
     """
     b, count = _bounds(bounds), integer(count, "count", 1)
     rng = as_rng(rng)
-    choice(method, ("latin", "uniform"), "method")
+    choice(method, get_args(BoxMethod), "method")
     u = rng.uniform(size=(count, b.shape[0]))
     if method == "latin":
         strata = rng.permuted(np.tile(np.arange(count), (b.shape[0], 1)), axis=1).T
@@ -78,9 +85,12 @@ def box_starts(bounds, count: int, rng=None, method: str = "latin") -> np.ndarra
 
 @record
 class RunSummary(NamedTuple):
-    """Final losses of one optimizer's runs: ``n_runs``, ``n_converged``, ``n_diverged``, the
-    ``quantiles`` asked for ``(q,)`` and the final-loss quantiles ``final_loss`` ``(q,)`` over
-    the runs that did not diverge (NaN when all did)."""
+    """Final losses of one optimizer's runs.
+
+    ``n_runs``, ``n_converged``, ``n_diverged``, the ``quantiles`` asked for ``(q,)`` and the
+    final-loss quantiles ``final_loss`` ``(q,)`` over the runs that did not diverge (NaN
+    when all did).
+    """
 
     n_runs: int
     n_converged: int
@@ -103,7 +113,7 @@ class Basins(NamedTuple):
 
     labels: np.ndarray
     centers: np.ndarray
-    kinds: tuple
+    kinds: tuple[Kind | None, ...]
     counts: np.ndarray
 
 
@@ -116,22 +126,22 @@ class Runs:
     ``init_index`` ``(m,)`` (which start), ``seed`` (the master seed, None when not known).
     """
 
-    trajectories: tuple
-    labels: tuple
+    trajectories: tuple[Trajectory, ...]
+    labels: tuple[str, ...]
     init_index: np.ndarray
     seed: int | None = None
 
     def __len__(self) -> int:
         return len(self.trajectories)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Trajectory]:
         return iter(self.trajectories)
 
     def __getitem__(self, i: int) -> Trajectory:
         return self.trajectories[i]
 
     @property
-    def names(self) -> tuple:
+    def names(self) -> tuple[str, ...]:
         """The optimizer labels, in order of first appearance."""
         return tuple(dict.fromkeys(self.labels))
 
@@ -155,7 +165,7 @@ class Runs:
         """Each run's status, ``(m,)`` str."""
         return np.array([tr.status for tr in self.trajectories])
 
-    def filter(self, label: str | None = None, status: str | None = None) -> Runs:
+    def filter(self, label: str | None = None, status: Status | None = None) -> Runs:
         """The runs of optimizer ``label`` and/or with ``status``."""
         keep = [i for i, (lab, tr) in enumerate(zip(self.labels, self.trajectories))
                 if (label is None or lab == label) and (status is None or tr.status == status)]
@@ -164,7 +174,8 @@ class Runs:
         return Runs(tuple(self.trajectories[i] for i in keep), tuple(self.labels[i] for i in keep),
                     self.init_index[keep], self.seed)
 
-    def summary(self, quantiles: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> dict:
+    def summary(self, quantiles: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)
+                ) -> dict[str, RunSummary]:
         """Per optimizer label, a :class:`RunSummary` of the final losses."""
         q = finite_array(quantiles, "quantiles", ndim=1)
         if np.any((q < 0) | (q > 1)):
@@ -179,7 +190,8 @@ class Runs:
                                    np.quantile(ok, q) if ok.size else np.full(q.shape, np.nan))
         return out
 
-    def basins(self, points=None, tol: float = 1e-3) -> Basins:
+    def basins(self, points: Sequence[CriticalPoint] | Thetas | None = None,
+               tol: float = 1e-3) -> Basins:
         """Which point each run reached.
 
         Parameters
@@ -208,8 +220,10 @@ class Runs:
 
 
 def _clusters(final: np.ndarray, ended: np.ndarray, tol: float) -> Basins:
-    """Single-linkage clusters of the end points of runs that did not diverge, numbered in
-    order of first appearance."""
+    """Single-linkage clusters of the end points of runs that did not diverge.
+
+    The clusters are numbered in order of first appearance.
+    """
     labels = np.full(len(final), -1)
     idx = np.flatnonzero(ended)
     if idx.size == 1:
@@ -242,7 +256,8 @@ def _run_chunk(chunk: _Chunk) -> list:
             for theta0, opt, seed in chunk.jobs]
 
 
-def _optimizers(optimizers) -> dict:
+def _optimizers(optimizers: Optimizer | Sequence[Optimizer] | dict[str, Optimizer]
+                ) -> dict[str, Optimizer]:
     if isinstance(optimizers, Optimizer):
         optimizers = [optimizers]
     if not isinstance(optimizers, dict):
@@ -258,10 +273,10 @@ def _optimizers(optimizers) -> dict:
     return optimizers
 
 
-def _seeds(rng, count: int) -> tuple[int, np.ndarray]:
+def _seeds(rng: RngLike, count: int) -> tuple[int, np.ndarray]:
     """The master entropy and ``(count, 2)`` int seeds (init, minibatch) spawned from it."""
     if rng is None:
-        entropy = np.random.SeedSequence().entropy
+        entropy = cast(int, np.random.SeedSequence().entropy)  # fresh entropy: one int
     elif isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         entropy = int(rng)
     else:
@@ -270,14 +285,16 @@ def _seeds(rng, count: int) -> tuple[int, np.ndarray]:
     return entropy, np.array([c.generate_state(2, np.uint64) for c in children], dtype=np.uint64)
 
 
-def _starts(objective, inits, init_fn: Callable | None, rng):
+def _starts(objective: Objective, inits: ArrayLike | int,
+            init_fn: Callable[[np.random.Generator], Theta] | None, rng: RngLike
+            ) -> tuple[Thetas, int, np.ndarray]:
     """``(thetas (k, n), master entropy, minibatch seeds (k,))``."""
     if isinstance(inits, (int, np.integer)) and not isinstance(inits, bool):
         if init_fn is None:
             raise ValueError("inits as a count needs init_fn(rng) -> theta (e.g. model.init)")
         entropy, seeds = _seeds(rng, integer(inits, "inits", 1))
-        thetas = [init_fn(np.random.default_rng(int(s))) for s in seeds[:, 0]]
-        return theta_matrix(thetas, objective.dim, "init_fn(rng)"), entropy, seeds[:, 1]
+        drawn = [init_fn(np.random.default_rng(int(s))) for s in seeds[:, 0]]
+        return theta_matrix(drawn, objective.dim, "init_fn(rng)"), entropy, seeds[:, 1]
     thetas = theta_matrix(inits, objective.dim, "inits")
     if len(thetas) == 0:
         raise ValueError("inits holds no starting point")
