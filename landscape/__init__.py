@@ -47,7 +47,13 @@ from landscape.hessian import (
     min_eigenvalue,
     sharpness,
 )
-from landscape.layers import filter_norms, layer_grad_metrics, layer_grad_norms, linear_pieces
+from landscape.layers import (
+    filter_norms,
+    kinks,
+    layer_grad_metrics,
+    layer_grad_norms,
+    linear_pieces,
+)
 from landscape.mlp import MLP, MLPObjective
 from landscape.objective import (
     DerivativeCheck,
@@ -116,6 +122,7 @@ __all__ = [
     "MLP",
     "MLPObjective",
     "filter_norms",
+    "kinks",
     "layer_grad_metrics",
     "layer_grad_norms",
     "linear_pieces",

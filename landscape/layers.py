@@ -11,7 +11,7 @@ biases sit in the flat ``theta``.
 - :func:`filter_norms`: the norm of every filter of a vector, the quantity filter
   normalization (Li et al. 2018) equalizes between a direction and the trained weights.
 - :func:`linear_pieces`: how many linear pieces a one-input, one-output ReLU network
-  makes on an interval (Montufar et al. 2014; Telgarsky 2016).
+  makes on an interval (Montufar et al. 2014; Telgarsky 2016); :func:`kinks`: where.
 """
 
 from __future__ import annotations
@@ -113,13 +113,36 @@ def filter_norms(layered: Any, vector: Theta) -> list[np.ndarray]:
 
 def linear_pieces(model: MLP, theta: Theta, interval: tuple[float, float] = (-1.0, 1.0),
                   resolution: int = 20001, rtol: float = 1e-6) -> int:
-    """The number of linear pieces of a one-input, one-output ReLU network on an interval.
+    """The number of linear pieces of a one-input, one-output ReLU network on an interval:
+    its :func:`kinks` there plus one.
+
+    Parameters
+    ----------
+    model, theta, interval, resolution, rtol : as for :func:`kinks`.
+
+    Returns
+    -------
+    int, at least 1.
+
+    Examples
+    --------
+    >>> from landscape import MLP
+    >>> model = MLP([1, 2, 1], activation="relu")  # relu(x) + relu(x - 1/2)
+    >>> linear_pieces(model, np.array([1.0, 1.0, 0.0, -0.5, 1.0, 1.0, 0.0]), (0.0, 1.0))
+    2
+    """
+    return kinks(model, theta, interval, resolution, rtol).size + 1
+
+
+def kinks(model: MLP, theta: Theta, interval: tuple[float, float] = (-1.0, 1.0),
+          resolution: int = 20001, rtol: float = 1e-6) -> np.ndarray:
+    """Where a one-input, one-output ReLU network's slope changes on an interval.
 
     The network is evaluated on ``resolution`` evenly spaced points of ``interval``; a
     kink is a change between neighbouring slopes larger than ``rtol`` times the largest
     slope (at least 1). A kink strictly inside a grid cell changes two neighbouring
-    differences, so consecutive flagged differences count as one kink; the count is the
-    kinks plus one.
+    differences, so consecutive flagged differences count as one kink, placed at the grid
+    point after the first slope that changed (within two grid cells of the true kink).
 
     Two kinks closer than about two grid cells count as one, and a bend smaller than the
     tolerance is not counted (trained networks have many slight ones): refine
@@ -136,14 +159,14 @@ def linear_pieces(model: MLP, theta: Theta, interval: tuple[float, float] = (-1.
 
     Returns
     -------
-    int, at least 1.
+    ndarray, shape ``(k,)``: the kinks' inputs ``x``, ascending.
 
     Examples
     --------
     >>> from landscape import MLP
     >>> model = MLP([1, 2, 1], activation="relu")  # relu(x) + relu(x - 1/2)
-    >>> linear_pieces(model, np.array([1.0, 1.0, 0.0, -0.5, 1.0, 1.0, 0.0]), (0.0, 1.0))
-    2
+    >>> kinks(model, np.array([1.0, 1.0, 0.0, -0.5, 1.0, 1.0, 0.0]), (0.0, 1.0), 101)
+    array([0.5])
     """
     if not isinstance(model, MLP) or model.sizes[0] != 1 or model.sizes[-1] != 1:
         raise ValueError(f"model must be an MLP with one input and one output, got {model!r}")
@@ -163,4 +186,5 @@ def linear_pieces(model: MLP, theta: Theta, interval: tuple[float, float] = (-1.
     f = model.predict(theta, grid[:, None])[:, 0]
     slope = np.diff(f) / np.diff(grid)
     kink = np.abs(np.diff(slope)) > rtol * max(1.0, np.abs(slope).max())
-    return int(kink[0]) + int(np.count_nonzero(kink[1:] & ~kink[:-1])) + 1
+    first = kink & ~np.concatenate([[False], kink[:-1]])  # a run of flagged cells is one kink
+    return grid[1:-1][first]

@@ -31,7 +31,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from landscape import MLP, adam, layer_grad_norms, linear_pieces, runner
+from landscape import MLP, adam, kinks, layer_grad_norms, linear_pieces, runner
 from landscape.schedules import cosine
 from landscape.studies._shared import main, save_png
 
@@ -82,46 +82,72 @@ def sigmoid_gradients(X, Y, seeds) -> dict:
     return out
 
 
-def plot_fits(fits: dict, X, Y, grid, out: Path) -> None:
-    fig, axes = plt.subplots(1, len(INITS), figsize=(12, 4), layout="constrained", sharey=True)
+def _net(f: dict) -> str:
+    """``'1 x 198 ReLU'`` (hidden layers x width), for a legend."""
+    hidden = f["model"].sizes[1:-1]
+    return f"{len(hidden)} x {hidden[0]} ReLU"
+
+
+def drawn_seed(f: dict) -> int:
+    """The index of the run a figure shows: the one of median loss (the upper middle one
+    for an even count)."""
+    return int(np.argsort(f["loss"])[len(f["loss"]) // 2])
+
+
+def plot_fits(fits: dict, X, Y, grid, seeds, out: Path) -> None:
+    """The fit of the median-loss seed of each net, its kinks as ticks under the curves."""
+    fig, axes = plt.subplots(1, len(INITS), figsize=(11, 5.2), layout="constrained",
+                             sharey=True)
     for ax, (init, pair) in zip(axes, fits.items()):
         ax.plot(X[:, 0], Y[:, 0], "k.", markersize=3, label="training points")
-        for name, f in pair.items():
-            i = int(np.argsort(f["loss"])[len(f["loss"]) // 2])  # the median seed
-            curve = f["model"].predict(f["runs"][i].final_theta, grid[:, None])[:, 0]
-            ax.plot(grid, curve, label=f"{name} {f['model'].sizes}: relative loss "
-                    f"{f['loss'][i]:.3g}, {f['pieces'][i]} pieces")
-        ax.set(xlabel="x", title=f"Median-seed fits, {INITS[init]}")
-        ax.legend(fontsize=8, loc="lower left")
+        for k, (color, f) in enumerate(zip(("C0", "C1"), pair.values())):
+            i = drawn_seed(f)
+            theta = f["runs"][i].final_theta
+            curve = f["model"].predict(theta, grid[:, None])[:, 0]
+            ax.plot(grid, curve, color=color, label=f"{_net(f)} (seed {seeds[i]}): relative "
+                    f"loss {f['loss'][i]:.3g}, {f['pieces'][i]} pieces")
+            where = kinks(f["model"], theta, INTERVAL, RESOLUTION, SLOPE_RTOL)
+            ax.plot(where, np.full(where.size, -1.35 - 0.12 * k), "|", color=color,
+                    markersize=7)
+        ax.set(xlabel="x", ylim=(-1.5, 1.3),
+               title=f"{INITS[init]}\n(ticks below: where each fit's slope changes)")
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     axes[0].set_ylabel(rf"$\sin({PERIODS}\pi x)$ and the fits")
+    fig.suptitle(f"ReLU nets of (almost) equal size fitting sin({PERIODS}πx): the seed of "
+                 f"median loss of {len(seeds)} (relative loss: MSE / variance of the target)")
     save_png(fig, out / "fits.png")
 
 
 def plot_training(fits: dict, variance: float, out: Path) -> None:
-    fig, axes = plt.subplots(1, len(INITS), figsize=(12, 4), layout="constrained", sharey=True)
+    fig, axes = plt.subplots(1, len(INITS), figsize=(11, 4.4), layout="constrained",
+                             sharey=True)
     for ax, (init, pair) in zip(axes, fits.items()):
         for color, (name, f) in zip(("C0", "C1"), pair.items()):
             for j, tr in enumerate(f["runs"]):
-                label = f"{name} {f['model'].sizes}, {f['model'].n_params} parameters"
+                label = f"{name}: {_net(f)}, {f['model'].n_params} parameters"
                 ax.plot(tr.steps, tr.loss / variance, color=color, alpha=0.6,
                         label=label if j == 0 else None)
         ax.set(yscale="log", xlabel="Adam step", title=f"Training loss per seed, {INITS[init]}")
-        ax.legend(fontsize=8)
     axes[0].set_ylabel("MSE / variance of the target")
+    fig.legend(handles=axes[0].lines[::len(fits["zero_bias"]["shallow"]["runs"])],
+               loc="outside lower center", ncols=2, fontsize=9)
     save_png(fig, out / "training.png")
 
 
-def plot_vanishing(grads: dict, out: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+def plot_vanishing(grads: dict, n_points: int, n_seeds: int, out: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     for depth, norms in grads.items():
         ax.plot(np.arange(1, len(norms) + 1), np.log10(norms), "o-", label=f"{depth} hidden layers")
-    ax.set(xlabel="layer (1 = input layer)", ylabel=r"$\log_{10}$ gradient norm of the layer",
-           title=f"Sigmoid nets (width {SIGMOID_WIDTH}) at initialization")
-    ax.legend()
+    ax.set(xlabel="layer (1 = the first weights, from the input)",
+           ylabel=r"$\log_{10}$ gradient norm of the layer",
+           title=f"Sigmoid nets (width {SIGMOID_WIDTH}) at initialization:\n"
+                 f"gradient of the MSE on the {n_points} points of sin({PERIODS}πx), "
+                 f"median of {n_seeds} seeds")
+    ax.legend(loc="lower right")
     save_png(fig, out / "vanishing_gradients.png")
 
 
-def summarize(fits: dict, grads: dict) -> dict:
+def summarize(fits: dict, grads: dict, seeds) -> dict:
     numbers = {"shallow_sizes": SHALLOW, "deep_sizes": DEEP}
     for name, sizes in (("shallow", SHALLOW), ("deep", DEEP)):
         numbers[f"{name}_n_params"] = MLP(sizes).n_params
@@ -134,6 +160,7 @@ def summarize(fits: dict, grads: dict) -> dict:
             numbers[f"{init}_{name}_median_relative_loss"] = float(np.median(f["loss"]))
             numbers[f"{init}_{name}_pieces"] = f["pieces"].tolist()
             numbers[f"{init}_{name}_median_pieces"] = float(np.median(f["pieces"]))
+            numbers[f"{init}_{name}_drawn_seed"] = seeds[drawn_seed(f)]
     numbers["sigmoid_depths"] = list(SIGMOID_DEPTHS)
     numbers["sigmoid_first_layer_grad"] = [float(grads[d][0]) for d in SIGMOID_DEPTHS]
     numbers["sigmoid_last_layer_grad"] = [float(grads[d][-1]) for d in SIGMOID_DEPTHS]
@@ -174,10 +201,10 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
                    for name, sizes in (("shallow", SHALLOW), ("deep", DEEP))}
             for init in INITS}
     grads = sigmoid_gradients(X, Y, seeds)
-    plot_fits(fits, X, Y, grid, out)
+    plot_fits(fits, X, Y, grid, seeds, out)
     plot_training(fits, float(Y.var()), out)
-    plot_vanishing(grads, out)
-    numbers = summarize(fits, grads)
+    plot_vanishing(grads, n_points, n_seeds, out)
+    numbers = summarize(fits, grads, seeds)
     return {"conclusion": conclusion(numbers), "numbers": numbers}
 
 

@@ -4,7 +4,15 @@ norms, loops over the filters, kinks counted by hand from the weights, Telgarsky
 import numpy as np
 import pytest
 
-from landscape import MLP, filter_norms, layer_grad_metrics, layer_grad_norms, linear_pieces, run
+from landscape import (
+    MLP,
+    filter_norms,
+    kinks,
+    layer_grad_metrics,
+    layer_grad_norms,
+    linear_pieces,
+    run,
+)
 from landscape.optim import gd
 
 
@@ -91,6 +99,9 @@ def test_linear_pieces_of_a_wide_relu_net_are_its_breakpoints_plus_one(seed):
     inside = breaks[(breaks > low) & (breaks < high)]
     assert 0 < inside.size < 16 and np.diff(inside).min() > 1e-3  # well-separated by the grid
     assert linear_pieces(model, theta, (low, high)) == inside.size + 1
+    found = kinks(model, theta, (low, high))
+    cell = (high - low) / (20001 - 1)
+    assert found.shape == inside.shape and np.abs(found - inside).max() <= 2 * cell
 
 
 def test_linear_pieces_count_coinciding_kinks_once():

@@ -32,6 +32,15 @@ def test_linear_pieces(result):
     assert "fewer linear pieces" in result[1]["conclusion"]
 
 
+@pytest.mark.parametrize("init", ["zero_bias", "spread_bias"])
+@pytest.mark.parametrize("name", ["shallow", "deep"])
+def test_the_drawn_fit_is_the_seed_of_median_loss(result, init, name):
+    n = result[1]["numbers"]
+    losses = n[f"{init}_{name}_relative_loss"]
+    seed = n[f"{init}_{name}_drawn_seed"]  # seeds 0, 1, ... in the quick run of seed 0
+    assert losses[seed] == sorted(losses)[len(losses) // 2]
+
+
 def test_sigmoid_first_layer_gradient_vanishes_with_depth(result):
     n = result[1]["numbers"]
     first = np.array(n["sigmoid_first_layer_grad"])
