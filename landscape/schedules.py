@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from landscape._checks import integer, positive, real_in
+from landscape.vocabulary import Schedule
 
 
 class _Schedule:
     """Shared ``describe`` of the schedule records; ``kind`` is the factory's name."""
 
     kind: ClassVar[str]
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # each one a dataclass
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """``{"schedule": kind, **fields}``, for JSON records."""
         return {"schedule": self.kind, **dataclasses.asdict(self)}
 
@@ -31,17 +32,20 @@ class _Schedule:
 @dataclasses.dataclass(frozen=True)
 class Constant(_Schedule):
     """``lr`` at every step."""
+
     kind: ClassVar[str] = "constant"
 
     lr: float
 
     def __call__(self, t: int) -> float:
+        """The learning rate after ``t`` updates."""
         return self.lr
 
 
 @dataclasses.dataclass(frozen=True)
 class StepDecay(_Schedule):
     """``lr * factor ** (t // every)``: multiplied by ``factor`` every ``every`` steps."""
+
     kind: ClassVar[str] = "step_decay"
 
     lr: float
@@ -49,12 +53,14 @@ class StepDecay(_Schedule):
     every: int
 
     def __call__(self, t: int) -> float:
+        """The learning rate after ``t`` updates."""
         return self.lr * self.factor ** (t // self.every)
 
 
 @dataclasses.dataclass(frozen=True)
 class Cosine(_Schedule):
     """Half a cosine from ``lr`` at ``t = 0`` to ``final`` at ``t = steps``, then ``final``."""
+
     kind: ClassVar[str] = "cosine"
 
     lr: float
@@ -62,6 +68,7 @@ class Cosine(_Schedule):
     final: float
 
     def __call__(self, t: int) -> float:
+        """The learning rate after ``t`` updates."""
         frac = min(t, self.steps) / self.steps
         return self.final + 0.5 * (self.lr - self.final) * (1.0 + math.cos(math.pi * frac))
 
@@ -69,12 +76,14 @@ class Cosine(_Schedule):
 @dataclasses.dataclass(frozen=True)
 class InverseTime(_Schedule):
     """``lr / (1 + decay * t)``: the ``1/t`` decay of stochastic approximation."""
+
     kind: ClassVar[str] = "inverse_time"
 
     lr: float
     decay: float
 
     def __call__(self, t: int) -> float:
+        """The learning rate after ``t`` updates."""
         return self.lr / (1.0 + self.decay * t)
 
 
@@ -99,14 +108,17 @@ def inverse_time(lr: float, decay: float = 1.0) -> InverseTime:
     return InverseTime(positive(lr, "lr"), positive(decay, "decay"))
 
 
-def as_schedule(lr) -> Callable[[int], float]:
+def as_schedule(lr: float | Schedule) -> Schedule:
     """A schedule from a number (:func:`constant`, checked) or a callable ``t -> lr`` (as is)."""
     return lr if callable(lr) else constant(lr)
 
 
-def describe(schedule) -> float | dict | str:
-    """A JSON-friendly description: the number for a constant, a dict for the records here,
-    the ``repr`` of any other callable."""
+def describe(schedule: Schedule) -> float | dict[str, Any] | str:
+    """A JSON-friendly description of ``schedule``.
+
+    The number for a constant, a dict for the records here, the ``repr`` of any other
+    callable.
+    """
     if isinstance(schedule, Constant):
         return schedule.lr
     if isinstance(schedule, _Schedule):
