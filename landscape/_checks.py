@@ -6,12 +6,18 @@ problem; inner code trusts what passed them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from typing import TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from landscape.vocabulary import RngLike
+
+_Name = TypeVar("_Name", bound=str)
 
 
-def as_rng(rng) -> np.random.Generator:
+def as_rng(rng: RngLike) -> np.random.Generator:
     """A ``numpy.random.Generator`` from an int seed, a Generator or None (fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
@@ -28,14 +34,15 @@ def as_rng(rng) -> np.random.Generator:
 _REAL_KINDS = "iufO"
 
 
-def _as_array(x, name: str, dtype=None) -> np.ndarray:
+def _as_array(x: ArrayLike, name: str, dtype: DTypeLike | None = None) -> np.ndarray:
     try:
         return np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be numeric: {err}") from None
 
 
-def finite_array(x, name: str, dtype=np.float64, ndim: int | None = None) -> np.ndarray:
+def finite_array(x: ArrayLike, name: str, dtype: DTypeLike = np.float64,
+                 ndim: int | None = None) -> np.ndarray:
     """``x`` as an array of ``dtype``, checked for kind, dimension and NaN / inf.
 
     Integers, floats and objects that convert to floats pass; booleans, complex numbers and
@@ -53,7 +60,7 @@ def finite_array(x, name: str, dtype=np.float64, ndim: int | None = None) -> np.
     return a
 
 
-def returned(value, name: str, shape: tuple[int, ...]) -> np.ndarray:
+def returned(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """What a user's function ``name`` returned, as a float64 array of ``shape``.
 
     Integers and floats of that shape pass (for ``shape == ()``, a real number or any
@@ -74,7 +81,8 @@ def returned(value, name: str, shape: tuple[int, ...]) -> np.ndarray:
     return a.astype(np.float64, copy=False)
 
 
-def theta_vector(theta, dim: int, name: str = "theta", dtype=np.float64) -> np.ndarray:
+def theta_vector(theta: ArrayLike, dim: int, name: str = "theta",
+                 dtype: DTypeLike = np.float64) -> np.ndarray:
     """A finite parameter vector of shape ``(dim,)``."""
     a = finite_array(theta, name, dtype, ndim=1)
     if a.shape[0] != dim:
@@ -82,7 +90,8 @@ def theta_vector(theta, dim: int, name: str = "theta", dtype=np.float64) -> np.n
     return a
 
 
-def theta_matrix(thetas, dim: int, name: str = "thetas", dtype=np.float64) -> np.ndarray:
+def theta_matrix(thetas: ArrayLike, dim: int, name: str = "thetas",
+                 dtype: DTypeLike = np.float64) -> np.ndarray:
     """Finite parameter vectors stacked as rows, shape ``(k, dim)``."""
     a = finite_array(thetas, name, dtype, ndim=2)
     if a.shape[1] != dim:
@@ -90,14 +99,14 @@ def theta_matrix(thetas, dim: int, name: str = "thetas", dtype=np.float64) -> np
     return a
 
 
-def choice(value: str, options, name: str) -> str:
+def choice(value: _Name, options: Collection[str], name: str) -> _Name:
     """``value`` if it is one of ``options``, else a ValueError listing them."""
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; choose one of {sorted(options)}")
     return value
 
 
-def real_in(value, name: str, low: float = -np.inf, high: float = np.inf, *,
+def real_in(value: float, name: str, low: float = -np.inf, high: float = np.inf, *,
             open_low: bool = False, open_high: bool = False) -> float:
     """``value`` as a finite float between ``low`` and ``high`` (ends open as asked)."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
@@ -110,7 +119,7 @@ def real_in(value, name: str, low: float = -np.inf, high: float = np.inf, *,
     return float(value)
 
 
-def positive(value, name: str) -> float:
+def positive(value: float, name: str) -> float:
     """``value`` as a float, checked to be positive and finite."""
     try:
         return real_in(value, name, 0.0, open_low=True)
@@ -118,7 +127,7 @@ def positive(value, name: str) -> float:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
 
 
-def integer(value, name: str, minimum: int = 0, maximum: int | None = None) -> int:
+def integer(value: int, name: str, minimum: int = 0, maximum: int | None = None) -> int:
     """``value`` as an int, checked to be an integer in ``[minimum, maximum]``.
 
     ``maximum`` None means no upper bound. Booleans and floats (even ``2.0``) are refused.
@@ -131,7 +140,7 @@ def integer(value, name: str, minimum: int = 0, maximum: int | None = None) -> i
     return int(value)
 
 
-def index_array(value, size: int, name: str = "indices") -> np.ndarray:
+def index_array(value: ArrayLike, size: int, name: str = "indices") -> np.ndarray:
     """``value`` as a non-empty 1-D integer array indexing ``size`` items.
 
     Negative entries count from the end, as in NumPy: every entry lies in ``[-size, size)``.
@@ -146,7 +155,7 @@ def index_array(value, size: int, name: str = "indices") -> np.ndarray:
     return idx
 
 
-def seed_of(rng) -> int | None:
+def seed_of(rng: RngLike) -> int | None:
     """The seed to record for ``rng``: the int itself; None for a Generator or fresh entropy."""
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
         return int(rng)

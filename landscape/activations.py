@@ -13,7 +13,7 @@ exists and it has none at 0, so the gradient through a step unit is exactly zero
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Literal, NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -117,7 +117,10 @@ def _zero(z, a, out):
     return 0.0
 
 
-ACTIVATIONS = {  # module-level functions throughout, so models pickle to worker processes
+#: The names of :data:`ACTIVATIONS`, in its order (tests/test_typing.py checks they agree).
+ActivationName: TypeAlias = Literal["sigmoid", "tanh", "relu", "softplus", "linear", "step"]
+
+ACTIVATIONS: dict[ActivationName, Activation] = {  # module-level functions throughout, so models pickle to worker processes
     "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_first, _sigmoid_second),
     "tanh": Activation("tanh", _tanh, _tanh_first, _tanh_second),
     "relu": Activation("relu", _relu, _relu_first, None),
@@ -127,6 +130,6 @@ ACTIVATIONS = {  # module-level functions throughout, so models pickle to worker
 }
 
 
-def get_activation(name: str) -> Activation:
+def get_activation(name: ActivationName) -> Activation:
     """The activation called ``name``; a ValueError lists the known ones otherwise."""
     return ACTIVATIONS[choice(name, ACTIVATIONS, "activation")]
