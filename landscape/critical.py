@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -42,11 +42,17 @@ from landscape.records import record
 from landscape.settings import Execution
 from landscape.vocabulary import Theta, Thetas
 
+#: How :func:`find_critical_point` solves its damped step: ``'auto'``, ``'dense'`` or ``'lsqr'``.
+SolveMethod: TypeAlias = Literal["auto", "dense", "lsqr"]
+
 
 @record
 class SearchResult(NamedTuple):
-    """The end of one critical-point search: ``theta`` ``(n,)``, its ``grad_norm``, whether
-    it ``converged`` (``grad_norm <= gtol``), iterations ``n_iter``, products ``n_hvp``."""
+    """The end of one critical-point search.
+
+    ``theta`` ``(n,)``, its ``grad_norm``, whether it ``converged`` (``grad_norm <= gtol``),
+    iterations ``n_iter``, products ``n_hvp``.
+    """
 
     theta: np.ndarray
     grad_norm: float
@@ -57,8 +63,11 @@ class SearchResult(NamedTuple):
 
 @record
 class LossIndex(NamedTuple):
-    """Critical points' ``loss``, ``index`` and ``fraction`` of negative eigenvalues, each
-    ``(k,)``, sorted by loss (Dauphin et al. 2014, Fig. 1)."""
+    """Critical points' loss against index (Dauphin et al. 2014, Fig. 1).
+
+    ``loss``, ``index`` and ``fraction`` of negative eigenvalues, each ``(k,)``, sorted by
+    loss.
+    """
 
     loss: np.ndarray
     index: np.ndarray  # type: ignore[assignment]  # shadows tuple.index, as CriticalPoint's
@@ -99,8 +108,10 @@ def classify(objective: Objective, theta: Theta, rtol: float = RTOL, atol: float
 def _damped_solver(objective: Objective, theta: Theta, g: np.ndarray, dense: bool,
                    max_krylov: int) -> tuple[Callable[[float], np.ndarray], float,
                                              Callable[[], int]]:
-    """``(solve, scale, counter)``: ``solve(damp)`` minimizes ``||H s + g||² + damp²||s||²``;
-    ``scale = ||H g|| / ||g||``; ``counter()`` the products spent so far.
+    """``(solve, scale, counter)`` for the damped steps at ``theta``.
+
+    ``solve(damp)`` minimizes ``||H s + g||² + damp²||s||²``; ``scale = ||H g|| / ||g||``;
+    ``counter()`` the products spent so far.
 
     Dense: one eigendecomposition (``n`` HVPs), then every damping is free. Otherwise LSQR
     on the Hessian operator, two HVPs per iteration, at most ``max_krylov`` iterations.
@@ -119,7 +130,7 @@ def _damped_solver(objective: Objective, theta: Theta, g: np.ndarray, dense: boo
 
 
 def find_critical_point(objective: Objective, theta0: Theta, gtol: float = 1e-8,
-                        max_iter: int = 200, *, method: str = "auto", dense_max: int = 200,
+                        max_iter: int = 200, *, method: SolveMethod = "auto", dense_max: int = 200,
                         max_krylov: int = 100) -> SearchResult:
     """Find a critical point near ``theta0`` (``(n,)``) by minimizing ``½||∇f||²``.
 
@@ -140,7 +151,7 @@ def find_critical_point(objective: Objective, theta0: Theta, gtol: float = 1e-8,
     theta = theta_vector(theta0, objective.dim).copy()
     gtol = positive(gtol, "gtol")
     max_iter, max_krylov = integer(max_iter, "max_iter", 1), integer(max_krylov, "max_krylov", 1)
-    dense = choice(method, ("auto", "dense", "lsqr"), "method") == "dense" or (
+    dense = choice(method, get_args(SolveMethod), "method") == "dense" or (
         method == "auto" and objective.dim <= dense_max)
     g, lam, n_hvp = objective.grad(theta), 1.0, 0
     for it in range(max_iter):
@@ -163,8 +174,10 @@ def find_critical_point(objective: Objective, theta0: Theta, gtol: float = 1e-8,
 
 
 def _deduplicate(thetas: np.ndarray, grad_norms: np.ndarray, xtol: float) -> list[int]:
-    """Indices of points kept: of each cluster within ``xtol * max(1, |θ|)``, the one with
-    the smallest gradient norm."""
+    """Indices of the points kept, one per cluster.
+
+    Of each cluster within ``xtol * max(1, |θ|)``, the one with the smallest gradient norm.
+    """
     kept: list[int] = []
     for i in np.argsort(grad_norms):
         radius = xtol * max(1.0, float(np.linalg.norm(thetas[i])))
