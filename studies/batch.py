@@ -105,22 +105,38 @@ def plot_plane(objective, runs: dict, theta0, out: Path, resolution: int) -> lis
     pad = 0.15 * (hi - lo)
     surface = plane(objective, theta0, directions, span=list(zip(lo - pad, hi + pad)),
                     resolution=resolution)
-    fig, ax = plt.subplots(figsize=(7, 5.5))
+    fig, ax = plt.subplots(figsize=(7.4, 6.4), layout="constrained")
     bar = fig.colorbar(plot_contour(surface, ax=ax, levels=30, log=True), ax=ax,
-                       label="full-batch training loss")
+                       label="full-batch training loss on the plane")
     for axis in (bar.ax.yaxis.set_major_formatter, bar.ax.yaxis.set_minor_formatter):
         axis(FormatStrFormatter("%.2g"))
-    plot_trajectories(projections, ax=ax, lw=1)
+    # the larger batches' paths run along the smaller ones': drawn narrower on top, they show
+    # as nested stripes, with every start and end marker above all paths
+    paths = {}
+    for i, p in enumerate(projections):
+        drawn = plot_trajectories(p, ax=ax, colors={p.label: f"C{i}"}, legend=False,
+                                  lw=1.2 if i == 0 else 1.5 * (len(projections) - i))
+        for marker in drawn.starts + drawn.ends:
+            marker.set_zorder(4)
+        paths[i] = drawn.lines[0]
     residuals = [float(np.median(p.residual)) for p in projections]
+    under = [float(objective.loss(theta0 + p.coords[-1] @ directions.vectors))
+             for p in projections]
+    fig.legend(handles=[paths[i] for i in range(len(projections))],
+               labels=[f"{p.label}: ends at loss {tr.final_loss:.2g}, the plane under its end "
+                       f"{u:.2g}" for p, tr, u in zip(projections, runs.values(), under)],
+               loc="outside lower center", fontsize=9)
     ax.set_title("Runs from one start on the plane of their principal components\n"
-                 f"(median distance off the plane: {min(residuals):.0%} to {max(residuals):.0%})")
+                 f"The paths lie off the plane (median {min(residuals):.0%} to "
+                 f"{max(residuals):.0%} of their\ndistance from the start): the contours are "
+                 "the loss on the plane, not under the paths", fontsize=10)
     save_png(fig, out / "plane.png")
     return residuals
 
 
 def plot_curves(runs: dict, numbers: dict, n: int, out: Path) -> None:
     """Loss against epochs and wall time; sharpness at the end and at equal loss."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, 4.6), layout="constrained")
     for size, tr in runs.items():
         epochs, loss, seconds = per_epoch(tr, n)
         axes[0].plot(epochs, loss, label=label(size, n))
@@ -132,13 +148,13 @@ def plot_curves(runs: dict, numbers: dict, n: int, out: Path) -> None:
     names, x = list(numbers), np.arange(len(numbers))
     axes[2].bar(x - 0.2, [numbers[k]["final_sharpness"] for k in names], 0.4, label="at the end")
     axes[2].bar(x + 0.2, [numbers[k]["sharpness_at_gd_loss"] for k in names], 0.4,
-                label="where the loss first reached full-batch GD's final loss")
-    axes[2].set_xticks(x, names)
-    axes[2].set_ylim(0, 1.35 * axes[2].get_ylim()[1])
-    axes[2].set(ylabel="sharpness (top Hessian eigenvalue)", title="Sharpness")
-    for ax, where in zip(axes, ("lower left", "lower left", "upper left")):
-        ax.legend(fontsize=8, loc=where)
-    fig.tight_layout()
+                label="where the loss first\nreached full-batch\nGD's final loss")
+    axes[2].set_xticks(x, [f"{numbers[k]['batch_size']}" + (" (full)" if k == names[-1] else "")
+                           for k in names])
+    axes[2].set(xlabel="batch size", ylabel="sharpness (top Hessian eigenvalue)",
+                title="Sharpness")
+    axes[2].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.legend(handles=axes[0].lines, loc="outside lower center", ncols=len(runs))
     save_png(fig, out / "curves.png")
 
 
