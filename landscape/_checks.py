@@ -171,3 +171,10 @@ def metric_functions(metrics: Mapping[str, Callable[..., float]] | None,
         raise ValueError(f"{name} must map names (str) to callables fn(objective, theta) -> "
                          f"float, got {metrics!r}")
     return dict(metrics)
+
+
+def metric_values(metrics: dict, objective, theta) -> tuple[float, ...]:
+    """Each metric's value ``fn(objective, theta)``, in order: one real number each (NaN
+    and inf allowed), else a ValueError naming the metric."""
+    return tuple(float(returned(fn(objective, theta), f"metric {name!r}", ()))
+                 for name, fn in metrics.items())

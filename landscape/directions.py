@@ -85,6 +85,9 @@ def random_directions(dim: int, k: int = 2, rng=None, orthogonal: bool = True) -
     Directions with ``vectors`` of shape ``(k, dim)`` and unit-norm rows. The raw Gaussian
     draw is the same as :func:`filter_normalized_directions`'s for the same ``rng``.
     """
+    if hasattr(dim, "dim"):
+        raise ValueError(f"dim must be an integer >= 1, got a {type(dim).__name__}: pass "
+                         "objective.dim, not the objective")
     dim = integer(dim, "dim", 1)
     k = integer(k, "k", 1, dim if orthogonal else None)
     raw = as_rng(rng).standard_normal((k, dim))
@@ -148,17 +151,19 @@ def filter_normalize(directions, center, blocks=None, bias: str = "zero") -> np.
         raise ValueError(f"directions must have shape (d, {center.size}) or ({center.size},), "
                          f"got {d.shape}")
     rows = np.atleast_2d(d)
-    rows_list = _filter_rows(blocks, center.size)
-    if not blocks and not np.any(center):
-        raise ValueError("center is zero: filter normalization without blocks would give a "
-                         "zero direction; use random_directions instead")
+    if not np.all(np.any(rows, axis=1)):
+        raise ValueError("directions has a zero row: it has no filters to rescale")
     out = np.zeros_like(rows) if bias == "zero" else np.tile(center, (len(rows), 1))
-    for idx in rows_list:
+    for idx in _filter_rows(blocks, center.size):
         filters = rows[:, idx]  # (d, n_filters, size)
         norms = np.linalg.norm(filters, axis=-1, keepdims=True)
         target = np.linalg.norm(center[idx], axis=-1, keepdims=True)
         scale = np.divide(target, norms, out=np.zeros_like(norms), where=norms > 0)
         out[:, idx] = filters * scale
+    if not np.all(np.any(out, axis=1)):
+        raise ValueError("center is zero in every filter (and bias), so filter normalization "
+                         "would give a zero direction; normalize at a nonzero center (such as "
+                         "model.init()) or use random_directions")
     return out.reshape(d.shape)
 
 
@@ -258,6 +263,8 @@ def pca_directions(trajectories, k: int = 2, center=None) -> Directions:
     points = np.concatenate(arrays)
     n = points.shape[1]
     center = arrays[0][-1].copy() if center is None else theta_vector(center, n, "center")
+    if points.shape[0] < 2:
+        raise ValueError("the trajectory has one point: principal components need at least two")
     k = integer(k, "k", 1, min(points.shape[0] - 1, n))
     deviations = points - points.mean(axis=0)
     _, s, vt = np.linalg.svd(deviations, full_matrices=False)

@@ -12,7 +12,7 @@ importable from here too).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -28,12 +28,31 @@ INIT_SCHEMES = ("glorot", "glorot_uniform", "he", "lecun", "normal")
 
 
 def _per_layer(value, n: int, name: str) -> list:
-    if isinstance(value, (str, bool, int, float, np.number)):
+    """``value`` for each of ``n`` layers: one setting repeated, or a list of ``n``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         return [value] * n
     values = list(value)
     if len(values) != n:
         raise ValueError(f"{name} needs {n} entries (one per layer), got {len(values)}")
     return values
+
+
+def _flag(value, name: str) -> bool:
+    """``value`` if it is a bool (Python or NumPy); a ValueError otherwise (``'no'`` is not
+    False, and 0 or None say nothing clear)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be float64 or float32, got {dtype!r}") from None
+    if dtype not in (np.float64, np.float32):
+        raise ValueError(f"dtype must be float64 or float32, got {dtype}")
+    return dtype
 
 
 class MLP:
@@ -61,6 +80,9 @@ class MLP:
     def __init__(self, sizes: Sequence[int], activation="tanh", output: str = "linear",
                  loss: str = "mse", bias=True, half_mse: bool = False,
                  weight_decay: float = 0.0, dtype=np.float64):
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+            raise ValueError("sizes must be a sequence of layer widths [d_in, h_1, ..., d_out], "
+                             f"got {sizes!r}")
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"sizes must be at least two positive integers, got {sizes}")
@@ -71,12 +93,12 @@ class MLP:
         self.output = choice(output, OUTPUTS, "output")
         self.loss = choice(loss, LOSSES, "loss")
         self.head = make_head(self.output, self.loss, self.sizes[-1], half_mse)
-        self.bias = [bool(b) for b in _per_layer(bias, n_layers, "bias")]
-        self.half_mse = bool(half_mse)
+        biases = _per_layer(bias, n_layers, "bias")
+        self.bias = [_flag(b, "bias" if b is bias else f"bias[{i}]")
+                     for i, b in enumerate(biases)]
+        self.half_mse = _flag(half_mse, "half_mse")
         self.weight_decay = real_in(weight_decay, "weight_decay", 0.0)
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float64, np.float32):
-            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}")
+        self.dtype = _float_dtype(dtype)
         self.blocks = self._layout()
         self.n_params = self.blocks[-1].bias.stop if self.bias[-1] else self.blocks[-1].weight.stop
 
@@ -129,7 +151,7 @@ class MLP:
         """
         choice(scheme, INIT_SCHEMES, "init scheme")
         rng = as_rng(rng)
-        gains = _per_layer(gain, self.n_layers, "gain")
+        gains = [real_in(g, "gain", 0.0) for g in _per_layer(gain, self.n_layers, "gain")]
         theta = np.zeros(self.n_params, dtype=self.dtype)
         for (W, _), g, fan_in, fan_out in zip(self.unflatten(theta), gains, self.sizes[:-1],
                                               self.sizes[1:]):
@@ -191,6 +213,9 @@ class MLP:
     def _targets(self, y, n_samples: int) -> np.ndarray:
         """Targets as ``(N, d_out)``: integer labels become one-hot (softmax) or a column."""
         y = finite_array(y, "y", self.dtype)
+        if y.ndim == 0:
+            raise ValueError(f"y must have one entry per sample (shape ({n_samples},) or "
+                             f"({n_samples}, {self.sizes[-1]})), got a single number")
         if y.shape[0] != n_samples:
             raise ValueError(f"X and y have different lengths: {n_samples} and {y.shape[0]}")
         m = self.sizes[-1]

@@ -70,6 +70,18 @@ class SampleObjective(Objective, Protocol):
     def subset(self, indices) -> SampleObjective: ...
 
 
+def check_objective(objective, name: str = "objective") -> Objective:
+    """``objective`` if it has the :class:`Objective` interface; a ValueError naming ``name``
+    and what was given otherwise (an MLP, say, before it is bound to data)."""
+    if isinstance(objective, Objective):
+        return objective
+    hint = (": bind a network to data first, model.objective(X, y)"
+            if hasattr(objective, "objective") and hasattr(objective, "n_params") else "")
+    raise ValueError(f"{name} must be an Objective (dim, loss, grad, hvp, ...: "
+                     "model.objective(X, y), ls.functions.*, ls.from_function(f, dim)), got "
+                     f"{type(objective).__name__}{hint}")
+
+
 class ObjectiveBase:
     """Validation and defaults shared by every objective in the package.
 

@@ -24,12 +24,13 @@ from landscape._checks import (
     choice,
     integer,
     metric_functions,
+    metric_values,
     positive,
     real_in,
     theta_vector,
 )
-from landscape.objective import Objective, SampleObjective
-from landscape.optim import Optimizer
+from landscape.objective import Objective, SampleObjective, check_objective
+from landscape.optim import GradientTransformation, Optimizer
 from landscape.records import record
 from landscape.vocabulary import CONVERGED, DIVERGED, MAX_STEPS, Status
 
@@ -141,7 +142,7 @@ class _Recorder:
         return t % self.every == 0
 
     def add(self, t: int, theta, loss: float, objective) -> None:
-        values = tuple(float(fn(objective, theta)) for fn in self.metrics.values())
+        values = metric_values(self.metrics, objective, theta)
         self.rows.append((t, theta.copy(), loss, values))
         while len(self.rows) > self.cap:
             self.every *= 2
@@ -154,6 +155,23 @@ class _Recorder:
         return {"steps": np.array(steps, dtype=np.int64), "thetas": np.array(thetas),
                 "loss": np.array(loss, dtype=np.float64),
                 "metrics": {name: values[:, j] for j, name in enumerate(self.metrics)}}
+
+
+def _check_optimizer(optimizer) -> Optimizer:
+    """``optimizer`` if it is an :class:`Optimizer`; a ValueError saying how to make one."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, GradientTransformation):
+        hint = "; name a transform or chain with ls.optimizer(transform, name)"
+    elif isinstance(optimizer, str):
+        hint = f"; pass ls.{optimizer}(learning_rate), not its name"
+    elif callable(optimizer):
+        name = getattr(optimizer, "__name__", type(optimizer).__name__)
+        hint = f"; {name} makes an optimizer: call it, e.g. ls.{name}(0.1)"
+    else:
+        hint = ""
+    raise ValueError(f"optimizer must be an Optimizer such as ls.gd(0.1), got {optimizer!r}"
+                     f"{hint}")
 
 
 def _learning_rate(optimizer: Optimizer, t: int) -> float:
@@ -241,6 +259,7 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
     -------
     Trajectory
     """
+    objective, optimizer = check_objective(objective), _check_optimizer(optimizer)
     theta = theta_vector(theta0, objective.dim, "theta0").copy()
     steps = integer(steps, "steps", 0)
     every = integer(record_every, "record_every", 1)
