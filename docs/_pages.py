@@ -135,3 +135,23 @@ def write_pages(docs: Path) -> None:
     """Write the generated pages into ``docs / 'generated'``."""
     _write(docs / "generated" / "api.rst", api_page())
     _write(docs / "generated" / "studies.rst", studies_page())
+
+
+# The gallery's order: from the first picture to the more specialized questions.
+EXAMPLES = ["plot_first_picture", "plot_own_function", "plot_torch_plane",
+            "plot_step_activation", "plot_momentum_valley", "plot_optimizer_basins",
+            "plot_critical_points", "plot_saddle_plateaus", "plot_digits_spectrum",
+            "plot_edge_of_stability", "plot_hessian_plane", "plot_pca_plane",
+            "plot_interpolation", "plot_bezier_path"]
+
+
+class ExampleOrder:
+    """sphinx-gallery's sort key: the examples listed in ``EXAMPLES`` first, in that order,
+    then any other by file name."""
+
+    def __init__(self, src_dir: str):
+        self.src_dir = src_dir
+
+    def __call__(self, filename: str) -> tuple:
+        stem = Path(filename).stem
+        return (EXAMPLES.index(stem) if stem in EXAMPLES else len(EXAMPLES), stem)

@@ -73,7 +73,7 @@ sphinx_gallery_conf = {
     "examples_dirs": str(DOCS.parent / "examples"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "_pages.ExampleOrder",
     "write_computation_times": False,  # its page loads jQuery and DataTables from CDNs
     "download_all_examples": False,
     "remove_config_comments": True,
