@@ -22,15 +22,30 @@ beside the loss along them, in :mod:`landscape.surface.paths`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import as_rng, choice, finite_array, integer, seed_of, theta_vector
+from landscape.objective import Objective, ParameterBlock
 from landscape.records import record
+from landscape.vocabulary import RngLike, Theta, Thetas
 
-BIAS_MODES = ("zero", "copy")
+if TYPE_CHECKING:
+    from landscape.hessian import Spectrum
+    from landscape.runner import Trajectory
+
+#: What :func:`filter_normalize` does with the entries outside filters (biases).
+BiasMode: TypeAlias = Literal["zero", "copy"]
+BIAS_MODES: tuple[BiasMode, ...] = get_args(BiasMode)
+#: How a :class:`Directions` was made.
+DirectionKind: TypeAlias = Literal["random", "filter", "pca", "hessian", "interpolation",
+                                   "points"]
+#: One trajectory's points: a ``(k, n)`` array or a record with ``thetas``.
+TrajectoryLike: TypeAlias = "Thetas | Trajectory"
 
 
 @record
@@ -48,10 +63,10 @@ class Directions(NamedTuple):
     """
 
     vectors: np.ndarray
-    kind: str
+    kind: DirectionKind
     center: np.ndarray | None = None
     explained_variance: np.ndarray | None = None
-    meta: dict = MappingProxyType({})
+    meta: Mapping[str, Any] = MappingProxyType({})
 
 
 def _orthonormal_columns(a: np.ndarray) -> np.ndarray:
@@ -70,7 +85,8 @@ def _orthonormal_columns(a: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------
 
 
-def random_directions(dim: int, k: int = 2, rng=None, orthogonal: bool = True) -> Directions:
+def random_directions(dim: int, k: int = 2, rng: RngLike = None, orthogonal: bool = True
+                      ) -> Directions:
     """``k`` random unit directions in ``R^dim``, drawn from the isotropic Gaussian.
 
     Parameters
@@ -98,7 +114,7 @@ def random_directions(dim: int, k: int = 2, rng=None, orthogonal: bool = True) -
     return Directions(vectors, "random", meta={"seed": seed_of(rng), "orthogonal": orthogonal})
 
 
-def _filter_rows(blocks, dim: int) -> list[np.ndarray]:
+def _filter_rows(blocks: Sequence[ParameterBlock] | None, dim: int) -> list[np.ndarray]:
     """Index matrices ``(n_filters, filter_size)``: row ``i`` lists filter ``i``'s entries.
 
     Without blocks the whole vector is one filter.
@@ -115,7 +131,9 @@ def _filter_rows(blocks, dim: int) -> list[np.ndarray]:
     return rows
 
 
-def filter_normalize(directions, center, blocks=None, bias: str = "zero") -> np.ndarray:
+def filter_normalize(directions: ArrayLike, center: ArrayLike,
+                     blocks: Sequence[ParameterBlock] | None = None, bias: BiasMode = "zero"
+                     ) -> np.ndarray:
     """Rescale every filter of each direction to the norm of the same filter at ``center``.
 
     Li et al. (2018): ``d_{i,j} <- d_{i,j} / ||d_{i,j}|| * ||theta_{i,j}||`` for filter
@@ -167,7 +185,8 @@ def filter_normalize(directions, center, blocks=None, bias: str = "zero") -> np.
     return out.reshape(d.shape)
 
 
-def _orthogonal_filters(raw: np.ndarray, rows_list, names) -> np.ndarray:
+def _orthogonal_filters(raw: np.ndarray, rows_list: list[np.ndarray], names: list[str]
+                        ) -> np.ndarray:
     """``raw`` (``(k, n)``) with each filter's ``k`` pieces made orthogonal to each other."""
     out = raw.copy()
     k = raw.shape[0]
@@ -180,7 +199,8 @@ def _orthogonal_filters(raw: np.ndarray, rows_list, names) -> np.ndarray:
     return out
 
 
-def filter_normalized_directions(objective, center, k: int = 2, rng=None, bias: str = "zero",
+def filter_normalized_directions(objective: Objective, center: Theta, k: int = 2,
+                                 rng: RngLike = None, bias: BiasMode = "zero",
                                  orthogonal: bool = True) -> Directions:
     """``k`` Gaussian directions, filter-normalized at ``center`` (Li et al. 2018).
 
@@ -222,22 +242,25 @@ def filter_normalized_directions(objective, center, k: int = 2, rng=None, bias: 
 # ---------------------------------------------------------------------------------
 
 
-def _trajectory_points(trajectories) -> list[np.ndarray]:
+def _trajectory_points(trajectories: TrajectoryLike | Sequence[TrajectoryLike]
+                       ) -> list[np.ndarray]:
     """The ``(k_i, n)`` point arrays of one trajectory or a sequence of them.
 
     A trajectory is a ``(k, n)`` array or a record with a ``thetas`` attribute.
     """
-    single = (hasattr(trajectories, "thetas") or isinstance(trajectories, np.ndarray)
-              or (len(trajectories) > 0 and np.ndim(trajectories[0]) == 1))
+    given: Any = trajectories  # one or many: told apart by duck typing
+    single = (hasattr(given, "thetas") or isinstance(given, np.ndarray)
+              or (len(given) > 0 and np.ndim(given[0]) == 1))
     if single:
-        trajectories = [trajectories]
-    arrays = [finite_array(getattr(t, "thetas", t), "trajectory", ndim=2) for t in trajectories]
+        given = [given]
+    arrays = [finite_array(getattr(t, "thetas", t), "trajectory", ndim=2) for t in given]
     if not arrays or len({a.shape[1] for a in arrays}) != 1:
         raise ValueError("trajectories must be one or more (k, n) arrays with the same n")
     return arrays
 
 
-def pca_directions(trajectories, k: int = 2, center=None) -> Directions:
+def pca_directions(trajectories: TrajectoryLike | Sequence[TrajectoryLike], k: int = 2,
+                   center: Theta | None = None) -> Directions:
     """Principal components of the points of one or several trajectories (Li et al. 2018, Sec. 7).
 
     Li et al. stack ``theta_i - theta_final`` over the recorded points of a run and take the
@@ -278,7 +301,8 @@ def pca_directions(trajectories, k: int = 2, center=None) -> Directions:
                       {"n_points": int(points.shape[0]), "n_trajectories": len(arrays)})
 
 
-def hessian_directions(eigenvectors, eigenvalues=None, k: int | None = None) -> Directions:
+def hessian_directions(eigenvectors: ArrayLike | Spectrum, eigenvalues: ArrayLike | None = None,
+                       k: int | None = None) -> Directions:
     """Hessian eigenvectors as directions, the most curved first when eigenvalues are known.
 
     With eigenvalues the directions are ordered by decreasing ``|eigenvalue|`` (the top of
@@ -297,10 +321,11 @@ def hessian_directions(eigenvectors, eigenvalues=None, k: int | None = None) -> 
     Directions with unit ``vectors`` ``(k, n)``, ``kind='hessian'`` and
     ``meta['eigenvalues']``.
     """
-    if hasattr(eigenvectors, "eigenvectors"):
-        eigenvalues = eigenvectors.eigenvalues if eigenvalues is None else eigenvalues
-        eigenvectors = eigenvectors.eigenvectors
-    vecs = finite_array(eigenvectors, "eigenvectors", ndim=2).T
+    given: Any = eigenvectors
+    if hasattr(given, "eigenvectors"):  # a Spectrum, or another record with both fields
+        eigenvalues = given.eigenvalues if eigenvalues is None else eigenvalues
+        given = given.eigenvectors
+    vecs = finite_array(given, "eigenvectors", ndim=2).T
     order = np.arange(len(vecs))
     values = None
     if eigenvalues is not None:
@@ -322,12 +347,12 @@ def hessian_directions(eigenvectors, eigenvalues=None, k: int | None = None) -> 
 # ---------------------------------------------------------------------------------
 
 
-def _points(*thetas, names) -> list[np.ndarray]:
+def _points(*thetas: ArrayLike, names: tuple[str, ...]) -> list[np.ndarray]:
     first = finite_array(thetas[0], names[0], ndim=1)
     return [first] + [theta_vector(t, first.size, name) for t, name in zip(thetas[1:], names[1:])]
 
 
-def interpolation(start, end) -> Directions:
+def interpolation(start: Theta, end: Theta) -> Directions:
     """The straight line from ``start`` to ``end`` (Goodfellow, Vinyals and Saxe 2015).
 
     Returns Directions with ``center=start`` and the one vector ``end - start``, so that
@@ -340,7 +365,7 @@ def interpolation(start, end) -> Directions:
     return Directions((end - start)[None], "interpolation", start)
 
 
-def through_points(a, b, c) -> Directions:
+def through_points(a: Theta, b: Theta, c: Theta) -> Directions:
     """An orthonormal basis of the plane through three points, centred at ``a``.
 
     Garipov et al. (2018, footnote 1): ``u = b - a``, ``v = (c - a)`` minus its component
