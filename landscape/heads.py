@@ -9,7 +9,15 @@ targets ``Y`` (``(N, m)``) to
 - ``grad(z, Y, o)``: ``d loss_i / d z_i`` per sample, ``(N, m)`` (not divided by N);
 - ``hvp(z, Y, u, o)``: ``(d^2 loss_i / d z_i^2) u_i`` per sample, ``(N, m)``: the exact
   output Hessian applied to ``u``, which the R-operator needs;
-- ``output(z)``: the network's prediction ``o``.
+- ``output(z)``: the network's prediction ``o``;
+- ``gauss_newton(z, Y, u, o)``: the positive semi-definite output curvature of the
+  generalized Gauss-Newton matrix applied to ``u``, per sample, ``(N, m)``: the Hessian
+  itself for cross-entropy (convex in the logits), ``2 c J_o^T J_o u`` for the squared
+  error of an output ``o(z)`` with Jacobian ``J_o`` (its residual term dropped);
+- ``fisher(u, o, noise_std)``: the Fisher information of the model's predictive
+  distribution in the logits applied to ``u``, per sample, ``(N, m)``: categorical
+  (softmax), independent Bernoullis (sigmoid) or, for the squared error, the Gaussian
+  ``N(o, noise_std^2 I)`` (``noise_std`` is used by the squared error only).
 
 Mean squared error is the mean over samples *and* outputs, ``mean((o - y)^2)`` (PyTorch's
 ``MSELoss``), times 1/2 when ``half=True``. Cross-entropy is summed over outputs and
@@ -69,6 +77,14 @@ class SoftmaxCrossEntropy:
     def hvp(self, z, Y, u, o):
         return Y.sum(axis=-1, keepdims=True) * _softmax_jvp(o, u)
 
+    gauss_newton = hvp  # convex in the logits: the Hessian is the Gauss-Newton curvature
+
+    def fisher(self, u, o, noise_std=None):
+        """``E_y[s s^T] u`` by its definition: outcome ``k`` (probability ``p_k``) has the
+        score ``s_k = p - e_k`` in the logits; ``(N, m)``."""
+        scores = o[..., None, :] - np.eye(o.shape[-1])  # (N, m, m): row k is p - e_k
+        return np.einsum("nk,nkj->nj", o * np.einsum("nkj,nj->nk", scores, u), scores)
+
 
 class SigmoidCrossEntropy:
     """Independent sigmoid outputs with binary cross-entropy per output."""
@@ -87,6 +103,14 @@ class SigmoidCrossEntropy:
 
     def hvp(self, z, Y, u, o):
         return o * (1.0 - o) * u
+
+    gauss_newton = hvp  # convex in the logits: the Hessian is the Gauss-Newton curvature
+
+    def fisher(self, u, o, noise_std=None):
+        """``E_y[s s^T] u`` by its definition for independent Bernoulli outputs: outcome 1
+        (probability ``o``) has the score ``o - 1``, outcome 0 the score ``o``; the scores of
+        different outputs are independent with mean zero, so no cross terms; ``(N, m)``."""
+        return (o * (o - 1.0) ** 2 + (1.0 - o) * o * o) * u
 
 
 class SquaredError:
@@ -128,6 +152,25 @@ class SquaredError:
         r = c * (o - Y)
         ro = _softmax_jvp(o, u)
         return ro * (r - _rowdot(o, r)) - o * _rowdot(ro, r) + _softmax_jvp(o, c * ro)
+
+    def _output_gram(self, u, o):
+        """``J_o^T J_o u`` with ``J_o`` the Jacobian of the output ``o(z)`` (symmetric)."""
+        if self.kind == "linear":
+            return u
+        if self.kind == "sigmoid":
+            s1 = o * (1.0 - o)
+            return s1 * s1 * u
+        return _softmax_jvp(o, _softmax_jvp(o, u))
+
+    def gauss_newton(self, z, Y, u, o):
+        """``2 c J_o^T J_o u``: the Hessian without the residual term (exact for a linear
+        output)."""
+        return 2.0 * self.scale * self._output_gram(u, o)
+
+    def fisher(self, u, o, noise_std=None):
+        """The Fisher of the Gaussian ``N(o, noise_std^2 I)`` in the logits,
+        ``J_o^T J_o u / noise_std^2``."""
+        return self._output_gram(u, o) / noise_std**2
 
 
 OUTPUTS = ("linear", "sigmoid", "softmax")

@@ -9,6 +9,14 @@ backward pass of ``R{delta}``, exact to rounding, at about the cost of two gradi
 The forward and backward passes at the last ``theta`` are cached, so many HVPs at one
 point (Lanczos) pay for them once.
 
+The network's outputs (the logits ``z``, ``(N, m)``, the head's input): the Jacobian
+``J = dz/dtheta`` is applied, never formed, forward (:meth:`MLPObjective.output_jvp`,
+``J v``: the R-operator's forward pass) and backward (:meth:`MLPObjective.output_vjp`,
+``J^T U``: backpropagation of ``U``); :meth:`MLPObjective.per_sample_grads` gives every
+sample's gradient at once, ``(N, dim)``, and :meth:`MLPObjective.per_sample_vjp_squares`
+the exact diagonal of ``sum_i J_i^T U_i U_i^T J_i``. The Gauss-Newton and Fisher
+operators of :mod:`landscape.curvature` are built from these.
+
 Many points (:meth:`MLPObjective.losses`, :meth:`MLPObjective.losses_in_span`): the
 points go through the network as one batched matmul per layer, in chunks sized to the
 cache and to the ``memory_budget`` of the execution settings in force
@@ -22,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from landscape._checks import index_array
+from landscape._checks import finite_array, index_array
 from landscape.objective import ObjectiveBase
 from landscape.settings import current_execution
 
@@ -123,11 +131,13 @@ class MLPObjective(ObjectiveBase):
                 delta = np.multiply(back, d1, out=self._buffer(f"delta{i - 1}", back.shape))
                 p.backs[i], p.d1s[i - 1] = back, d1
 
-    def _weight_gradient(self, p: _Pass, deltas, r_acts=None, V=None) -> np.ndarray:
+    def _weight_gradient(self, p: _Pass, deltas, r_acts=None, V=None,
+                         decay: bool = True) -> np.ndarray:
         """Assemble a flat gradient (or, with R-quantities, an HVP) from per-layer deltas.
 
         Layer ``i`` gets ``deltas[i].T @ acts[i]`` (plus ``p.deltas[i].T @ r_acts[i]`` and
-        weight decay on ``V`` for an HVP) and bias ``sum(deltas[i])``.
+        weight decay on ``V`` for an HVP) and bias ``sum(deltas[i])``; ``decay=False``
+        leaves the weight decay out (a product with the network's Jacobian alone).
         """
         model = self.model
         out = np.empty(self.dim, dtype=self.dtype)
@@ -135,7 +145,7 @@ class MLPObjective(ObjectiveBase):
             np.matmul(deltas[i].T, p.acts[i], out=gW)
             if r_acts is not None and r_acts[i] is not None:
                 gW += p.deltas[i].T @ r_acts[i]
-            if model.weight_decay:
+            if model.weight_decay and decay:
                 gW += model.weight_decay * (p.layers[i][0] if V is None else V[i][0])
             if gb is not None:
                 np.matmul(self._ones, deltas[i], out=gb)  # column sums, as a GEMV
@@ -154,13 +164,11 @@ class MLPObjective(ObjectiveBase):
                          zip(self.model.activations, p.zs, p.acts[1:], p.d1s))]
         return p.d2s
 
-    def _hvp(self, theta, v):
-        """The R-operator: forward ``R{z}``, backward ``R{delta}`` (Pearlmutter 1994)."""
-        model, L = self.model, self.model.n_layers
-        p = self._pass(theta)
-        self._backward(p)
-        d2s = self._second_derivatives(p)
-        V = model.unflatten(v)
+    def _tangents(self, p: _Pass, V) -> tuple[list, list]:
+        """The forward pass of directional derivatives along ``V`` (the layers of ``v``):
+        ``R{z}`` of every layer and ``R{a}`` of every layer input (``None`` for ``X``).
+        Needs ``p.d1s`` (:meth:`_backward`); the arrays are reused buffers."""
+        L = self.model.n_layers
         r_zs, r_acts = [None] * L, [None] * L
         for i, ((W, _), (Vw, vb)) in enumerate(zip(p.layers, V)):
             r_z = np.matmul(p.acts[i], Vw.T, out=self._buffer(f"rz{i}", p.zs[i].shape))
@@ -172,6 +180,16 @@ class MLPObjective(ObjectiveBase):
             if i < L - 1:
                 r_acts[i + 1] = np.multiply(p.d1s[i], r_z,
                                             out=self._buffer(f"ra{i + 1}", r_z.shape))
+        return r_zs, r_acts
+
+    def _hvp(self, theta, v):
+        """The R-operator: forward ``R{z}``, backward ``R{delta}`` (Pearlmutter 1994)."""
+        model, L = self.model, self.model.n_layers
+        p = self._pass(theta)
+        self._backward(p)
+        d2s = self._second_derivatives(p)
+        V = model.unflatten(v)
+        r_zs, r_acts = self._tangents(p, V)
         r_deltas = [None] * L
         r_delta = model.head.hvp(p.zs[-1], self.Y, r_zs[-1], p.out)
         r_delta *= 1.0 / self.n_samples
@@ -188,6 +206,73 @@ class MLPObjective(ObjectiveBase):
                     r_back *= r_zs[i - 1]
                     r_delta += r_back
         return self._weight_gradient(p, r_deltas, r_acts, V)
+
+    # -- the network's outputs: Jacobian products, per-sample gradients -------------------
+    def _backpropagate(self, p: _Pass, delta) -> list:
+        """Per-layer deltas of an output cotangent ``delta`` ``(N, m)``: the backward pass
+        through the activation derivatives ``p.d1s`` (fresh arrays)."""
+        deltas = [delta]
+        for i in range(self.model.n_layers - 1, 0, -1):
+            deltas.insert(0, (deltas[0] @ p.layers[i][0]) * p.d1s[i - 1])
+        return deltas
+
+    def _at(self, theta) -> _Pass:
+        p = self._pass(self._theta(theta))
+        self._backward(p)
+        return p
+
+    def _cotangent(self, U) -> np.ndarray:
+        shape = (self.n_samples, self.model.sizes[-1])
+        U = finite_array(U, "U", self.dtype, ndim=2)
+        if U.shape != shape:
+            raise ValueError(f"U must have shape {shape} (samples, outputs), got {U.shape}")
+        return U
+
+    def logits(self, theta) -> np.ndarray:
+        """The last layer's pre-activations ``z`` (the head's input), shape ``(N, m)``."""
+        return self._at(theta).zs[-1].copy()
+
+    def output_jvp(self, theta, v) -> np.ndarray:
+        """``J v``: the logits' derivative along ``v`` (``(dim,)``), shape ``(N, m)``;
+        ``J`` ``(N m, dim)`` is the Jacobian of :meth:`logits` (a forward pass of
+        directional derivatives, no finite differences)."""
+        p = self._at(theta)
+        return self._tangents(p, self.model.unflatten(self._theta(v, "v")))[0][-1].copy()
+
+    def output_vjp(self, theta, U) -> np.ndarray:
+        """``J^T U = sum_i J_i^T U_i`` for an output cotangent ``U`` ``(N, m)``: shape
+        ``(dim,)`` (a backward pass; no weight decay, no ``1/N``)."""
+        p = self._at(theta)
+        return self._weight_gradient(p, self._backpropagate(p, self._cotangent(U)),
+                                     decay=False)
+
+    def _per_sample(self, p: _Pass, U, square: bool) -> np.ndarray:
+        """Rows ``J_i^T U_i`` ``(N, dim)``, or (``square``) ``sum_i (J_i^T U_i)^2``."""
+        deltas = self._backpropagate(p, U)
+        out = np.empty(self.dim if square else (self.n_samples, self.dim), self.dtype)
+        for (gW, gb), delta, a in zip(self.model.unflatten(out), deltas, p.acts):
+            if square:
+                np.matmul((delta * delta).T, a * a, out=gW)
+                if gb is not None:
+                    np.einsum("no,no->o", delta, delta, out=gb)
+            else:
+                np.multiply(delta[:, :, None], a[:, None, :], out=gW)
+                if gb is not None:
+                    gb[...] = delta
+        return out
+
+    def per_sample_vjp_squares(self, theta, U) -> np.ndarray:
+        """``sum_i (J_i^T U_i)^2`` entrywise, shape ``(dim,)``: the exact diagonal of
+        ``sum_i J_i^T U_i U_i^T J_i`` at the cost of one backward pass."""
+        return self._per_sample(self._at(theta), self._cotangent(U), square=True)
+
+    def per_sample_grads(self, theta) -> np.ndarray:
+        """The gradient of each sample's loss, shape ``(N, dim)``, batched (one backward
+        pass of all samples, no loop). Weight decay is left out, so the rows average to
+        :meth:`grad` when ``weight_decay = 0`` (add ``weight_decay * W`` otherwise). Holds
+        ``N dim`` numbers: use :meth:`subset` for a part of the samples."""
+        p = self._at(theta)
+        return self._per_sample(p, self.model.head.grad(p.zs[-1], self.Y, p.out), square=False)
 
     # -- many points --------------------------------------------------------------------------
     def _chunk(self, reserved: float = 0.0) -> int:
