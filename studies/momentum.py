@@ -34,7 +34,7 @@ import numpy as np
 from landscape import MLP, adam, gd, momentum, nesterov, runner
 from landscape.data import spirals
 from landscape.functions import quadratic
-from landscape.plot import plot_contour, plot_trajectories
+from landscape.plot import add_colorbar, plot_contour, plot_trajectories
 from landscape.studies._shared import main, save_png
 from landscape.surface import plane, project
 
@@ -109,7 +109,7 @@ def plot_valley(runs: dict, numbers: dict, seed: int, out: Path) -> None:
         ax.set(xlabel=r"$\theta_1$", ylabel=r"$\theta_2$", aspect="equal",
                title=f"{name}: {tr.n_steps} steps,\nacross-valley travel "
                      f"{numbers[name]['across_path']:.1f}x the start offset")
-    fig.colorbar(artist, ax=axes, label="loss", shrink=0.8)
+    add_colorbar(artist, ax=axes, label="loss", shrink=0.8)
     fig.suptitle(rf"Valley with $\kappa$ = {L / MU:.0f}: paths from the circle to the minimum")
     save_png(fig, out / "valley_paths.png")
 
@@ -117,14 +117,19 @@ def plot_valley(runs: dict, numbers: dict, seed: int, out: Path) -> None:
     for name, tr in runs.items():
         left.plot(tr.steps, tr.loss, label=f"{name} ({tr.n_steps} steps)")
         offset = np.abs(tr.thetas @ steep) / abs(theta0 @ steep)
-        right.plot(tr.steps, np.maximum(offset, 1e-9), label=name)
+        right.plot(tr.steps, np.where(offset > 0, offset, np.nan), label=name)
     left.set(yscale="log", xlabel="step", ylabel="loss", title="Loss in the valley")
-    right.axhline(SETTLED, color="gray", lw=0.8, ls="--")
-    right.set(yscale="log", ylim=(1e-9, 10), xlabel="step",
+    right.axhline(SETTLED, color="gray", lw=0.8, ls="--",
+                  label=f"{SETTLED:.0%} of the start: settled below")
+    fast = runs["nesterov"]
+    right.plot(fast.steps, np.finfo(float).eps * np.linalg.norm(fast.thetas, axis=1)
+               / abs(theta0 @ steep), ":", color="0.4", lw=1,
+               label=r"rounding level along nesterov's run: $\epsilon\,|\theta|$")
+    right.set(yscale="log", ylim=(1e-21, 10), xlabel="step",
               ylabel="|offset across the valley| / start",
               title="Across-valley offset (steep eigenvector)")
     left.legend()
-    right.legend()
+    right.legend(loc="center right")
     fig.tight_layout()
     save_png(fig, out / "valley_curves.png")
 
@@ -152,15 +157,27 @@ def mlp_numbers(runs: dict) -> dict:
 
 
 def plot_mlp(runs: dict, out: Path) -> None:
-    """The MLP's training loss against steps, one curve per optimizer."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, tr in runs.items():
-        ax.plot(np.arange(tr.batch_loss.size), tr.batch_loss, label=name,
-                ls=":" if name.startswith("gd lr") else "-")
-    ax.axhline(MLP_TOL, color="gray", lw=0.8, ls="--")
-    ax.set(yscale="log", xlabel="step", ylabel="training loss (cross-entropy)",
-           title=f"2-16-16-2 tanh MLP on spirals (lr {LR}, beta {BETA}, Adam lr {ADAM_LR})")
-    ax.legend()
+    """The MLP's training loss against steps: the four optimizers, then the control (GD at
+    momentum's effective step) beside GD and heavy ball."""
+    control = next(name for name in runs if name.startswith("gd lr"))
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4), sharey=True, layout="constrained")
+    panels = ([name for name in runs if name != control], ["gd", "momentum", control])
+    titles = ("Four optimizers", f"Is momentum a larger step? GD at lr {LR / (1 - BETA):g} "
+              f"= lr / (1 - beta)")
+    for ax, names, title in zip(axes, panels, titles):
+        for name in names:
+            color = f"C{list(runs).index(name)}"
+            style = {"lw": 0.7, "alpha": 0.8} if name == control else {}
+            ax.plot(np.arange(runs[name].batch_loss.size), runs[name].batch_loss, color=color,
+                    label=name, **style)
+        ax.axhline(MLP_TOL, color="gray", lw=0.8, ls="--",
+                   label=f"loss {MLP_TOL}: steps to it counted")
+        ax.set(yscale="log", xlabel="step", title=title)
+    axes[0].set_ylabel("training loss (cross-entropy)")
+    fig.legend(handles=axes[0].lines + [line for line in axes[1].lines
+                                        if line.get_label() == control],
+               loc="outside lower center", ncols=6, fontsize=9)
+    fig.suptitle(f"2-16-16-2 tanh MLP on spirals (lr {LR}, beta {BETA}, Adam lr {ADAM_LR})")
     save_png(fig, out / "mlp.png")
 
 
