@@ -27,22 +27,29 @@ cross-entropy ``log(1 + e^z) - y z``.
 
 from __future__ import annotations
 
+from typing import Literal, TypeAlias, get_args
+
 import numpy as np
 
 from landscape.activations import sigmoid
 
+#: The network's output layer: ``'linear'``, ``'sigmoid'`` or ``'softmax'``.
+OutputName: TypeAlias = Literal["linear", "sigmoid", "softmax"]
+#: The loss: ``'mse'`` or ``'cross_entropy'``.
+LossName: TypeAlias = Literal["mse", "cross_entropy"]
 
-def _softmax(z):
+
+def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     e /= e.sum(axis=-1, keepdims=True)
     return e
 
 
-def _rowdot(a, b):
+def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=-1, keepdims=True)
 
 
-def _softmax_jvp(p, u):
+def _softmax_jvp(p: np.ndarray, u: np.ndarray) -> np.ndarray:
     """``J u`` for the softmax Jacobian ``J = diag(p) - p p^T`` (symmetric)."""
     return p * (u - _rowdot(p, u))
 
@@ -56,10 +63,11 @@ class SoftmaxCrossEntropy:
     ``lse(z) - z_y``, ``p - Y`` and ``diag(p) - p p^T`` bit for bit.
     """
 
-    def output(self, z):
+    def output(self, z: np.ndarray) -> np.ndarray:
+        """The probabilities ``softmax(z)``, shape of ``z``."""
         return _softmax(z)
 
-    def value_and_output(self, z, Y):
+    def value_and_output(self, z: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The mean loss and the probabilities, from one ``exp`` (stable log-sum-exp)."""
         zmax = z.max(axis=-1, keepdims=True)
         e = np.exp(z - zmax)
@@ -68,20 +76,26 @@ class SoftmaxCrossEntropy:
         e /= total
         return (lse * Y.sum(axis=-1) - np.sum(Y * z, axis=-1)).mean(axis=-1), e
 
-    def value(self, z, Y):
+    def value(self, z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The mean loss over the samples, shape ``z.shape[:-2]``."""
         return self.value_and_output(z, Y)[0]
 
-    def grad(self, z, Y, o):
+    def grad(self, z: np.ndarray, Y: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """``s p - Y`` per sample, ``(N, m)``."""
         return o * Y.sum(axis=-1, keepdims=True) - Y
 
-    def hvp(self, z, Y, u, o):
+    def hvp(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """``s (diag(p) - p p^T) u`` per sample, ``(N, m)``."""
         return Y.sum(axis=-1, keepdims=True) * _softmax_jvp(o, u)
 
     gauss_newton = hvp  # convex in the logits: the Hessian is the Gauss-Newton curvature
 
-    def fisher(self, u, o, noise_std=None):
-        """``E_y[s s^T] u`` by its definition: outcome ``k`` (probability ``p_k``) has the
-        score ``s_k = p - e_k`` in the logits; ``(N, m)``."""
+    def fisher(self, u: np.ndarray, o: np.ndarray, noise_std: float | None = None
+               ) -> np.ndarray:
+        """``E_y[s s^T] u`` by its definition, per sample, ``(N, m)``.
+
+        Outcome ``k`` (probability ``p_k``) has the score ``s_k = p - e_k`` in the logits.
+        """
         scores = o[..., None, :] - np.eye(o.shape[-1])  # (N, m, m): row k is p - e_k
         return np.einsum("nk,nkj->nj", o * np.einsum("nkj,nj->nk", scores, u), scores)
 
@@ -89,51 +103,63 @@ class SoftmaxCrossEntropy:
 class SigmoidCrossEntropy:
     """Independent sigmoid outputs with binary cross-entropy per output."""
 
-    def output(self, z):
+    def output(self, z: np.ndarray) -> np.ndarray:
+        """The probabilities ``sigmoid(z)``, shape of ``z``."""
         return sigmoid(z)
 
-    def value_and_output(self, z, Y):
+    def value_and_output(self, z: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mean loss (``z.shape[:-2]``) and the probabilities (shape of ``z``)."""
         return self.value(z, Y), sigmoid(z)
 
-    def value(self, z, Y):
+    def value(self, z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The mean loss over the samples, shape ``z.shape[:-2]``."""
         return (np.logaddexp(0.0, z) - Y * z).sum(axis=-1).mean(axis=-1)
 
-    def grad(self, z, Y, o):
+    def grad(self, z: np.ndarray, Y: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """``o - Y`` per sample, ``(N, m)``."""
         return o - Y
 
-    def hvp(self, z, Y, u, o):
+    def hvp(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """``o (1 - o) u`` per sample, ``(N, m)``."""
         return o * (1.0 - o) * u
 
     gauss_newton = hvp  # convex in the logits: the Hessian is the Gauss-Newton curvature
 
-    def fisher(self, u, o, noise_std=None):
-        """``E_y[s s^T] u`` by its definition for independent Bernoulli outputs: outcome 1
-        (probability ``o``) has the score ``o - 1``, outcome 0 the score ``o``; the scores of
-        different outputs are independent with mean zero, so no cross terms; ``(N, m)``."""
+    def fisher(self, u: np.ndarray, o: np.ndarray, noise_std: float | None = None
+               ) -> np.ndarray:
+        """``E_y[s s^T] u`` by its definition for independent Bernoulli outputs, ``(N, m)``.
+
+        Outcome 1 (probability ``o``) has the score ``o - 1``, outcome 0 the score ``o``; the
+        scores of different outputs are independent with mean zero, so no cross terms.
+        """
         return (o * (o - 1.0) ** 2 + (1.0 - o) * o * o) * u
 
 
 class SquaredError:
     """Mean squared error of a linear, sigmoid or softmax output."""
 
-    def __init__(self, output: str, n_outputs: int, half: bool):
+    def __init__(self, output: OutputName, n_outputs: int, half: bool):
         self.kind = output
         self.scale = (0.5 if half else 1.0) / n_outputs
 
-    def output(self, z):
+    def output(self, z: np.ndarray) -> np.ndarray:
+        """The network's output ``o(z)``, shape of ``z``."""
         if self.kind == "linear":
             return z
         return sigmoid(z) if self.kind == "sigmoid" else _softmax(z)
 
-    def value_and_output(self, z, Y):
+    def value_and_output(self, z: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mean loss (``z.shape[:-2]``) and the outputs (shape of ``z``)."""
         o = self.output(z)
         r = o - Y
         return self.scale * np.einsum("...nm,...nm->...n", r, r).mean(axis=-1), o
 
-    def value(self, z, Y):
+    def value(self, z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The mean loss over the samples, shape ``z.shape[:-2]``."""
         return self.value_and_output(z, Y)[0]
 
-    def grad(self, z, Y, o):
+    def grad(self, z: np.ndarray, Y: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """``2 c J_o^T (o - Y)`` per sample, ``(N, m)``."""
         r = 2.0 * self.scale * (o - Y)
         if self.kind == "linear":
             return r
@@ -141,7 +167,8 @@ class SquaredError:
             return r * o * (1.0 - o)
         return _softmax_jvp(o, r)
 
-    def hvp(self, z, Y, u, o):
+    def hvp(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """The exact output Hessian applied to ``u``, residual term included, ``(N, m)``."""
         c = 2.0 * self.scale
         if self.kind == "linear":
             return c * u
@@ -153,7 +180,7 @@ class SquaredError:
         ro = _softmax_jvp(o, u)
         return ro * (r - _rowdot(o, r)) - o * _rowdot(ro, r) + _softmax_jvp(o, c * ro)
 
-    def _output_gram(self, u, o):
+    def _output_gram(self, u: np.ndarray, o: np.ndarray) -> np.ndarray:
         """``J_o^T J_o u`` with ``J_o`` the Jacobian of the output ``o(z)`` (symmetric)."""
         if self.kind == "linear":
             return u
@@ -162,22 +189,30 @@ class SquaredError:
             return s1 * s1 * u
         return _softmax_jvp(o, _softmax_jvp(o, u))
 
-    def gauss_newton(self, z, Y, u, o):
-        """``2 c J_o^T J_o u``: the Hessian without the residual term (exact for a linear
-        output)."""
+    def gauss_newton(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray
+                     ) -> np.ndarray:
+        """``2 c J_o^T J_o u``, ``(N, m)``: the Hessian without the residual term.
+
+        It is the Hessian itself for a linear output.
+        """
         return 2.0 * self.scale * self._output_gram(u, o)
 
-    def fisher(self, u, o, noise_std=None):
-        """The Fisher of the Gaussian ``N(o, noise_std^2 I)`` in the logits,
-        ``J_o^T J_o u / noise_std^2``."""
+    def fisher(self, u: np.ndarray, o: np.ndarray, noise_std: float) -> np.ndarray:
+        """The Fisher of the Gaussian ``N(o, noise_std^2 I)`` in the logits, ``(N, m)``.
+
+        ``J_o^T J_o u / noise_std^2``.
+        """
         return self._output_gram(u, o) / noise_std**2
 
 
-OUTPUTS = ("linear", "sigmoid", "softmax")
-LOSSES = ("mse", "cross_entropy")
+OUTPUTS: tuple[OutputName, ...] = get_args(OutputName)
+LOSSES: tuple[LossName, ...] = get_args(LossName)
+#: A head: the output layer and the loss of an MLP.
+Head: TypeAlias = SoftmaxCrossEntropy | SigmoidCrossEntropy | SquaredError
 
 
-def make_head(output: str, loss: str, n_outputs: int, half_mse: bool = False):
+def make_head(output: OutputName, loss: LossName, n_outputs: int, half_mse: bool = False
+              ) -> Head:
     """The head for an ``output`` / ``loss`` pair (names already checked)."""
     if loss == "mse":
         return SquaredError(output, n_outputs, half_mse)
