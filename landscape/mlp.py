@@ -12,22 +12,27 @@ importable from here too).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal, TypeAlias, get_args
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from landscape._checks import as_rng, choice, finite_array, integer, real_in, theta_vector
-from landscape.activations import get_activation
-from landscape.heads import LOSSES, OUTPUTS, make_head
+from landscape.activations import ActivationName, get_activation
+from landscape.heads import LOSSES, OUTPUTS, LossName, OutputName, make_head
 from landscape.mlp_objective import MLPObjective
 from landscape.objective import ParameterBlock
+from landscape.vocabulary import RngLike, Theta
 
 __all__ = ["MLP", "MLPObjective"]
 
-INIT_SCHEMES = ("glorot", "glorot_uniform", "he", "lecun", "normal")
+#: How :meth:`MLP.init` draws the weights.
+InitScheme: TypeAlias = Literal["glorot", "glorot_uniform", "he", "lecun", "normal"]
+INIT_SCHEMES: tuple[InitScheme, ...] = get_args(InitScheme)
 
 
-def _per_layer(value, n: int, name: str) -> list:
+def _per_layer(value: Any, n: int, name: str) -> list[Any]:
     """``value`` for each of ``n`` layers: one setting repeated, or a list of ``n``."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         return [value] * n
@@ -37,15 +42,17 @@ def _per_layer(value, n: int, name: str) -> list:
     return values
 
 
-def _flag(value, name: str) -> bool:
-    """``value`` if it is a bool (Python or NumPy); a ValueError otherwise (``'no'`` is not
-    False, and 0 or None say nothing clear)."""
+def _flag(value: object, name: str) -> bool:
+    """``value`` if it is a bool (Python or NumPy); a ValueError otherwise.
+
+    ``'no'`` is not False, and 0 or None say nothing clear.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
 
 
-def _float_dtype(dtype) -> np.dtype:
+def _float_dtype(dtype: DTypeLike) -> np.dtype:
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -77,9 +84,11 @@ class MLP:
     >>> theta = model.init(rng=0)
     """
 
-    def __init__(self, sizes: Sequence[int], activation="tanh", output: str = "linear",
-                 loss: str = "mse", bias=True, half_mse: bool = False,
-                 weight_decay: float = 0.0, dtype=np.float64):
+    def __init__(self, sizes: Sequence[int],
+                 activation: ActivationName | Sequence[ActivationName] = "tanh",
+                 output: OutputName = "linear", loss: LossName = "mse",
+                 bias: bool | Sequence[bool] = True, half_mse: bool = False,
+                 weight_decay: float = 0.0, dtype: DTypeLike = np.float64):
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
             raise ValueError("sizes must be a sequence of layer widths [d_in, h_1, ..., d_out], "
                              f"got {sizes!r}")
@@ -100,10 +109,12 @@ class MLP:
         self.weight_decay = real_in(weight_decay, "weight_decay", 0.0)
         self.dtype = _float_dtype(dtype)
         self.blocks = self._layout()
-        self.n_params = self.blocks[-1].bias.stop if self.bias[-1] else self.blocks[-1].weight.stop
+        last = self.blocks[-1]
+        self.n_params = (last.weight if last.bias is None else last.bias).stop
 
     def _layout(self) -> tuple[ParameterBlock, ...]:
-        blocks, start = [], 0
+        blocks: list[ParameterBlock] = []
+        start = 0
         for i, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
             weight = slice(start, start + fan_in * fan_out)
             start = weight.stop
@@ -114,6 +125,7 @@ class MLP:
 
     @property
     def n_layers(self) -> int:
+        """The number of weight layers, ``len(sizes) - 1``."""
         return len(self.sizes) - 1
 
     @property
@@ -121,7 +133,7 @@ class MLP:
         """False when a hidden layer is a step: its gradient is zero, not informative."""
         return all(a.differentiable for a in self.activations)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         acts = ",".join(a.name for a in self.activations)
         return (f"MLP({self.sizes}, activation={acts}, output={self.output}, loss={self.loss}, "
                 f"n_params={self.n_params})")
@@ -141,7 +153,8 @@ class MLP:
             layers.append((W, b))
         return layers
 
-    def init(self, rng=None, scheme: str = "glorot", gain=1.0) -> np.ndarray:
+    def init(self, rng: RngLike = None, scheme: InitScheme = "glorot",
+             gain: float | Sequence[float] = 1.0) -> Theta:
         """Random parameters, shape ``(n_params,)``, zero biases.
 
         ``scheme``: 'glorot' (normal, std ``gain * sqrt(2 / (fan_in + fan_out))``),
@@ -164,10 +177,10 @@ class MLP:
             W[...] = std * rng.standard_normal(W.shape)
         return theta
 
-    def _theta(self, theta) -> np.ndarray:
+    def _theta(self, theta: ArrayLike) -> np.ndarray:
         return theta_vector(theta, self.n_params, dtype=self.dtype)
 
-    def _inputs(self, X) -> np.ndarray:
+    def _inputs(self, X: ArrayLike) -> np.ndarray:
         X = finite_array(X, "X", self.dtype, ndim=2)
         if X.shape[0] == 0:
             raise ValueError("X is empty: need at least one sample")
@@ -176,7 +189,9 @@ class MLP:
         return X
 
     # -- evaluation ---------------------------------------------------------------------
-    def forward(self, layers, X, buffer=None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def forward(self, layers: Sequence[tuple[np.ndarray, np.ndarray | None]], X: np.ndarray,
+                buffer: Callable[[str, tuple[int, ...]], np.ndarray] | None = None
+                ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Pre-activations ``zs`` (one per layer) and layer inputs ``acts`` (``acts[0] = X``).
 
         ``buffer(name, shape)`` supplies the arrays written into (fresh ones by default;
@@ -195,12 +210,12 @@ class MLP:
                 acts.append(a)
         return zs, acts
 
-    def predict(self, theta, X) -> np.ndarray:
+    def predict(self, theta: Theta, X: ArrayLike) -> np.ndarray:
         """The network's outputs (after the output function), shape ``(N, d_out)``."""
         zs, _ = self.forward(self.unflatten(self._theta(theta)), self._inputs(X))
         return self.head.output(zs[-1])
 
-    def accuracy(self, theta, X, y) -> float:
+    def accuracy(self, theta: Theta, X: ArrayLike, y: ArrayLike) -> float:
         """Fraction of samples classified right (softmax: argmax; one sigmoid output: > 1/2)."""
         if self.output == "linear" or (self.output == "sigmoid" and self.sizes[-1] > 1):
             raise ValueError("accuracy needs a classifier: softmax output or one sigmoid output")
@@ -210,7 +225,7 @@ class MLP:
         guess = out.argmax(axis=1) if self.output == "softmax" else (out[:, 0] > 0.5)
         return float(np.mean(guess == labels))
 
-    def _targets(self, y, n_samples: int) -> np.ndarray:
+    def _targets(self, y: ArrayLike, n_samples: int) -> np.ndarray:
         """Targets as ``(N, d_out)``: integer labels become one-hot (softmax) or a column."""
         y = finite_array(y, "y", self.dtype)
         if y.ndim == 0:
@@ -233,7 +248,7 @@ class MLP:
             raise ValueError("cross-entropy targets must lie in [0, 1]")
         return y
 
-    def objective(self, X, y) -> MLPObjective:
+    def objective(self, X: ArrayLike, y: ArrayLike) -> MLPObjective:
         """The mean loss over the samples ``(X, y)`` as an Objective of ``theta``.
 
         ``X``: ``(N, d_in)``; ``y``: integer labels ``(N,)`` for softmax classification
