@@ -107,11 +107,13 @@ from landscape.surface import (
     bezier,
     curve,
     fit_bezier,
+    grid,
     line,
     plane,
     project,
 )
 from landscape.sweep import Basins, Runs, RunSummary, box_starts, grid_starts, run_many
+from landscape.topology import MergeTree, basins, merge_tree, persistence_diagram
 
 __all__ = [
     "CurvatureAlong",
@@ -168,6 +170,10 @@ __all__ = [
     "box_starts",
     "grid_starts",
     "run_many",
+    "MergeTree",
+    "basins",
+    "merge_tree",
+    "persistence_diagram",
     "BezierFit",
     "Directions",
     "bezier",
@@ -186,6 +192,7 @@ __all__ = [
     "Projection",
     "Surface",
     "curve",
+    "grid",
     "line",
     "plane",
     "project",

@@ -178,3 +178,18 @@ def metric_values(metrics: dict, objective, theta) -> tuple[float, ...]:
     and inf allowed), else a ValueError naming the metric."""
     return tuple(float(returned(fn(objective, theta), f"metric {name!r}", ()))
                  for name, fn in metrics.items())
+
+
+def probed_metrics(metrics, objective, theta, name: str = "metrics") -> dict:
+    """:func:`metric_functions` of ``metrics``, each tried once at ``theta`` (a grid's center,
+    a curve's start) before any work is split into chunks: a metric that fails there, or
+    returns no real number, raises a ValueError naming it."""
+    metrics = metric_functions(metrics, name)
+    for key, fn in metrics.items():
+        try:
+            value = fn(objective, theta)
+        except Exception as err:
+            raise ValueError(f"metric {key!r} failed when tried at the center: "
+                             f"{type(err).__name__}: {err}") from err
+        returned(value, f"metric {key!r}", ())
+    return metrics

@@ -36,7 +36,7 @@ from landscape.critical_point import RTOL as RTOL
 from landscape.critical_point import Inertia as Inertia
 from landscape.critical_point import inertia as inertia
 from landscape.critical_point import zero_tolerance as zero_tolerance
-from landscape.objective import Objective
+from landscape.objective import Objective, check_objective
 from landscape.records import record
 from landscape.vocabulary import RngLike, Theta, Thetas
 
@@ -128,6 +128,7 @@ class HessianOperator(SymmetricOperator):
     """
 
     def __init__(self, objective: Objective, theta: Theta):
+        objective = check_objective(objective)
         theta = theta_vector(theta, objective.dim).copy()
         super().__init__(objective.dim)
         self.objective, self.theta = objective, theta
@@ -190,6 +191,9 @@ def as_symmetric_operator(H: SymmetricMatrix) -> LinearOperator:
         if _symmetry_gap(H):
             raise ValueError("H is not symmetric: x·(H y) != y·(H x) for random x, y")
         return H
+    if isinstance(H, Objective):
+        raise ValueError("H is an objective, not a matrix: pass its Hessian at a point, "
+                         "hessian_operator(objective, theta) (or use sharpness(objective, theta))")
     dense = finite_array(H, "H", ndim=2)
     _check_square(dense.shape)
     if np.max(np.abs(dense - dense.T)) > 1e-10 * max(np.max(np.abs(dense)),

@@ -71,9 +71,12 @@ class SampleObjective(Objective, Protocol):
 
 
 def check_objective(objective, name: str = "objective") -> Objective:
-    """``objective`` if it has the :class:`Objective` interface; a ValueError naming ``name``
-    and what was given otherwise (an MLP, say, before it is bound to data)."""
-    if isinstance(objective, Objective):
+    """``objective`` if it looks like an :class:`Objective` (an integer ``dim``, which every
+    function reads first; wrappers that define only the methods a function uses pass); a
+    ValueError naming ``name`` and what was given otherwise (None, an MLP before it is bound
+    to data, a Directions record)."""
+    dim = getattr(objective, "dim", None)
+    if isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_)):
         return objective
     hint = (": bind a network to data first, model.objective(X, y)"
             if hasattr(objective, "objective") and hasattr(objective, "n_params") else "")

@@ -1,8 +1,10 @@
-"""The loss along lines, over planes and along curved paths in parameter space.
+"""The loss along lines, over planes, on grids in ``d`` directions and along curved paths in
+parameter space.
 
-:func:`line` and :func:`plane` evaluate an objective at ``center + sum_j c_j d_j`` on a grid
-of coordinates and return a :class:`Surface`; :func:`curve` evaluates it along a straight or
-quadratic Bezier path between two points and returns a :class:`Curve`, and
+:func:`line`, :func:`plane` and :func:`grid` (``d`` directions, ``resolution ** d`` points)
+evaluate an objective at ``center + sum_j c_j d_j`` on a grid of coordinates and return a
+:class:`Surface`; :func:`curve` evaluates it along a straight or quadratic Bezier path
+between two points and returns a :class:`Curve`, and
 :func:`fit_bezier` trains the bend of such a path to connect two minima; :func:`project`
 places trajectories on a surface's plane by least squares and says how far off they are.
 Each may also record metrics at every point (``metrics={name: fn(objective, theta)}``,
@@ -19,11 +21,12 @@ folder that keeps finished chunks, so that an interrupted grid resumes
 NaN, a gap in the picture, not an exception.
 
 Modules: :mod:`~landscape.surface.records` (the records), :mod:`~landscape.surface.grid`
-(lines, planes and the chunked evaluation), :mod:`~landscape.surface.paths` (curves and
-Bezier paths), :mod:`~landscape.surface.projection` (trajectories on a plane).
+(lines, planes, grids in ``d`` directions and the chunked evaluation),
+:mod:`~landscape.surface.paths` (curves and Bezier paths), :mod:`~landscape.surface.projection`
+(trajectories on a plane).
 """
 
-from landscape.surface.grid import line, plane
+from landscape.surface.grid import grid, line, plane
 from landscape.surface.paths import BezierFit, bezier, bezier_coords, curve, fit_bezier
 from landscape.surface.projection import project
 from landscape.surface.records import Curve, Projection, Surface, grid_coords
@@ -37,6 +40,7 @@ __all__ = [
     "bezier_coords",
     "curve",
     "fit_bezier",
+    "grid",
     "grid_coords",
     "line",
     "plane",

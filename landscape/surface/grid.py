@@ -1,12 +1,17 @@
-"""The loss on a grid of coordinates in a line or a plane: :func:`line` and :func:`plane`, and
-the chunked evaluation at ``center + coords @ directions`` that they and :func:`curve` share.
+"""The loss on a grid of coordinates in a line, a plane or ``d`` directions: :func:`line`,
+:func:`plane` and :func:`grid`, and the chunked evaluation at ``center + coords @ directions``
+that they and :func:`curve` share.
 
 Points go through ``objective.losses_in_span`` in chunks, mapped by
 :func:`landscape.parallel.map_chunks` as the :class:`~landscape.settings.Execution` says.
+A grid's chunks are ranges of its points in ij order, whose coordinates each chunk makes
+for itself, so no call holds the coordinates of a whole grid.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -42,23 +47,46 @@ def _evaluate_chunk(objective: Objective, center: Theta, directions: Thetas,
     return np.where(np.isfinite(values), values, np.nan), measured
 
 
+def _grid_chunk(objective: Objective, center: Theta, directions: Thetas,
+                metrics: dict[str, Metric], axes: tuple[np.ndarray, ...],
+                bounds: tuple[int, int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`_evaluate_chunk` at the grid points ``start:stop`` (ij order) of ``axes``."""
+    return _evaluate_chunk(objective, center, directions, metrics, grid_coords(axes, *bounds))
+
+
+def _chunk_bounds(k: int, n: int, memory_budget: float) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each chunk of ``k`` points in ``n`` parameters: at most
+    ``memory_budget // (8 n)`` points (their parameter vectors) and at most
+    ``ceil(k / N_CHUNKS)``, at least one."""
+    size = max(1, min(-(-k // N_CHUNKS), int(memory_budget // (8 * n))))
+    return [(s, min(s + size, k)) for s in range(0, k, size)]
+
+
+def _gathered(results: list, metrics: dict[str, Metric]
+              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    values = np.concatenate([r[0] for r in results])
+    return values, {name: np.concatenate([r[1][name] for r in results]) for name in metrics}
+
+
 def evaluate(objective: Objective, center: Theta, directions: Thetas, coords: np.ndarray,
              metrics: dict[str, Metric], execution: Execution | None,
              desc: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Losses ``(k,)`` and metrics (name -> ``(k,)``) at the ``k`` points
-    ``center + coords @ directions``, in chunks.
-
-    A chunk takes at most ``memory_budget // (8 n)`` points (their parameter vectors) and
-    at most ``ceil(k / N_CHUNKS)``, at least one.
-    """
+    ``center + coords @ directions``, in chunks (:func:`_chunk_bounds`)."""
     settings = resolve(execution)
-    k, n = len(coords), center.size
-    size = max(1, min(-(-k // N_CHUNKS), int(settings.memory_budget // (8 * n))))
-    chunks = [coords[s:s + size] for s in range(0, k, size)]
+    chunks = [coords[s:e] for s, e in _chunk_bounds(len(coords), center.size,
+                                                     settings.memory_budget)]
     work = partial(_evaluate_chunk, objective, center, directions, metrics)
-    results = map_chunks(work, chunks, settings, desc)
-    values = np.concatenate([r[0] for r in results])
-    return values, {name: np.concatenate([r[1][name] for r in results]) for name in metrics}
+    return _gathered(map_chunks(work, chunks, settings, desc), metrics)
+
+
+def _evaluate_grid(objective: Objective, center: Theta, directions: Thetas,
+                   axes: tuple[np.ndarray, ...], metrics: dict[str, Metric],
+                   settings: Execution, desc: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`evaluate` at the points of the grid ``axes`` (ij order), chunks made of ranges."""
+    chunks = _chunk_bounds(math.prod(len(a) for a in axes), center.size, settings.memory_budget)
+    work = partial(_grid_chunk, objective, center, directions, metrics, axes)
+    return _gathered(map_chunks(work, chunks, settings, desc), metrics)
 
 
 # ---------------------------------------------------------------------------------
@@ -66,9 +94,10 @@ def evaluate(objective: Objective, center: Theta, directions: Thetas, coords: np
 # ---------------------------------------------------------------------------------
 
 
-def _direction_rows(d: ArrayLike | Directions, dim: int, count: int
+def _direction_rows(d: ArrayLike | Directions, dim: int, count: int | None
                     ) -> tuple[np.ndarray, dict[str, Any]]:
-    """``count`` direction rows ``(count, dim)`` and the settings to record."""
+    """``count`` (None: any number of) direction rows ``(count, dim)`` and the settings to
+    record."""
     info: dict[str, Any] = {"directions": "given"}
     if isinstance(d, Directions):
         info = {"directions": d.kind, **dict(d.meta)}
@@ -76,7 +105,7 @@ def _direction_rows(d: ArrayLike | Directions, dim: int, count: int
             info["explained_variance"] = d.explained_variance.tolist()
         d = d.vectors
     rows = theta_matrix(np.atleast_2d(d), dim, "directions")
-    if rows.shape[0] != count:
+    if count is not None and rows.shape[0] != count:
         raise ValueError(f"need {count} direction(s) of length {dim}, got shape {rows.shape}")
     if np.any(np.linalg.norm(rows, axis=1) == 0):
         raise ValueError("a direction is zero")
@@ -96,14 +125,24 @@ def span_of(span: ArrayLike, name: str) -> tuple[float, float]:
     return float(s[0]), float(s[1])
 
 
-def _two(value: Any, name: str, ndim: int) -> list[Any]:
-    """One setting per axis of a plane: ``value`` (of ``ndim`` dimensions) for both, or a pair."""
+def _per_axis(value: Any, name: str, ndim: int, count: int) -> list[Any]:
+    """One setting per axis of a ``count``-axis grid: ``value`` (of ``ndim`` dimensions) for
+    every axis, or a sequence of ``count`` of them."""
     a = finite_array(value, name)
     if a.ndim <= ndim:
-        return [value, value]
-    if a.ndim != ndim + 1 or len(a) != 2:
-        raise ValueError(f"{name} must be one setting for both axes or one per axis, got {value!r}")
+        return [value] * count
+    if a.ndim != ndim + 1 or len(a) != count:
+        raise ValueError(f"{name} must be one setting for all {count} axes or one per axis, "
+                         f"got {value!r}")
     return list(value)
+
+
+def _spans_and_resolutions(span: ArrayLike, resolution: ArrayLike, count: int
+                           ) -> tuple[list[tuple[float, float]], list[int]]:
+    spans = [span_of(s, f"span[{i}]") for i, s in enumerate(_per_axis(span, "span", 1, count))]
+    res = [integer(r, f"resolution[{i}]", 2)
+           for i, r in enumerate(_per_axis(resolution, "resolution", 0, count))]
+    return spans, res
 
 
 # ---------------------------------------------------------------------------------
@@ -114,9 +153,8 @@ def _two(value: Any, name: str, ndim: int) -> list[Any]:
 def _grid(objective: Objective, center: Theta, rows: Thetas, axes: tuple[np.ndarray, ...],
           metrics: Mapping[str, Metric] | None, execution: Execution | None,
           meta: dict[str, Any]) -> Surface:
-    values, measured = evaluate(objective, center, rows, grid_coords(axes),
-                                metric_functions(metrics), execution,
-                                f"{meta['kind']} {len(axes[0])}")
+    values, measured = _evaluate_grid(objective, center, rows, axes, metric_functions(metrics),
+                                      resolve(execution), f"{meta['kind']} {len(axes[0])}")
     shape = tuple(len(a) for a in axes)
     return Surface(center, rows, axes, values.reshape(shape),
                    {name: m.reshape(shape) for name, m in measured.items()}, meta)
@@ -184,9 +222,75 @@ def plane(objective: Objective, center: ArrayLike, d1: ArrayLike | Directions,
     else:
         pair = [theta_vector(d, objective.dim, name) for d, name in ((d1, "d1"), (d2, "d2"))]
         rows, info = _direction_rows(np.stack(pair), objective.dim, 2)
-    spans = [span_of(s, f"span[{i}]") for i, s in enumerate(_two(span, "span", 1))]
-    res = [integer(r, f"resolution[{i}]", 2)
-           for i, r in enumerate(_two(resolution, "resolution", 0))]
+    spans, res = _spans_and_resolutions(span, resolution, 2)
     axes = tuple(np.linspace(lo, hi, r) for (lo, hi), r in zip(spans, res))
     meta = {"kind": "plane", **info, "span": [list(s) for s in spans], "resolution": res}
     return _grid(objective, center, rows, axes, metrics, execution, meta)
+
+
+def grid(objective: Objective, center: ArrayLike, directions: ArrayLike | Directions,
+         span: ArrayLike = 1.0, resolution: ArrayLike = 11, *, d: int | None = None,
+         metrics: Mapping[str, Metric] | None = None,
+         execution: Execution | None = None) -> Surface:
+    """The loss at ``center + sum_j c_j d_j`` on a regular grid in ``d`` directions.
+
+    A plane has ``d = 2``; three to five directions (the top Hessian eigenvectors, principal
+    components, random or filter-normalized directions) show what a plane hides, at a cost
+    that grows as ``resolution ** d``: 11 points per axis are 1,331 points in three
+    directions and 161,051 in five. The grid goes through the same chunks, executors,
+    caches and memory budget as a plane.
+
+    The memory: the call holds the values of every point (and of every metric), 8 bytes
+    each, for its whole length, and each chunk works within what the budget leaves:
+    ``memory_budget`` minus those bytes. A grid whose values alone need the whole
+    ``memory_budget`` is refused before anything is computed, the error stating the points
+    and bytes: raise the budget (``ls.execution(memory_budget=...)``) or lower the
+    resolution.
+
+    Parameters
+    ----------
+    objective : an Objective.
+    center : array_like, shape ``(n,)``.
+    directions : a :class:`Directions` record or array_like, shape ``(k, n)``: the first
+        ``d`` rows are the grid's axes. A Directions record's kind and settings go into
+        ``meta``.
+    span : a positive number ``s`` (``[-s, s]``), a pair ``(low, high)``, or one of those
+        per axis (``d`` of them).
+    resolution : int, or ``d`` ints: grid points per axis.
+    d : int or None, the number of directions to use (``1 <= d <= k``); None: all ``k``.
+    metrics, execution : as in :func:`line`.
+
+    Returns
+    -------
+    Surface with ``d`` axes; ``values[i, j, ...]`` is the loss at
+    ``(axes[0][i], axes[1][j], ...)``; ``meta['points']`` is the number of points.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``d`` larger than the number of directions, a span or
+        resolution of the wrong length, a grid whose values exceed ``memory_budget``.
+    """
+    center = theta_vector(center, objective.dim, "center")
+    rows, info = _direction_rows(directions, objective.dim, None)
+    d = len(rows) if d is None else integer(d, "d", 1)
+    if d > len(rows):
+        raise ValueError(f"d = {d} is larger than the number of directions ({len(rows)})")
+    rows = rows[:d]
+    if "explained_variance" in info:
+        info["explained_variance"] = info["explained_variance"][:d]
+    spans, res = _spans_and_resolutions(span, resolution, d)
+    measured = metric_functions(metrics)
+    points = math.prod(res)
+    held = 8.0 * points * (1 + len(measured))
+    settings = resolve(execution)
+    if held >= settings.memory_budget:
+        raise ValueError(
+            f"resolution {' x '.join(map(str, res))} is {points:,} points in {d} directions: "
+            f"their values take {held:,.0f} bytes, more than memory_budget "
+            f"({settings.memory_budget:,.0f} bytes); lower the resolution or raise the budget")
+    axes = tuple(np.linspace(lo, hi, r) for (lo, hi), r in zip(spans, res))
+    meta = {"kind": "grid", **info, "span": [list(s) for s in spans], "resolution": res,
+            "points": points}
+    within = dataclasses.replace(settings, memory_budget=settings.memory_budget - held)
+    return _grid(objective, center, rows, axes, measured, within, meta)

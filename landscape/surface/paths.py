@@ -20,12 +20,12 @@ from landscape._checks import (
     as_rng,
     finite_array,
     integer,
-    metric_functions,
     positive,
+    probed_metrics,
     seed_of,
     theta_vector,
 )
-from landscape.objective import Objective, ObjectiveBase
+from landscape.objective import Objective, ObjectiveBase, check_objective
 from landscape.optim import adam
 from landscape.records import record
 from landscape.runner import run
@@ -111,8 +111,10 @@ def curve(objective: Objective, start: ArrayLike, end: ArrayLike, bend: ArrayLik
     -------
     Curve
     """
-    start = theta_vector(start, objective.dim, "start")
+    start = theta_vector(start, check_objective(objective).dim, "start")
     end = theta_vector(end, objective.dim, "end")
+    if np.array_equal(start, end):
+        raise ValueError("start and end are the same point: a curve needs two different points")
     kind = "linear" if bend is None else "bezier"
     lo, hi = _t_span(span, kind)
     t = np.linspace(lo, hi, integer(resolution, "resolution", 2))
@@ -121,8 +123,8 @@ def curve(objective: Objective, start: ArrayLike, end: ArrayLike, bend: ArrayLik
     else:
         middle = theta_vector(bend, objective.dim, "bend")
         rows, coords = np.stack([middle - start, end - start]), bezier_coords(t)
-    values, measured = evaluate(objective, start, rows, coords, metric_functions(metrics),
-                                execution, kind)
+    values, measured = evaluate(objective, start, rows, coords,
+                                probed_metrics(metrics, objective, start), execution, kind)
     return Curve(start, middle, end, (t,), values, measured,
                  {"kind": kind, "span": [lo, hi], "resolution": t.size})
 

@@ -4,6 +4,7 @@ placed on a plane)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -13,16 +14,20 @@ import numpy as np
 from landscape.records import record
 
 
-def grid_coords(axes: Sequence[np.ndarray]) -> np.ndarray:
-    """The points of the grid ``axes[0] x axes[1] x ...``, shape ``(prod len, d)``, ij order."""
-    mesh = np.meshgrid(*axes, indexing="ij")
-    return np.stack([m.ravel() for m in mesh], axis=1)
+def grid_coords(axes: Sequence[np.ndarray], start: int = 0, stop: int | None = None
+                ) -> np.ndarray:
+    """The points ``start:stop`` (all by default) of the grid ``axes[0] x axes[1] x ...`` in
+    ij order (the last axis fastest), shape ``(stop - start, d)``."""
+    shape = tuple(len(a) for a in axes)
+    index = np.unravel_index(np.arange(start, math.prod(shape) if stop is None else stop), shape)
+    return np.stack([np.asarray(a)[i] for a, i in zip(axes, index)], axis=1)
 
 
 @record
 @dataclass(frozen=True, eq=False)
 class Surface:
-    """The loss on a grid of coordinates in a ``d``-dimensional affine slice (``d`` = 1 or 2).
+    """The loss on a grid of coordinates in a ``d``-dimensional affine slice (a line, a plane
+    or a grid in ``d`` directions).
 
     Attributes
     ----------
@@ -34,7 +39,7 @@ class Surface:
         NaN where the loss was not finite.
     metrics : dict, name -> ndarray of the shape of ``values``: the metrics asked for
         (``metrics={name: fn}``), at the same points; empty when none were.
-    meta : dict, how it was made: 'kind' ('line' or 'plane'), 'directions' (their kind),
+    meta : dict, how it was made: 'kind' ('line', 'plane' or 'grid'), 'directions' (their kind),
         'span', 'resolution', and the directions' settings (seed, bias mode, ...).
     """
 
