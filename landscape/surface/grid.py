@@ -19,9 +19,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from landscape._checks import finite_array, integer, metric_functions, theta_matrix, theta_vector
+from landscape._checks import (
+    finite_array,
+    integer,
+    metric_functions,
+    metric_values,
+    probed_metrics,
+    theta_matrix,
+    theta_vector,
+)
 from landscape.directions import Directions
-from landscape.objective import Objective
+from landscape.objective import Objective, check_objective
 from landscape.parallel import N_CHUNKS, map_chunks
 from landscape.settings import Execution, resolve
 from landscape.surface.records import Surface, grid_coords
@@ -42,8 +50,8 @@ def _evaluate_chunk(objective: Objective, center: Theta, directions: Thetas,
         measured = {name: np.empty(len(coords)) for name in metrics}
         for i, c in enumerate(coords):
             theta = center + c @ directions
-            for name, fn in metrics.items():
-                measured[name][i] = float(fn(objective, theta))
+            for name, value in zip(metrics, metric_values(metrics, objective, theta)):
+                measured[name][i] = value
     return np.where(np.isfinite(values), values, np.nan), measured
 
 
@@ -109,7 +117,20 @@ def _direction_rows(d: ArrayLike | Directions, dim: int, count: int | None
         raise ValueError(f"need {count} direction(s) of length {dim}, got shape {rows.shape}")
     if np.any(np.linalg.norm(rows, axis=1) == 0):
         raise ValueError("a direction is zero")
+    _check_independent(rows)
     return rows, info
+
+
+def _check_independent(rows: np.ndarray) -> None:
+    """A ValueError when two direction rows are parallel (the grid would collapse onto a
+    line): ``|cos|`` equal to 1 within rounding."""
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    cos = np.abs(unit @ unit.T)
+    np.fill_diagonal(cos, 0.0)
+    if np.any(cos >= 1.0 - 1e-12):
+        i, j = np.unravel_index(np.argmax(cos), cos.shape)
+        raise ValueError(f"directions {min(i, j)} and {max(i, j)} are parallel (a plane's d1 "
+                         "and d2, say): the grid would be a line; pass independent directions")
 
 
 def span_of(span: ArrayLike, name: str) -> tuple[float, float]:
@@ -153,7 +174,8 @@ def _spans_and_resolutions(span: ArrayLike, resolution: ArrayLike, count: int
 def _grid(objective: Objective, center: Theta, rows: Thetas, axes: tuple[np.ndarray, ...],
           metrics: Mapping[str, Metric] | None, execution: Execution | None,
           meta: dict[str, Any]) -> Surface:
-    values, measured = _evaluate_grid(objective, center, rows, axes, metric_functions(metrics),
+    metrics = probed_metrics(metrics, objective, center)
+    values, measured = _evaluate_grid(objective, center, rows, axes, metrics,
                                       resolve(execution), f"{meta['kind']} {len(axes[0])}")
     shape = tuple(len(a) for a in axes)
     return Surface(center, rows, axes, values.reshape(shape),
@@ -185,7 +207,7 @@ def line(objective: Objective, center: ArrayLike, direction: ArrayLike | Directi
     -------
     Surface with ``d = 1``.
     """
-    center = theta_vector(center, objective.dim, "center")
+    center = theta_vector(center, check_objective(objective).dim, "center")
     rows, info = _direction_rows(direction, objective.dim, 1)
     lo, hi = span_of(span, "span")
     resolution = integer(resolution, "resolution", 2)
@@ -216,7 +238,7 @@ def plane(objective: Objective, center: ArrayLike, d1: ArrayLike | Directions,
     -------
     Surface with ``d = 2``; ``values[i, j]`` is the loss at ``(axes[0][i], axes[1][j])``.
     """
-    center = theta_vector(center, objective.dim, "center")
+    center = theta_vector(center, check_objective(objective).dim, "center")
     if d2 is None:
         rows, info = _direction_rows(d1, objective.dim, 2)
     else:
@@ -271,7 +293,7 @@ def grid(objective: Objective, center: ArrayLike, directions: ArrayLike | Direct
         Naming the argument: ``d`` larger than the number of directions, a span or
         resolution of the wrong length, a grid whose values exceed ``memory_budget``.
     """
-    center = theta_vector(center, objective.dim, "center")
+    center = theta_vector(center, check_objective(objective).dim, "center")
     rows, info = _direction_rows(directions, objective.dim, None)
     d = len(rows) if d is None else integer(d, "d", 1)
     if d > len(rows):
