@@ -26,13 +26,16 @@ which are linear in the coordinates.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array, index_array
 from landscape.objective import ObjectiveBase
 from landscape.settings import current_execution
+from landscape.vocabulary import Theta
 
 if TYPE_CHECKING:
     from landscape.mlp import MLP
@@ -43,10 +46,16 @@ CHUNK_BYTES = 4e6  # working set of one batched chunk in losses(): about the L2/
 class _Pass:
     """Forward (and, once asked for, backward) quantities at one ``theta``."""
 
-    def __init__(self, theta, layers, zs, acts, loss, out):
+    def __init__(self, theta: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray | None]],
+                 zs: list[np.ndarray], acts: list[np.ndarray], loss: float, out: np.ndarray):
         self.theta, self.layers, self.zs, self.acts, self.loss = theta, layers, zs, acts, loss
         self.out = out  # the head's outputs (probabilities), reused by grad and hvp
-        self.deltas = self.backs = self.d1s = self.d2s = None
+        # Lists filled in by MLPObjective._backward (deltas, backs, d1s) and
+        # _second_derivatives (d2s); None until then.
+        self.deltas: Any = None
+        self.backs: Any = None
+        self.d1s: Any = None
+        self.d2s: Any = None
 
 
 class MLPObjective(ObjectiveBase):
@@ -69,35 +78,35 @@ class MLPObjective(ObjectiveBase):
         self._buffers: dict[str, np.ndarray] = {}
         self._ones = np.ones(self.n_samples, dtype=self.dtype)
 
-    def _describe(self) -> dict:
+    def _describe(self) -> dict[str, Any]:
         model = self.model
         return {"sizes": model.sizes, "activation": ",".join(a.name for a in model.activations),
                 "output": model.output, "loss": model.loss}
 
-    def __getstate__(self):  # pickle the data, not the caches
+    def __getstate__(self) -> dict[str, Any]:  # pickle the data, not the caches
         return {**self.__dict__, "_cache": None, "_buffers": {}}
 
-    def subset(self, indices) -> MLPObjective:
+    def subset(self, indices: ArrayLike) -> MLPObjective:
         """The mean loss over the samples ``indices`` (a minibatch)."""
         idx = index_array(indices, self.n_samples)
         return MLPObjective(self.model, self.X[idx], self.Y[idx])
 
-    def accuracy(self, theta) -> float:
+    def accuracy(self, theta: Theta) -> float:
         """Training accuracy of ``theta`` on this objective's samples."""
         return self.model.accuracy(theta, self.X, self.Y)
 
-    def _buffer(self, name: str, shape) -> np.ndarray:
+    def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape:
             buf = self._buffers[name] = np.empty(shape, self.dtype)
         return buf
 
     # -- one point: loss, gradient, HVP -----------------------------------------------------
-    def _decay(self, W_list) -> float:
+    def _decay(self, W_list: Iterable[np.ndarray]) -> float:
         wd = self.model.weight_decay
         return 0.5 * wd * sum(float(np.vdot(W, W)) for W in W_list) if wd else 0.0
 
-    def _pass(self, theta) -> _Pass:
+    def _pass(self, theta: np.ndarray) -> _Pass:
         c = self._cache
         if c is not None and np.array_equal(c.theta, theta):
             return c
@@ -110,7 +119,7 @@ class MLPObjective(ObjectiveBase):
         self._cache = _Pass(theta, layers, zs, acts, loss, out)
         return self._cache
 
-    def _loss(self, theta):
+    def _loss(self, theta: np.ndarray) -> float:
         return self._pass(theta).loss
 
     def _backward(self, p: _Pass) -> None:
@@ -131,7 +140,9 @@ class MLPObjective(ObjectiveBase):
                 delta = np.multiply(back, d1, out=self._buffer(f"delta{i - 1}", back.shape))
                 p.backs[i], p.d1s[i - 1] = back, d1
 
-    def _weight_gradient(self, p: _Pass, deltas, r_acts=None, V=None,
+    def _weight_gradient(self, p: _Pass, deltas: Sequence[np.ndarray],
+                         r_acts: Sequence[np.ndarray | None] | None = None,
+                         V: Sequence[tuple[np.ndarray, np.ndarray | None]] | None = None,
                          decay: bool = True) -> np.ndarray:
         """Assemble a flat gradient (or, with R-quantities, an HVP) from per-layer deltas.
 
@@ -151,12 +162,12 @@ class MLPObjective(ObjectiveBase):
                 np.matmul(self._ones, deltas[i], out=gb)  # column sums, as a GEMV
         return out
 
-    def _loss_and_grad(self, theta):
+    def _loss_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         p = self._pass(theta)
         self._backward(p)
         return p.loss, self._weight_gradient(p, p.deltas)
 
-    def _second_derivatives(self, p: _Pass) -> list:
+    def _second_derivatives(self, p: _Pass) -> list[np.ndarray | None]:
         if p.d2s is None:
             p.d2s = [None if act.second is None else
                      act.second(z, a, d1, self._buffer(f"d2_{i}", z.shape))
@@ -164,12 +175,16 @@ class MLPObjective(ObjectiveBase):
                          zip(self.model.activations, p.zs, p.acts[1:], p.d1s))]
         return p.d2s
 
-    def _tangents(self, p: _Pass, V) -> tuple[list, list]:
-        """The forward pass of directional derivatives along ``V`` (the layers of ``v``):
+    def _tangents(self, p: _Pass, V: Sequence[tuple[np.ndarray, np.ndarray | None]]
+                  ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """The forward pass of directional derivatives along ``V`` (the layers of ``v``).
+
         ``R{z}`` of every layer and ``R{a}`` of every layer input (``None`` for ``X``).
-        Needs ``p.d1s`` (:meth:`_backward`); the arrays are reused buffers."""
+        Needs ``p.d1s`` (:meth:`_backward`); the arrays are reused buffers.
+        """
         L = self.model.n_layers
-        r_zs, r_acts = [None] * L, [None] * L
+        r_zs: list[Any] = [None] * L
+        r_acts: list[np.ndarray | None] = [None] * L
         for i, ((W, _), (Vw, vb)) in enumerate(zip(p.layers, V)):
             r_z = np.matmul(p.acts[i], Vw.T, out=self._buffer(f"rz{i}", p.zs[i].shape))
             if r_acts[i] is not None:
@@ -182,7 +197,7 @@ class MLPObjective(ObjectiveBase):
                                             out=self._buffer(f"ra{i + 1}", r_z.shape))
         return r_zs, r_acts
 
-    def _hvp(self, theta, v):
+    def _hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The R-operator: forward ``R{z}``, backward ``R{delta}`` (Pearlmutter 1994)."""
         model, L = self.model, self.model.n_layers
         p = self._pass(theta)
@@ -190,7 +205,7 @@ class MLPObjective(ObjectiveBase):
         d2s = self._second_derivatives(p)
         V = model.unflatten(v)
         r_zs, r_acts = self._tangents(p, V)
-        r_deltas = [None] * L
+        r_deltas: list[Any] = [None] * L
         r_delta = model.head.hvp(p.zs[-1], self.Y, r_zs[-1], p.out)
         r_delta *= 1.0 / self.n_samples
         for i in reversed(range(L)):
@@ -201,52 +216,59 @@ class MLPObjective(ObjectiveBase):
                 r_back += p.deltas[i] @ Vw
                 r_delta = np.multiply(r_back, p.d1s[i - 1],
                                       out=self._buffer(f"rdelta{i - 1}", r_back.shape))
-                if d2s[i - 1] is not None:
-                    np.multiply(p.backs[i], d2s[i - 1], out=r_back)  # reused as scratch
+                d2 = d2s[i - 1]
+                if d2 is not None:
+                    np.multiply(p.backs[i], d2, out=r_back)  # reused as scratch
                     r_back *= r_zs[i - 1]
                     r_delta += r_back
         return self._weight_gradient(p, r_deltas, r_acts, V)
 
     # -- the network's outputs: Jacobian products, per-sample gradients -------------------
-    def _backpropagate(self, p: _Pass, delta) -> list:
-        """Per-layer deltas of an output cotangent ``delta`` ``(N, m)``: the backward pass
-        through the activation derivatives ``p.d1s`` (fresh arrays)."""
+    def _backpropagate(self, p: _Pass, delta: np.ndarray) -> list[np.ndarray]:
+        """Per-layer deltas of an output cotangent ``delta`` ``(N, m)``.
+
+        The backward pass through the activation derivatives ``p.d1s`` (fresh arrays).
+        """
         deltas = [delta]
         for i in range(self.model.n_layers - 1, 0, -1):
             deltas.insert(0, (deltas[0] @ p.layers[i][0]) * p.d1s[i - 1])
         return deltas
 
-    def _at(self, theta) -> _Pass:
+    def _at(self, theta: ArrayLike) -> _Pass:
         p = self._pass(self._theta(theta))
         self._backward(p)
         return p
 
-    def _cotangent(self, U) -> np.ndarray:
+    def _cotangent(self, U: ArrayLike) -> np.ndarray:
         shape = (self.n_samples, self.model.sizes[-1])
         U = finite_array(U, "U", self.dtype, ndim=2)
         if U.shape != shape:
             raise ValueError(f"U must have shape {shape} (samples, outputs), got {U.shape}")
         return U
 
-    def logits(self, theta) -> np.ndarray:
+    def logits(self, theta: Theta) -> np.ndarray:
         """The last layer's pre-activations ``z`` (the head's input), shape ``(N, m)``."""
         return self._at(theta).zs[-1].copy()
 
-    def output_jvp(self, theta, v) -> np.ndarray:
-        """``J v``: the logits' derivative along ``v`` (``(dim,)``), shape ``(N, m)``;
+    def output_jvp(self, theta: Theta, v: Theta) -> np.ndarray:
+        """``J v``: the logits' derivative along ``v`` (``(dim,)``), shape ``(N, m)``.
+
         ``J`` ``(N m, dim)`` is the Jacobian of :meth:`logits` (a forward pass of
-        directional derivatives, no finite differences)."""
+        directional derivatives, no finite differences).
+        """
         p = self._at(theta)
         return self._tangents(p, self.model.unflatten(self._theta(v, "v")))[0][-1].copy()
 
-    def output_vjp(self, theta, U) -> np.ndarray:
-        """``J^T U = sum_i J_i^T U_i`` for an output cotangent ``U`` ``(N, m)``: shape
-        ``(dim,)`` (a backward pass; no weight decay, no ``1/N``)."""
+    def output_vjp(self, theta: Theta, U: ArrayLike) -> np.ndarray:
+        """``J^T U = sum_i J_i^T U_i`` for an output cotangent ``U`` ``(N, m)``, ``(dim,)``.
+
+        A backward pass; no weight decay, no ``1/N``.
+        """
         p = self._at(theta)
         return self._weight_gradient(p, self._backpropagate(p, self._cotangent(U)),
                                      decay=False)
 
-    def _per_sample(self, p: _Pass, U, square: bool) -> np.ndarray:
+    def _per_sample(self, p: _Pass, U: np.ndarray, square: bool) -> np.ndarray:
         """Rows ``J_i^T U_i`` ``(N, dim)``, or (``square``) ``sum_i (J_i^T U_i)^2``."""
         deltas = self._backpropagate(p, U)
         out = np.empty(self.dim if square else (self.n_samples, self.dim), self.dtype)
@@ -261,23 +283,29 @@ class MLPObjective(ObjectiveBase):
                     gb[...] = delta
         return out
 
-    def per_sample_vjp_squares(self, theta, U) -> np.ndarray:
-        """``sum_i (J_i^T U_i)^2`` entrywise, shape ``(dim,)``: the exact diagonal of
-        ``sum_i J_i^T U_i U_i^T J_i`` at the cost of one backward pass."""
+    def per_sample_vjp_squares(self, theta: Theta, U: ArrayLike) -> np.ndarray:
+        """``sum_i (J_i^T U_i)^2`` entrywise, shape ``(dim,)``.
+
+        The exact diagonal of ``sum_i J_i^T U_i U_i^T J_i`` at the cost of one backward pass.
+        """
         return self._per_sample(self._at(theta), self._cotangent(U), square=True)
 
-    def per_sample_grads(self, theta) -> np.ndarray:
-        """The gradient of each sample's loss, shape ``(N, dim)``, batched (one backward
-        pass of all samples, no loop). Weight decay is left out, so the rows average to
-        :meth:`grad` when ``weight_decay = 0`` (add ``weight_decay * W`` otherwise). Holds
-        ``N dim`` numbers: use :meth:`subset` for a part of the samples."""
+    def per_sample_grads(self, theta: Theta) -> np.ndarray:
+        """The gradient of each sample's loss, shape ``(N, dim)``.
+
+        Batched: one backward pass of all samples, no loop. Weight decay is left out, so the
+        rows average to :meth:`grad` when ``weight_decay = 0`` (add ``weight_decay * W``
+        otherwise). Holds ``N dim`` numbers: use :meth:`subset` for a part of the samples.
+        """
         p = self._at(theta)
         return self._per_sample(p, self.model.head.grad(p.zs[-1], self.Y, p.out), square=False)
 
     # -- many points --------------------------------------------------------------------------
     def _chunk(self, reserved: float = 0.0) -> int:
-        """Points per chunk: the batched activations fit in the memory budget in force
-        (:func:`~landscape.settings.current_execution`) and in cache.
+        """Points per chunk, so that the batched activations fit in memory and in cache.
+
+        In the memory budget in force (:func:`~landscape.settings.current_execution`) and
+        in cache.
 
         ``reserved`` bytes (arrays held for the whole call) come off the budget. Chunks
         whose working set stays within ``CHUNK_BYTES`` (about the L2/L3 cache) ran fastest:
@@ -288,7 +316,7 @@ class MLPObjective(ObjectiveBase):
         room = min(current_execution().memory_budget - reserved, CHUNK_BYTES)
         return max(1, int(room // per_point))
 
-    def _losses_from_first(self, Z, thetas) -> np.ndarray:
+    def _losses_from_first(self, Z: np.ndarray, thetas: np.ndarray) -> np.ndarray:
         """Losses of ``c`` points given their first pre-activations transposed, ``(c, h, N)``.
 
         Activations are kept transposed (``(c, width, N)``) so every layer is one
@@ -307,7 +335,7 @@ class MLPObjective(ObjectiveBase):
                 np.einsum("kij,kij->k", W, W) for W, _ in layers)
         return values
 
-    def _losses(self, thetas):
+    def _losses(self, thetas: np.ndarray) -> np.ndarray:
         out = np.empty(thetas.shape[0])
         step, (block, fan_in) = self._chunk(), (self.blocks[0], self.model.sizes[0])
         for s in range(0, thetas.shape[0], step):
@@ -319,7 +347,8 @@ class MLPObjective(ObjectiveBase):
             out[s:s + step] = self._losses_from_first(Z, t)
         return out
 
-    def _losses_in_span(self, center, directions, coords):
+    def _losses_in_span(self, center: np.ndarray, directions: np.ndarray, coords: np.ndarray
+                        ) -> np.ndarray:
         """Losses at ``center + coords @ directions``, using that layer 1 is linear in coords.
 
         ``X (W + sum_j c_j D_j)^T = X W^T + sum_j c_j X D_j^T``: the first layer's

@@ -11,9 +11,10 @@ Shapes: ``theta`` is ``(n,)``; many points ``thetas`` are ``(k, n)``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import (
     as_rng,
@@ -24,6 +25,7 @@ from landscape._checks import (
     theta_vector,
 )
 from landscape.records import record
+from landscape.vocabulary import RngLike, Theta, Thetas
 
 
 class ParameterBlock(NamedTuple):
@@ -46,19 +48,34 @@ class Objective(Protocol):
 
     dim: int
 
-    def loss(self, theta) -> float: ...
+    def loss(self, theta: Theta) -> float:
+        """The loss at ``theta``."""
+        ...
 
-    def grad(self, theta) -> np.ndarray: ...
+    def grad(self, theta: Theta) -> np.ndarray:
+        """The gradient at ``theta``, shape ``(dim,)``."""
+        ...
 
-    def loss_and_grad(self, theta) -> tuple[float, np.ndarray]: ...
+    def loss_and_grad(self, theta: Theta) -> tuple[float, np.ndarray]:
+        """``(loss, grad)`` at ``theta`` in one pass."""
+        ...
 
-    def hvp(self, theta, v) -> np.ndarray: ...
+    def hvp(self, theta: Theta, v: Theta) -> np.ndarray:
+        """The Hessian at ``theta`` times ``v`` (``(dim,)``), shape ``(dim,)``."""
+        ...
 
-    def hessian(self, theta) -> np.ndarray: ...
+    def hessian(self, theta: Theta) -> np.ndarray:
+        """The dense Hessian at ``theta``, shape ``(dim, dim)``."""
+        ...
 
-    def losses(self, thetas) -> np.ndarray: ...
+    def losses(self, thetas: Thetas) -> np.ndarray:
+        """The losses at the rows of ``thetas`` (``(k, dim)``), shape ``(k,)``."""
+        ...
 
-    def losses_in_span(self, center, directions, coords) -> np.ndarray: ...
+    def losses_in_span(self, center: Theta, directions: Thetas, coords: ArrayLike
+                       ) -> np.ndarray:
+        """The losses at ``center + coords @ directions`` (``coords`` ``(k, d)``), ``(k,)``."""
+        ...
 
 
 @runtime_checkable
@@ -67,14 +84,18 @@ class SampleObjective(Objective, Protocol):
 
     n_samples: int
 
-    def subset(self, indices) -> SampleObjective: ...
+    def subset(self, indices: ArrayLike) -> SampleObjective:
+        """The mean over the samples ``indices`` (``(b,)`` ints): a minibatch."""
+        ...
 
 
-def check_objective(objective, name: str = "objective") -> Objective:
-    """``objective`` if it looks like an :class:`Objective` (an integer ``dim``, which every
-    function reads first; wrappers that define only the methods a function uses pass); a
-    ValueError naming ``name`` and what was given otherwise (None, an MLP before it is bound
-    to data, a Directions record)."""
+def check_objective(objective: Any, name: str = "objective") -> Objective:
+    """``objective`` if it looks like an :class:`Objective`, else a ValueError naming ``name``.
+
+    It looks like one with an integer ``dim``, which every function reads first (wrappers
+    that define only the methods a function uses pass). The ValueError says what was given
+    (None, an MLP before it is bound to data, a Directions record).
+    """
     dim = getattr(objective, "dim", None)
     if isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_)):
         return objective
@@ -97,7 +118,7 @@ class ObjectiveBase:
     """
 
     dim: int
-    dtype = np.float64
+    dtype: np.dtype = np.dtype(np.float64)
 
     def __repr__(self) -> str:
         items = {"dim": self.dim, **self._describe()}
@@ -110,7 +131,7 @@ class ObjectiveBase:
                          for k, v in items.items())
         return f"{type(self).__name__}({text})"
 
-    def _describe(self) -> dict:
+    def _describe(self) -> dict[str, Any]:
         """What the objective is beyond its dimension, for the ``repr``: ``{name: value}``."""
         return {}
 
@@ -127,43 +148,45 @@ class ObjectiveBase:
     def _losses(self, thetas: np.ndarray) -> np.ndarray:
         return np.array([self._loss(t) for t in thetas], dtype=np.float64)
 
-    def _losses_in_span(self, center, directions, coords) -> np.ndarray:
+    def _losses_in_span(self, center: np.ndarray, directions: np.ndarray, coords: np.ndarray
+                        ) -> np.ndarray:
         return self._losses(center + coords @ directions)
 
     # -- the public, checked interface -----------------------------------------------
-    def _theta(self, theta, name="theta") -> np.ndarray:
+    def _theta(self, theta: ArrayLike, name: str = "theta") -> np.ndarray:
         return theta_vector(theta, self.dim, name, self.dtype)
 
-    def loss(self, theta) -> float:
+    def loss(self, theta: Theta) -> float:
         """The loss at ``theta``, shape ``(dim,)``."""
         return float(self._loss(self._theta(theta)))
 
-    def grad(self, theta) -> np.ndarray:
+    def grad(self, theta: Theta) -> np.ndarray:
         """The gradient, shape ``(dim,)``."""
         return self._loss_and_grad(self._theta(theta))[1]
 
-    def loss_and_grad(self, theta) -> tuple[float, np.ndarray]:
+    def loss_and_grad(self, theta: Theta) -> tuple[float, np.ndarray]:
         """``(loss, grad)`` in one pass."""
         value, g = self._loss_and_grad(self._theta(theta))
         return float(value), g
 
-    def hvp(self, theta, v) -> np.ndarray:
+    def hvp(self, theta: Theta, v: Theta) -> np.ndarray:
         """The exact Hessian-vector product ``H(theta) @ v``, shape ``(dim,)``."""
         return self._hvp(self._theta(theta), self._theta(v, "v"))
 
-    def hessian(self, theta) -> np.ndarray:
+    def hessian(self, theta: Theta) -> np.ndarray:
         """The dense Hessian, shape ``(dim, dim)``, built from ``dim`` HVPs and symmetrized."""
         theta = self._theta(theta)
         eye = np.eye(self.dim, dtype=self.dtype)
         h = np.stack([self._hvp(theta, e) for e in eye], axis=1)
         return 0.5 * (h + h.T)
 
-    def losses(self, thetas) -> np.ndarray:
+    def losses(self, thetas: Thetas) -> np.ndarray:
         """Losses at many points, ``thetas`` shape ``(k, dim)`` -> ``(k,)``."""
         thetas = theta_matrix(thetas, self.dim, "thetas", self.dtype)
         return np.asarray(self._losses(thetas), dtype=np.float64)
 
-    def losses_in_span(self, center, directions, coords) -> np.ndarray:
+    def losses_in_span(self, center: Theta, directions: Thetas, coords: ArrayLike
+                       ) -> np.ndarray:
         """Losses at ``center + coords @ directions``.
 
         ``center`` is ``(dim,)``, ``directions`` ``(d, dim)`` and ``coords`` ``(k, d)``;
@@ -205,7 +228,7 @@ def fd_grad(f: Callable[[np.ndarray], float], theta: np.ndarray,
     return g
 
 
-def fd_hvp(grad: Callable[[np.ndarray], np.ndarray], theta, v,
+def fd_hvp(grad: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, v: np.ndarray,
            h: float | None = None) -> np.ndarray:
     """Central finite difference of ``grad`` along ``v``: ``(g(θ+hv) - g(θ-hv)) / 2h`` scaled."""
     norm = float(np.linalg.norm(v))
@@ -224,7 +247,10 @@ class FunctionObjective(ObjectiveBase):
     not for tight eigenvalue work. Give ``grad`` (and ``hvp``) for exact curvature.
     """
 
-    def __init__(self, f, dim: int, grad=None, hvp=None, losses=None):
+    def __init__(self, f: Callable[[Theta], float], dim: int,
+                 grad: Callable[[Theta], ArrayLike] | None = None,
+                 hvp: Callable[[Theta, Theta], ArrayLike] | None = None,
+                 losses: Callable[[Thetas], ArrayLike] | None = None):
         if not callable(f):
             raise ValueError("f must be callable: f(theta) -> float")
         for fn, name in ((grad, "grad"), (hvp, "hvp"), (losses, "losses")):
@@ -233,16 +259,20 @@ class FunctionObjective(ObjectiveBase):
         self.dim = integer(dim, "dim", 1)
         self._f, self._g, self._h, self._batch = f, grad, hvp, losses
 
-    def _describe(self) -> dict:
+    def _describe(self) -> dict[str, Any]:
         given = {"grad": self._g, "hvp": self._h}
         return {"f": getattr(self._f, "__qualname__", type(self._f).__name__),
                 **{k: "given" if fn is not None else "finite differences"
                    for k, fn in given.items()}}
 
-    def _finite_where_f_is(self, values: np.ndarray, name: str, theta, loss=None) -> np.ndarray:
-        """``values`` from the user's ``name``; NaN or inf only where ``f`` is not finite
-        (a diverged point), else a ValueError naming the function. ``loss``: ``f(theta)``
-        if known (evaluated only when ``values`` are not finite)."""
+    def _finite_where_f_is(self, values: np.ndarray, name: str, theta: np.ndarray,
+                           loss: float | None = None) -> np.ndarray:
+        """``values`` from the user's ``name``, checked finite where ``f`` is.
+
+        NaN or inf pass only where ``f`` is not finite (a diverged point), else a ValueError
+        names the function. ``loss``: ``f(theta)`` if known (evaluated only when ``values``
+        are not finite).
+        """
         if not np.all(np.isfinite(values)):
             loss = self._loss(theta) if loss is None else loss
             if np.isfinite(loss):
@@ -250,32 +280,35 @@ class FunctionObjective(ObjectiveBase):
                                  f"(f = {loss!r})")
         return values
 
-    def _loss(self, theta):
+    def _loss(self, theta: np.ndarray) -> float:
         return float(returned(self._f(theta), "f", ()))
 
-    def _gradient(self, theta):
+    def _gradient(self, theta: np.ndarray) -> np.ndarray:
         if self._g is not None:
             return returned(self._g(theta), "grad", (self.dim,))
         return fd_grad(self._f, theta, _fd_step(theta, 1))
 
-    def _loss_and_grad(self, theta):
+    def _loss_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         loss = self._loss(theta)
         return loss, self._finite_where_f_is(self._gradient(theta), "grad", theta, loss)
 
-    def _hvp(self, theta, v):
+    def _hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         if self._h is not None:
             hv = returned(self._h(theta, v), "hvp", (self.dim,))
             return self._finite_where_f_is(hv, "hvp", theta)
         order = 1 if self._g is not None else 2
         return fd_hvp(self._gradient, theta, v, _fd_step(theta, order))
 
-    def _losses(self, thetas):
+    def _losses(self, thetas: np.ndarray) -> np.ndarray:
         if self._batch is not None:
             return returned(self._batch(thetas), "losses", (len(thetas),))
         return super()._losses(thetas)
 
 
-def from_function(f, dim: int, grad=None, hvp=None, losses=None) -> FunctionObjective:
+def from_function(f: Callable[[Theta], float], dim: int,
+                  grad: Callable[[Theta], ArrayLike] | None = None,
+                  hvp: Callable[[Theta, Theta], ArrayLike] | None = None,
+                  losses: Callable[[Thetas], ArrayLike] | None = None) -> FunctionObjective:
     """Make an Objective from a user's ``f(theta) -> float``.
 
     Parameters
@@ -316,13 +349,13 @@ class DerivativeCheck(NamedTuple):
     n_directions: int
 
 
-def _relative_error(a, b) -> float:
+def _relative_error(a: ArrayLike, b: ArrayLike) -> float:
     scale = max(float(np.linalg.norm(a)), float(np.linalg.norm(b)), np.finfo(np.float64).tiny)
     return float(np.linalg.norm(np.asarray(a) - np.asarray(b))) / scale
 
 
-def check_derivatives(objective: Objective, theta, rng=None, n_directions: int = 3,
-                      max_full: int = 400) -> DerivativeCheck:
+def check_derivatives(objective: Objective, theta: Theta, rng: RngLike = None,
+                      n_directions: int = 3, max_full: int = 400) -> DerivativeCheck:
     """Compare ``objective.grad`` and ``objective.hvp`` at ``theta`` with finite differences.
 
     The gradient is compared in full when ``dim <= max_full`` (``2 dim`` loss
