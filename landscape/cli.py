@@ -44,11 +44,11 @@ import sys
 import time
 import traceback
 from importlib import resources
-from multiprocessing import get_context
 from pathlib import Path
 
 from landscape.gallery import write_gallery
 from landscape.io import write_json
+from landscape.parallel import process_pool
 
 #: The package the installed studies live in.
 STUDIES = "landscape.studies"
@@ -130,7 +130,7 @@ def _outcomes(studies: dict[str, str | Path], names, out: Path, quick: bool, see
             except Exception as err:
                 yield name, err
         return
-    with cf.ProcessPoolExecutor(jobs, mp_context=get_context("forkserver")) as pool:
+    with process_pool(jobs) as pool:  # fresh workers that die with this process
         futures = {pool.submit(run_study, n, studies[n], *args): n for n in names}
         for fut in cf.as_completed(futures):
             try:

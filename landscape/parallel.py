@@ -6,14 +6,16 @@ Long work (grids, sweeps of many runs) is split into chunks by the caller and ha
 whose ``executor`` is one of:
 
 - ``None``: serial, in this process (the default);
-- an int ``n``: a local ``ProcessPoolExecutor`` with ``n`` workers, opened and closed here.
-  Its workers start from a fresh interpreter (the 'forkserver' start method; 'spawn' where
-  there is none), never as a fork of this process: forking a process whose BLAS thread
-  pool or other threads are busy can leave the child waiting on a lock that no thread
-  will release. A fresh worker imports NumPy and this package before its first chunk
-  (about a second), so chunks should be coarse. Each worker's BLAS runs on one thread
-  (with threadpoolctl installed): the processes are the parallelism, as on Dask's
-  workers. Scripts that use it need the ``if __name__ == "__main__":`` guard, and ``fn``
+- an int ``n``: a local ``ProcessPoolExecutor`` with ``n`` workers (:func:`process_pool`),
+  opened and closed here. Its workers start from a fresh interpreter (the 'spawn' start
+  method), never as a fork of this process: forking a process whose BLAS thread pool or
+  other threads are busy can leave the child waiting on a lock that no thread will
+  release. They are this process's children and die with it: on Linux each worker asks
+  the kernel for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``), so killing
+  this process (even with SIGKILL) leaves no worker computing or writing files ('forkserver'
+  would not do: its server, the workers' parent, outlives this process). A fresh worker
+  imports NumPy and this package before its first chunk (about a second), so chunks should
+  be coarse. Scripts that use it need the ``if __name__ == "__main__":`` guard, and ``fn``
   must be importable by name (a module-level function or a ``functools.partial`` of one).
   A pool does not survive a worker killed from outside: its chunks fail
   (``BrokenProcessPool``); with a cache, a re-run computes only what is missing;
@@ -21,7 +23,9 @@ whose ``executor`` is one of:
 - a ``dask.distributed.Client`` (extra ``dask``): chunks go to the cluster as tasks through
   ``client.map`` and come back as they finish. When a worker dies, the scheduler gives its
   tasks to the other workers, so the work still completes; a chunk whose task kills
-  ``distributed.scheduler.allowed-failures + 1`` workers fails with ``KilledWorker``. Dask's
+  ``distributed.scheduler.allowed-failures + 1`` workers fails with ``KilledWorker``. The
+  package starts no cluster; the worker processes of a ``LocalCluster`` exit by themselves
+  when the process that started it dies (each watches a pipe from its nanny). Dask's
   worker processes limit BLAS to one thread and set ``MALLOC_TRIM_THRESHOLD_=65536``
   (configuration ``distributed.nanny.pre-spawn-environ``). That setting fixes glibc's
   threshold for serving an allocation by ``mmap``, so every large temporary is mapped,
@@ -33,34 +37,47 @@ whose ``executor`` is one of:
       with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
           client = Client(LocalCluster(n_workers=..., threads_per_worker=1))
 
-Results come back in the order of the chunks whatever the executor, so the numbers are
-identical to the serial run as long as each chunk is computed deterministically (random
-chunks carry their own seeds). A chunk that raises is reported as :class:`ChunkError`
-naming its index, with the error chained; the chunks not yet finished are cancelled.
+Results come back in the order of the chunks whatever the executor, and every chunk runs
+with BLAS on one thread (threadpoolctl; NumPy's and SciPy's OpenBLAS alike), in whatever
+process or thread runs it: the same specification gives the same bits whatever the
+executor and the caller's BLAS thread count (a product's rounding may depend on how many
+threads share it), as long as each chunk is computed deterministically (random chunks
+carry their own seeds). Parallelism comes from the chunks. While chunks run in this
+process (serially, or on a thread pool), the limit holds for the whole process. A chunk
+that raises is reported as :class:`ChunkError` naming its index, with the error chained;
+the chunks not yet finished are cancelled.
 
 With a ``cache`` folder every finished chunk is kept in the folder (:mod:`landscape.cache`),
-keyed by a fingerprint of ``fn`` and all the chunks, and a later call with the same work
-computes only the chunks that are not there: an interrupted grid or sweep resumes, with
-the same numbers as an uninterrupted run. Chunks are saved by this process as they
-arrive, so workers need no shared file system. Each chunk runs under the settings'
-``memory_budget`` (in whatever process runs it), which a batched objective reads to size
-its passes.
+keyed by a fingerprint of the library version, ``fn`` and all the chunks, and a later call
+with the same work computes only the chunks that are not there: an interrupted grid or
+sweep resumes, with the same numbers as an uninterrupted run. Chunks are saved by this
+process as they arrive, so workers need no shared file system. Each chunk runs under the
+settings' ``memory_budget`` (in whatever process runs it), which a batched objective reads
+to size its passes.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
+
+from threadpoolctl import ThreadpoolController
 
 from landscape.cache import ChunkCache
 from landscape.settings import Execution, is_dask_client, resolve
 from landscape.settings import execution as settings_block
 
-# How map_chunks' own process pools start their workers: never by forking this process.
-START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+# How map_chunks' own process pools start their workers: fresh, as children of this process.
+START_METHOD = "spawn"
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 N_CHUNKS = 16  # chunks per long computation by default: a progress bar with steps, work for a pool
 
 
@@ -91,15 +108,50 @@ class _NoBar:
         pass
 
 
-class _WithinBudget:
-    """``fn(chunk)`` run under ``memory_budget`` (a picklable wrapper: the settings of the
-    calling block do not travel to worker processes by themselves)."""
+class _OneBlasThread:
+    """BLAS on one thread while any chunk work runs in this process: the first holder sets
+    the limit, the last to leave restores what was there before.
+
+    OpenBLAS's limit is process-wide, and threadpoolctl lets one thread at a time set it
+    (while that thread lives, the others' limits are ignored): so :func:`map_chunks` holds
+    it in the thread that calls it, for the whole call, and each chunk holds it too (for
+    the worker processes that run chunks). The libraries are found once per process, when
+    it is first held (NumPy's and SciPy's BLAS are loaded by then: the package imports both).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._controller: Any = None
+        self._limiter: Any = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._running == 0:
+                if self._controller is None:
+                    self._controller = ThreadpoolController()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._running += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._running -= 1
+            if self._running == 0:
+                self._limiter.restore_original_limits()
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
+class _Confined:
+    """``fn(chunk)`` run under ``memory_budget`` with BLAS on one thread (a picklable wrapper:
+    the settings of the calling block do not travel to worker processes by themselves)."""
 
     def __init__(self, fn: Callable[[Any], Any], memory_budget: float) -> None:
         self.fn, self.memory_budget = fn, memory_budget
 
     def __call__(self, chunk: Any) -> Any:
-        with settings_block(memory_budget=self.memory_budget):
+        with _ONE_BLAS_THREAD, settings_block(memory_budget=self.memory_budget):
             return self.fn(chunk)
 
 
@@ -134,9 +186,10 @@ def map_chunks(fn: Callable[[Any], Any], chunks: Iterable[Any],
     todo = [i for i in range(len(chunks)) if i not in results]
     bar = progress_bar(len(chunks), desc, settings.progress)
     bar.update(len(results))
-    work = _WithinBudget(fn, settings.memory_budget)
-    try:
-        with contextlib.closing(_finished(work, chunks, todo, settings.executor)) as finished:
+    work = _Confined(fn, settings.memory_budget)
+    try:  # the limit is set from this thread: threadpoolctl ignores other threads' limits
+        with _ONE_BLAS_THREAD, contextlib.closing(
+                _finished(work, chunks, todo, settings.executor)) as finished:
             for i, result in finished:
                 results[i] = result
                 if store is not None:
@@ -176,23 +229,33 @@ def _outcome(future: Any, index: int) -> Any:
         raise ChunkError(index, err) from err
 
 
-def _one_blas_thread() -> None:
-    """Limit BLAS to one thread in a pool worker: the processes are the parallelism, as on
-    Dask's workers (``n`` processes with BLAS's default threads each would oversubscribe the
-    cores). Needs threadpoolctl (a dependency of scikit-learn); without it, a no-op."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1)
+def exit_with_parent(parent: int) -> None:
+    """Make this process end when its parent, process ``parent``, dies.
+
+    On Linux the kernel sends this process SIGKILL when the thread that started it exits
+    (``prctl(PR_SET_PDEATHSIG)``); elsewhere this is a no-op. If ``parent`` is already
+    gone (it died before this ran), this process exits now. A pool worker's initializer.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A pool of ``workers`` fresh processes (spawned) that die with this process.
+
+    Close it in the thread that made it (a ``with`` block): on Linux its workers die when
+    that thread ends (see :func:`exit_with_parent`).
+    """
+    return cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(START_METHOD),
+                                  initializer=exit_with_parent, initargs=(os.getpid(),))
 
 
 def _on_pool(fn: Callable[[Any], Any], chunks: list[Any], todo: list[int],
              executor: int | cf.Executor) -> Finished:
     owned = isinstance(executor, int)
-    pool = executor if isinstance(executor, cf.Executor) else cf.ProcessPoolExecutor(
-        executor, mp_context=multiprocessing.get_context(START_METHOD),
-        initializer=_one_blas_thread)
+    pool = executor if isinstance(executor, cf.Executor) else process_pool(executor)
     futures: dict[cf.Future[Any], int] = {}
     try:
         futures = {pool.submit(fn, chunks[i]): i for i in todo}

@@ -12,7 +12,9 @@ the whole new one, and read with ``allow_pickle=False``, so a file never runs co
 
 - ``__meta__``: a ``uint8`` array, the UTF-8 JSON ``{"format": "landscape.record",
   "version": 1, "library": <landscape version>, "type": <record class name, 'tuple',
-  'list' or 'dict'>, "value": <node>}``;
+  'list' or 'dict'>, "value": <node>}`` (a file that :func:`write` made for a value that
+  is not a record, such as a chunk of work, adds its own entries; its type names the
+  value's node, 'array' or 'float', say);
 - ``pool<i>``: every array of the record of one dtype, raveled and concatenated, so a
   sweep of thousands of trajectories is a handful of members, not thousands.
 
@@ -141,16 +143,28 @@ def save(value: Any, path: str | os.PathLike) -> Path:
             isinstance(value, (tuple, list, Mapping)) and all(_is_record(v) for v in top)):
         raise ValueError(f"value must be a record or a tuple, list or dict of records, got "
                          f"{type(value).__name__}")
+    return write(value, _npz(path))
+
+
+def write(value: Any, path: str | os.PathLike, **meta: Any) -> Path:
+    """Write ``value`` to the file ``path`` (as named) in this format, atomically.
+
+    What :func:`save` does for records, for any value made of records, arrays (of numbers,
+    strings or times), numbers, str and None, in tuples, lists and dicts with str keys (the
+    results of chunks of work, :mod:`landscape.cache`). ``meta`` (JSON values) is added to
+    the file's metadata; :func:`read` gives it back. Returns ``path`` as a Path.
+    """
     writer = _Writer()
     node = writer.node(value, type(value).__name__)
-    kind = node["record"] if _is_record(value) else next(iter(node))
-    meta = {"format": FORMAT, "version": VERSION, "library": _library_version(),
-            "type": kind, "value": node}
-    text = json.dumps(meta, allow_nan=False, separators=(",", ":"))
+    kind = (node["record"] if _is_record(value) else
+            next(iter(node)) if isinstance(node, dict) else type(node).__name__)
+    header = {**meta, "format": FORMAT, "version": VERSION, "library": _library_version(),
+              "type": kind, "value": node}
+    text = json.dumps(header, allow_nan=False, separators=(",", ":"))
     members: dict[str, Any] = {_META: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     members.update({f"pool{i}": np.concatenate(arrays)
                     for i, arrays in enumerate(writer.pools.values())})
-    path = _npz(path)
+    path = Path(path)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **members)
     return path
@@ -186,11 +200,19 @@ def load(path: str | os.PathLike) -> Any:
     unknown record type, or was written by a newer format version.
     """
     path = Path(path)
-    path = path if path.exists() else _npz(path)
+    return read(path if path.exists() else _npz(path))[0]
+
+
+def read(path: str | os.PathLike) -> tuple[Any, dict]:
+    """The value and the metadata (without ``value``) of the file ``path`` (as named).
+
+    Reads what :func:`save` or :func:`write` wrote. Raises as :func:`load` does.
+    """
+    path = Path(path)
     try:
         meta, pools = _read(path)
         _check_meta(meta)
-        return _decode(meta["value"], pools)
+        return _decode(meta.pop("value"), pools), meta
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except (_Corrupt, *_READ_ERRORS) as exc:

@@ -64,7 +64,8 @@ class Execution:
     cache : None, or a folder (str or ``os.PathLike``) that keeps every finished chunk, so
         that a re-run of the same work computes only the missing ones: an interrupted grid
         or sweep resumes with the numbers of an uninterrupted run (:mod:`landscape.cache`).
-        Files are pickles: use only folders you trust.
+        Chunks are kept as arrays (read without pickle, checksummed, keyed by the library
+        version): a damaged chunk is computed again, with a warning naming its file.
     memory_budget : float, bytes of working memory one chunk of work may hold at once
         (256 MB by default). Work is split into items (the points of a grid, the runs of a
         sweep) and each chunk takes as many items as fit: a grid counts each point's

@@ -1,5 +1,6 @@
-"""Grids and sweeps on a Dask LocalCluster of two worker processes: the serial numbers, a
-worker killed mid-grid without a point lost, failures named by chunk, resumption."""
+"""Grids and sweeps on a Dask LocalCluster of two worker processes: the serial numbers (bit
+for bit, whatever the caller's BLAS threads), a worker killed mid-grid without a point lost,
+failures named by chunk, resumption."""
 
 import os
 
@@ -14,7 +15,15 @@ from landscape.sweep import run_many
 
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("dask.distributed")
-from test_parallel import Probe, Probed, chunk_starts, flag_files, mlp_plane_inputs  # noqa: E402
+from test_parallel import (  # noqa: E402
+    Probe,
+    Probed,
+    chunk_starts,
+    digits_plane_inputs,
+    flag_files,
+    mlp_plane_inputs,
+)
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 RES = (13, 9)  # a non-square grid: 117 points in 15 chunks of 8 (the last of 5)
 
@@ -67,6 +76,14 @@ def test_plane_and_sweep_on_two_workers_equal_the_serial_run(client, grid):
             np.testing.assert_array_equal(getattr(x, field), getattr(z, field))
 
 
+def test_dask_gives_the_bits_of_a_serial_run_on_two_blas_threads(client):
+    obj, center, d, grid = digits_plane_inputs()
+    with threadpool_limits(2):
+        serial = plane(obj, center, d, **grid).values
+    on_dask = plane(obj, center, d, **grid, execution=Execution(executor=client)).values
+    assert np.array_equal(serial, on_dask)
+
+
 def test_a_worker_killed_mid_grid_loses_no_point(client, grid, tmp_path):
     obj, center, d, serial = grid
     starts = chunk_starts(serial)
@@ -77,7 +94,7 @@ def test_a_worker_killed_mid_grid_loses_no_point(client, grid, tmp_path):
     assert not flags[0].exists()  # the worker that took chunk 3 first did die
     np.testing.assert_array_equal(s.values, serial.values)  # every point, once, right
     assert set(probe.keys()) == set(starts)  # chunk 3 was computed again elsewhere
-    assert len(list((tmp_path / "cache").glob("*/chunk-*.pkl"))) == len(starts) == 15
+    assert len(list((tmp_path / "cache").glob("*/chunk-*.npz"))) == len(starts) == 15
     computed = len(probe.keys())
     again = plane(Probed(obj, probe), center, d, resolution=RES, execution=on_dask)
     np.testing.assert_array_equal(again.values, serial.values)
@@ -105,11 +122,11 @@ def test_an_error_in_a_chunk_is_named_and_the_finished_chunks_are_kept(client, g
         plane(probed, center, d, resolution=RES, execution=on_dask)
     assert info.value.index == 5 and isinstance(info.value.__cause__, RuntimeError)
     settle(client)
-    kept = {p.name for p in tmp_path.glob("*/chunk-*.pkl")}
-    assert "chunk-5.pkl" not in kept
+    kept = {p.name for p in tmp_path.glob("*/chunk-*.npz")}
+    assert "chunk-5.npz" not in kept
     assert {starts[int(name[6:-4])] for name in kept} <= set(probe.keys())
     before = len(probe.keys())
     resumed = plane(probed, center, d, resolution=RES, execution=on_dask)
     np.testing.assert_array_equal(resumed.values, serial.values)
     assert sorted(probe.keys()[before:]) == sorted(
-        key for i, key in enumerate(starts) if f"chunk-{i}.pkl" not in kept)
+        key for i, key in enumerate(starts) if f"chunk-{i}.npz" not in kept)

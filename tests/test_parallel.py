@@ -4,15 +4,20 @@ cache's key (the fingerprint) tells apart exactly what differs."""
 
 import concurrent.futures as cf
 import os
+import pickle
+import shutil
 import subprocess
 import sys
+import textwrap
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
+import landscape
 from landscape import MLP, Execution, data
 from landscape import functions as F
 from landscape.cache import ChunkCache, fingerprint
@@ -144,6 +149,27 @@ def test_own_process_pools_start_fresh_workers_with_one_blas_thread():
     assert states == [(None, [1])] * 4
 
 
+def digits_plane_inputs():
+    """A plane of the digits MLP whose products are large enough for OpenBLAS to split them
+    over two threads, which changed the last bits of one of its 15 values (measured here)
+    before every chunk ran on one thread."""
+    X, y = data.digits()
+    model = MLP([64, 32, 32, 10], activation="tanh", output="softmax", loss="cross_entropy")
+    d = random_directions(model.n_params, 2, rng=1)
+    return model.objective(X, y), model.init(0), d, dict(span=1.0, resolution=(5, 3))
+
+
+def test_every_executor_gives_the_same_bits_whatever_the_blas_threads():
+    obj, center, d, grid = digits_plane_inputs()
+    with threadpool_limits(2):
+        serial = plane(obj, center, d, **grid).values
+        with cf.ThreadPoolExecutor(2) as pool:
+            threads = plane(obj, center, d, **grid, execution=Execution(executor=pool)).values
+    processes = plane(obj, center, d, **grid, execution=Execution(executor=2)).values
+    assert np.isfinite(serial).all()
+    assert np.array_equal(serial, threads) and np.array_equal(serial, processes)
+
+
 def _fail_at_three(chunk: int) -> int:
     if chunk == 3:
         raise ValueError("bad chunk content")
@@ -218,7 +244,7 @@ def test_the_cache_keeps_different_work_apart(tmp_path):
     changed[2][1] += 1e-12  # one number of one chunk
     other = map_chunks(work, changed, Execution(cache=tmp_path))
     assert other == [c.sum() for c in changed] and len(probe.keys()) == 8
-    assert len(list(tmp_path.glob("*/chunk-*.pkl"))) == 8  # two keys, four chunks each
+    assert len(list(tmp_path.glob("*/chunk-*.npz"))) == 8  # two keys, four chunks each
     regrouped = [np.concatenate(chunks[:2]), *chunks[2:]]  # same numbers, other chunking
     map_chunks(work, regrouped, Execution(cache=tmp_path))
     assert len(probe.keys()) == 11
@@ -228,7 +254,7 @@ def test_a_stray_temporary_file_is_not_a_finished_chunk(tmp_path):
     chunks = [np.ones(2), np.zeros(2)]
     store = ChunkCache.of_work(tmp_path, _moments, chunks)
     store.path.mkdir(parents=True)
-    (store.path / ".chunk-1.x1y2.pkl").write_bytes(b"half a pickle")  # a write cut short
+    (store.path / ".chunk-1.x1y2.npz").write_bytes(b"half a pickle")  # a write cut short
     assert store.load(2) == {}
     got = map_chunks(_moments, chunks, Execution(cache=tmp_path))
     assert sorted(store.load(2)) == [0, 1]
@@ -242,6 +268,137 @@ def test_bad_cache_folder_is_named(tmp_path, folder, message):
         folder.write_text("not a folder")
     with pytest.raises(ValueError, match=message):
         map_chunks(_moments, _chunks(), Execution(cache=folder))
+
+
+def _sums(count=5):
+    """Chunks ``i * 10 + [0, 1, 2]`` and, with a probe, work whose results are their sums
+    ``30 i + 3``."""
+    return [np.arange(3.0) + 10 * i for i in range(count)]
+
+
+class _Planted:
+    """Unpickling it makes a folder: the code a planted file would run."""
+
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):
+        return os.mkdir, (self.target,)
+
+
+def _spoil_with_pickle(path: Path, target: Path) -> None:
+    """Put a pickle that makes ``target`` where a chunk's file is, in both forms a file
+    could take: a pickle inside the ``.npz`` (an object array), and a bare pickle file."""
+    np.savez(path, __meta__=np.array([_Planted(target)], dtype=object))
+    path.with_name("chunk-2.npz").write_bytes(pickle.dumps(_Planted(target)))
+
+
+def test_chunks_are_kept_as_arrays_and_a_planted_pickle_never_runs(tmp_path):
+    chunks, probe = _sums(), Probe(tmp_path / "log")
+    work = partial(_probed_sum, probe)
+    map_chunks(work, chunks, Execution(cache=tmp_path / "cache"))
+    store = ChunkCache.of_work(tmp_path / "cache", work, chunks)
+    for file in store.path.iterdir():  # plain .npy members, no pickle needed to read them
+        with np.load(file, allow_pickle=False) as npz:
+            assert all(npz[name].dtype != object for name in npz.files)
+    target = tmp_path / "planted-by-a-pickle"
+    _spoil_with_pickle(store.path / "chunk-1.npz", target)
+    pickle.loads(pickle.dumps(_Planted(target)))  # the payload works when unpickled ...
+    target.rmdir()
+    with pytest.warns(UserWarning) as caught:
+        got = map_chunks(work, chunks, Execution(cache=tmp_path / "cache"))
+    assert not target.exists()  # ... and the cache never unpickles it
+    messages = sorted(str(w.message) for w in caught)
+    assert len(messages) == 2
+    assert f"{store.path / 'chunk-1.npz'}: " in messages[0] and "pickle" in messages[0]
+    assert f"{store.path / 'chunk-2.npz'}: not a landscape record" in messages[1]
+    assert got == [30.0 * i + 3 for i in range(5)] and len(probe.keys()) == 5 + 2
+    assert sorted(store.load(5)) == [0, 1, 2, 3, 4]  # the two files replaced by real chunks
+
+
+def _another_chunk(path: Path) -> None:
+    shutil.copy(path.with_name("chunk-0.npz"), path)
+
+
+def _another_works_chunk(path: Path) -> None:
+    other = ChunkCache(path.parent.parent, "other-work")
+    shutil.copy(other.save(3, np.float64(33.0)), path)
+
+
+SPOILED = {  # chunk 3's file -> what the warning says besides naming it
+    "empty": (lambda p: p.write_bytes(b""), "empty"),
+    "truncated": (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "corrupt"),
+    "random bytes": (lambda p: p.write_bytes(np.random.default_rng(0).bytes(3000)), "not a"),
+    "one flipped bit": (lambda p: _flip_last_data_byte(p), "corrupt"),
+    "another chunk's file": (_another_chunk, "not chunk 3 of this work"),
+    "another work's chunk": (_another_works_chunk, "not chunk 3 of this work"),
+}
+
+
+def _flip_last_data_byte(path: Path) -> None:
+    """Flip the last byte of the file's last float: its checksum no longer matches."""
+    import zipfile
+
+    info = max(zipfile.ZipFile(path).infolist(), key=lambda i: i.header_offset)
+    raw = bytearray(path.read_bytes())
+    raw[info.header_offset + 30 + len(info.filename) + info.file_size - 1] ^= 0x01
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("spoil", list(SPOILED))
+def test_a_damaged_chunk_is_computed_again_with_a_warning_naming_it(tmp_path, spoil):
+    chunks, probe = _sums(), Probe(tmp_path / "log")
+    work = partial(_probed_sum, probe)
+    map_chunks(work, chunks, Execution(cache=tmp_path))
+    file = ChunkCache.of_work(tmp_path, work, chunks).path / "chunk-3.npz"
+    damage, reason = SPOILED[spoil]
+    damage(file)
+    with pytest.warns(UserWarning, match=reason) as caught:
+        got = map_chunks(work, chunks, Execution(cache=tmp_path))
+    assert [str(file) in str(w.message) for w in caught] == [True]
+    assert got == [30.0 * i + 3 for i in range(5)]
+    assert probe.keys()[5:] == [repr(30.0)]  # chunk 3 only, computed again
+    assert map_chunks(work, chunks, Execution(cache=tmp_path)) == got  # and kept, whole
+    assert len(probe.keys()) == 6
+
+
+def _typed(chunk: int):
+    """Results of several kinds: NumPy scalars of two dtypes, a 0-d array, nested containers."""
+    return (np.float32(chunk) / 3, np.int16(chunk), np.array(chunk / 7),
+            {"a": [np.arange(chunk), "text", None, 2.5, True]})
+
+
+def test_cached_results_come_back_with_their_types_and_bits(tmp_path):
+    fresh = map_chunks(_typed, range(3), Execution(cache=tmp_path))
+    cached = map_chunks(_typed, range(3), Execution(cache=tmp_path))
+    for a, b in zip(fresh, cached):
+        for x, y in zip(a[:3], b[:3]):
+            assert type(x) is type(y) and x.dtype == y.dtype and x.tobytes() == y.tobytes()
+        assert np.array_equal(a[3]["a"][0], b[3]["a"][0]) and a[3]["a"][1:] == b[3]["a"][1:]
+    assert isinstance(cached[1][0], np.float32) and cached[1][2].shape == ()
+
+
+def _a_set(chunk: int) -> set:
+    return {chunk}
+
+
+def test_a_result_that_needs_pickle_is_refused_by_the_cache(tmp_path):
+    with pytest.raises(ValueError, match="chunk 0's result cannot be kept without pickle.*set"):
+        map_chunks(_a_set, range(2), Execution(cache=tmp_path))
+    assert map_chunks(_a_set, range(2)) == [{0}, {1}]  # without a cache it is fine
+
+
+def test_a_new_library_version_misses_the_cache(tmp_path, monkeypatch):
+    chunks, probe = _sums(), Probe(tmp_path / "log")
+    work = partial(_probed_sum, probe)
+    map_chunks(work, chunks, Execution(cache=tmp_path / "cache"))
+    map_chunks(work, chunks, Execution(cache=tmp_path / "cache"))
+    assert len(probe.keys()) == 5  # the same version reads its chunks
+    monkeypatch.setattr(landscape, "__version__", landscape.__version__ + ".post1")
+    assert map_chunks(work, chunks, Execution(cache=tmp_path / "cache")) == [
+        30.0 * i + 3 for i in range(5)]
+    assert len(probe.keys()) == 10  # another version computes everything again
+    assert len(list((tmp_path / "cache").iterdir())) == 2
 
 
 def test_an_interrupted_plane_resumes_to_the_serial_plane(tmp_path):
@@ -385,3 +542,87 @@ def test_fingerprints_agree_between_sessions():
     here = fingerprint([MLP([2, 3, 1]).objective(X, X[:, :1]), F.quadratic([1.0, 2.0], rng=0),
                         adam(0.1), {"a", "b", "c"}])
     assert out[0].strip() == out[1].strip() == here
+
+
+# ---------------------------------------------------------------------------------
+# Fingerprints of PyTorch objectives
+# ---------------------------------------------------------------------------------
+
+
+def torch_objective(norm=False, mode="eval", dtype="float64", loss="plain", nudge=None):
+    """A small PyTorch classifier on the moons as an objective, built from fixed seeds: the
+    same arguments make the same objective in any process. ``nudge`` changes one number:
+    'parameter', 'buffer' or 'data'."""
+    torch = pytest.importorskip("torch")
+    from landscape.torch import from_module
+
+    torch.manual_seed(0)
+    layers = [torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)]
+    if norm:
+        layers.insert(1, torch.nn.BatchNorm1d(8))
+    net = torch.nn.Sequential(*layers)
+    X, y = data.moons(40, rng=0)
+    with torch.no_grad():
+        if nudge == "parameter":
+            net[0].weight[0, 0] += 1e-3
+        elif nudge == "buffer":
+            net[1].running_mean[0] += 1e-3
+    if nudge == "data":
+        X = X.copy()
+        X[0, 0] += 1e-12
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1 if loss == "smoothed" else 0.0)
+    return from_module(net, loss_fn, (X, y), mode=mode, dtype=getattr(torch, dtype))
+
+
+def test_a_torch_objective_has_one_fingerprint_whatever_the_construction():
+    a, b = torch_objective(), torch_objective()
+    a.loss_and_grad(a.theta0)
+    assert a._module is not b._module and fingerprint(a) == fingerprint(b)
+    assert fingerprint(torch_objective(norm=True)) == fingerprint(torch_objective(norm=True))
+
+
+@pytest.mark.parametrize("changed, base", [
+    (dict(nudge="parameter"), {}),
+    (dict(norm=True, nudge="buffer"), dict(norm=True)),
+    (dict(nudge="data"), {}),
+    (dict(loss="smoothed"), {}),
+    (dict(dtype="float32"), {}),
+    (dict(mode="train"), {}),
+    (dict(norm=True), {}),  # the module's structure
+])
+def test_a_torch_objective_that_differs_has_another_fingerprint(changed, base):
+    assert fingerprint(torch_objective(**changed)) != fingerprint(torch_objective(**base))
+
+
+def test_a_torch_plane_killed_in_one_process_resumes_in_another(tmp_path):
+    obj = torch_objective()
+    center, d = obj.theta0, random_directions(obj.dim, 2, rng=2)
+    clean = plane(obj, center, d, resolution=(7, 5))
+    starts = chunk_starts(clean)
+    flag = flag_files(tmp_path)[0]
+    script = tmp_path / "torch_plane.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_parallel import Probe, Probed, torch_objective
+        from landscape import Execution
+        from landscape.cache import fingerprint
+        from landscape.directions import random_directions
+        from landscape.surface import plane
+
+        obj = torch_objective()
+        print(fingerprint(obj), flush=True)
+        probe = Probe({str(tmp_path / "log")!r}, [{str(flag)!r}], at={starts[4]!r}, exit=True)
+        s = plane(Probed(obj, probe), obj.theta0, random_directions(obj.dim, 2, rng=2),
+                  resolution=(7, 5), execution=Execution(cache={str(tmp_path / "cache")!r}))
+        np.save({str(tmp_path / "values.npy")!r}, s.values)
+    """))
+    runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                           timeout=120) for _ in range(2)]
+    assert [r.returncode for r in runs] == [1, 0], runs[1].stderr  # the first died at chunk 4
+    assert runs[0].stdout == runs[1].stdout == fingerprint(obj) + "\n"
+    log = Probe(tmp_path / "log")
+    assert log.keys() == starts  # chunks 0-3 in the first process, the rest in the second
+    np.testing.assert_array_equal(np.load(tmp_path / "values.npy"), clean.values)
+
