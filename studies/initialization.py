@@ -40,6 +40,8 @@ TITLE = "Initialization: which Himmelblau basin each start reaches, and XOR nets
 BASIN_TOL = 1e-3  # a run "reached" a critical point when it ends this close to it
 XOR_X = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
 XOR_Y = np.array([0, 1, 1, 0])
+# the light shades of C0..C3 (matplotlib's tab20): basin j is coloured as the runs into it
+LIGHT = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896")
 
 
 # ---------------------------------------------------------------------------------
@@ -57,10 +59,10 @@ def basin_map(objective, runs, basins, num: int, out: Path) -> None:
     """The start grid coloured by the critical point reached, all critical points marked."""
     axis = np.linspace(*objective.bounds[0], num)
     minima = [i for i, k in enumerate(basins.kinds) if k == "minimum"]
-    colors = ListedColormap([f"C{j}" for j in range(len(minima))])
+    colors = ListedColormap(LIGHT[:len(minima)])  # light: the kinds' markers stand out
     grid = basins.labels.reshape(num, num).astype(float)  # ij: grid[i, j] at (x_i, y_j)
     fig, ax = plt.subplots(figsize=(6, 5.2))
-    ax.pcolormesh(axis, axis, grid.T, cmap=colors, shading="nearest", alpha=0.8,
+    ax.pcolormesh(axis, axis, grid.T, cmap=colors, shading="nearest",
                   vmin=-0.5, vmax=len(minima) - 0.5)
     plot_critical_points(basins.centers, basins.kinds, ax=ax)
     for j in minima:
@@ -78,7 +80,8 @@ def basin_map(objective, runs, basins, num: int, out: Path) -> None:
 def trajectory_pictures(objective, runs, basins, resolution: int, out: Path) -> None:
     """A sample of runs on the function's surface: a contour PNG and an interactive HTML."""
     axes = np.eye(2)
-    surface = plane(objective, np.zeros(2), axes, span=5.0, resolution=resolution)
+    # a margin around the start grid's box, so the corner starts' markers are whole
+    surface = plane(objective, np.zeros(2), axes, span=5.3, resolution=resolution)
     sample = np.linspace(0, len(runs) - 1, 16).astype(int)
     # ordered by basin, so the runs get the basin map's colours (C0, C1, ... by first label)
     sample = sample[np.argsort(basins.labels[sample], kind="stable")]
@@ -132,15 +135,19 @@ def loss_histogram(losses, accuracy, out: Path) -> None:
     bins = np.geomspace(losses.min() / 1.5, losses.max() * 1.5, 40)
     groups = sorted(set(accuracy.tolist()), reverse=True)
     fig, ax = plt.subplots(figsize=(6, 4))
+    counts = [int(np.sum(accuracy == a)) for a in groups]
     ax.hist([losses[accuracy == a] for a in groups], bins=bins, stacked=True,
-            label=[f"{np.sum(accuracy == a)} runs ending with accuracy {a:.2f}" for a in groups])
-    ax.axvline(np.log(2) / 2, color="0.4", linestyle=":",
-               label="ln 2 / 2: two of the four points at p = 1/2")
+            label=[f"{c} run{'s' * (c != 1)} ending at accuracy {a:.2f}"
+                   for c, a in zip(counts, groups)])
+    ax.axvline(np.log(2) / 2, color="0.4", linestyle=":")
+    ax.text(np.log(2) / 2 / 1.08, 0.7, "ln 2 / 2: two of the four\npoints at p = 1/2",
+            transform=ax.get_xaxis_transform(), ha="right", va="top", fontsize=9)
     ax.set_xscale("log")
+    ax.set_ylim(0, 1.45 * max(counts))
     ax.set_xlabel("final training loss (cross-entropy)")
     ax.set_ylabel("runs")
     ax.set_title(f"2-2-1 tanh net on XOR: {len(losses)} initializations, same GD")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9, loc="upper left")
     save_png(fig, out / "xor_final_losses.png")
 
 
