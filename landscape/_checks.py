@@ -7,7 +7,7 @@ problem; inner code trusts what passed them.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -15,6 +15,8 @@ from numpy.typing import ArrayLike, DTypeLike
 from landscape.vocabulary import RngLike
 
 _Name = TypeVar("_Name", bound=str)
+#: A real number as the checks accept it: Python's or NumPy's.
+_Real = float | np.floating | np.integer
 
 
 def as_rng(rng: RngLike) -> np.random.Generator:
@@ -106,20 +108,20 @@ def choice(value: _Name, options: Collection[str], name: str) -> _Name:
     return value
 
 
-def real_in(value: float, name: str, low: float = -np.inf, high: float = np.inf, *,
+def real_in(value: _Real, name: str, low: float = -np.inf, high: float = np.inf, *,
             open_low: bool = False, open_high: bool = False) -> float:
     """``value`` as a finite float between ``low`` and ``high`` (ends open as asked)."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)) and bool(np.isfinite(value))
-    ok = ok and (low < value if open_low else low <= value)
-    ok = ok and (value < high if open_high else value <= high)
+    ok = ok and bool(low < value if open_low else low <= value)
+    ok = ok and bool(value < high if open_high else value <= high)
     if not ok:
         interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
         raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
     return float(value)
 
 
-def positive(value: float, name: str) -> float:
+def positive(value: _Real, name: str) -> float:
     """``value`` as a float, checked to be positive and finite."""
     try:
         return real_in(value, name, 0.0, open_low=True)
@@ -127,7 +129,8 @@ def positive(value: float, name: str) -> float:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
 
 
-def integer(value: int, name: str, minimum: int = 0, maximum: int | None = None) -> int:
+def integer(value: int | np.integer, name: str, minimum: int = 0,
+            maximum: int | None = None) -> int:
     """``value`` as an int, checked to be an integer in ``[minimum, maximum]``.
 
     ``maximum`` None means no upper bound. Booleans and floats (even ``2.0``) are refused.
@@ -173,17 +176,24 @@ def metric_functions(metrics: Mapping[str, Callable[..., float]] | None,
     return dict(metrics)
 
 
-def metric_values(metrics: dict, objective, theta) -> tuple[float, ...]:
-    """Each metric's value ``fn(objective, theta)``, in order: one real number each (NaN
-    and inf allowed), else a ValueError naming the metric."""
+def metric_values(metrics: Mapping[str, Callable[..., float]], objective: Any,
+                  theta: np.ndarray) -> tuple[float, ...]:
+    """Each metric's value ``fn(objective, theta)``, in order.
+
+    One real number each (NaN and inf allowed), else a ValueError naming the metric.
+    """
     return tuple(float(returned(fn(objective, theta), f"metric {name!r}", ()))
                  for name, fn in metrics.items())
 
 
-def probed_metrics(metrics, objective, theta, name: str = "metrics") -> dict:
-    """:func:`metric_functions` of ``metrics``, each tried once at ``theta`` (a grid's center,
-    a curve's start) before any work is split into chunks: a metric that fails there, or
-    returns no real number, raises a ValueError naming it."""
+def probed_metrics(metrics: Mapping[str, Callable[..., float]] | None, objective: Any,
+                   theta: np.ndarray, name: str = "metrics") -> dict[str, Callable[..., float]]:
+    """:func:`metric_functions` of ``metrics``, each tried once at ``theta``.
+
+    ``theta`` is a grid's center or a curve's start: the metrics are tried before any work
+    is split into chunks. A metric that fails there, or returns no real number, raises a
+    ValueError naming it.
+    """
     metrics = metric_functions(metrics, name)
     for key, fn in metrics.items():
         try:

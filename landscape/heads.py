@@ -197,11 +197,15 @@ class SquaredError:
         """
         return 2.0 * self.scale * self._output_gram(u, o)
 
-    def fisher(self, u: np.ndarray, o: np.ndarray, noise_std: float) -> np.ndarray:
+    def fisher(self, u: np.ndarray, o: np.ndarray, noise_std: float | None = None
+               ) -> np.ndarray:
         """The Fisher of the Gaussian ``N(o, noise_std^2 I)`` in the logits, ``(N, m)``.
 
-        ``J_o^T J_o u / noise_std^2``.
+        ``J_o^T J_o u / noise_std^2``; ``noise_std`` is required.
         """
+        if noise_std is None:
+            raise ValueError("the squared error's Fisher needs noise_std, the standard "
+                             "deviation of its Gaussian")
         return self._output_gram(u, o) / noise_std**2
 
 

@@ -211,7 +211,8 @@ class Runs:
         if points is None:
             return _clusters(final, ended, tol)
         kinds = tuple(getattr(p, "kind", None) for p in points)
-        centers = theta_matrix([getattr(p, "theta", p) for p in points], final.shape[1], "points")
+        rows: list[Any] = [getattr(p, "theta", p) for p in points]  # CriticalPoints or thetas
+        centers = theta_matrix(rows, final.shape[1], "points")
         dist = np.linalg.norm(final[:, None, :] - centers[None], axis=-1)
         nearest = np.argmin(dist, axis=1)
         labels = np.where(ended & (dist[np.arange(len(final)), nearest] <= tol), nearest, -1)
