@@ -9,44 +9,54 @@ and ``rng`` (int seed or Generator).
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
+from typing import Literal, TypeAlias, get_args
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import as_rng, choice, finite_array, integer
 from landscape.io import atomic_path
+from landscape.vocabulary import RngLike
+
+#: A data set: inputs ``X`` ``(N, d)`` and targets ``y`` (labels ``(N,)`` or values ``(N, 1)``).
+Dataset: TypeAlias = tuple[np.ndarray, np.ndarray]
+#: Which part of MNIST :func:`load_mnist` reads (``'test'`` and ``'t10k'`` are the same).
+MnistKind: TypeAlias = Literal["train", "test", "t10k"]
 
 # ---------------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------------
 
 
-def _nonnegative(value, name: str) -> float:
+def _nonnegative(value: float, name: str) -> float:
     value = float(finite_array(value, name, ndim=0))
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return value
 
 
-def _positive(value, name: str) -> float:
+def _positive(value: float, name: str) -> float:
     value = float(finite_array(value, name, ndim=0))
     if value <= 0:
         raise ValueError(f"{name} must be > 0, got {value}")
     return value
 
 
-def _start(n, noise, rng, n_classes: int):
+def _start(n: int, noise: float, rng: RngLike, n_classes: int
+           ) -> tuple[int, float, np.random.Generator, np.ndarray]:
     """Checked ``n``, ``noise``, a Generator and balanced labels ``i % n_classes``."""
     n = integer(n, "n", 1)
     return n, _nonnegative(noise, "noise"), as_rng(rng), np.arange(n) % n_classes
 
 
-def _on_circle(angle, radius=1.0) -> np.ndarray:
+def _on_circle(angle: np.ndarray, radius: ArrayLike = 1.0) -> np.ndarray:
     """Points ``radius (cos angle, sin angle)``, shape ``(N, 2)``."""
     return np.asarray(radius)[..., None] * np.stack([np.cos(angle), np.sin(angle)], axis=-1)
 
 
-def _jitter(X, noise, rng) -> np.ndarray:
+def _jitter(X: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
     return X + noise * rng.standard_normal(X.shape)
 
 
@@ -55,7 +65,7 @@ def _jitter(X, noise, rng) -> np.ndarray:
 # ---------------------------------------------------------------------------------
 
 
-def xor(n: int = 200, noise: float = 0.1, rng=None):
+def xor(n: int = 200, noise: float = 0.1, rng: RngLike = None) -> Dataset:
     """Points uniform on ``[-1, 1]²``, labelled 1 where the signs of the coordinates differ.
 
     Each class fills its two quadrants uniformly; Gaussian noise of standard deviation
@@ -67,7 +77,8 @@ def xor(n: int = 200, noise: float = 0.1, rng=None):
     return _jitter(X, noise, rng), y
 
 
-def spirals(n: int = 200, noise: float = 0.05, rng=None, turns: float = 1.5):
+def spirals(n: int = 200, noise: float = 0.05, rng: RngLike = None, turns: float = 1.5
+            ) -> Dataset:
     """Two interleaved spirals, class 1 the class-0 spiral rotated by π.
 
     Radius ``t`` and angle ``2π turns t`` for ``t`` uniform on [0, 1]. Returns ``X``
@@ -80,7 +91,7 @@ def spirals(n: int = 200, noise: float = 0.05, rng=None, turns: float = 1.5):
     return _jitter(X, noise, rng), y
 
 
-def moons(n: int = 200, noise: float = 0.1, rng=None):
+def moons(n: int = 200, noise: float = 0.1, rng: RngLike = None) -> Dataset:
     """Two interleaved half circles of radius 1 (sklearn's layout), centred on the origin.
 
     Class 0 is ``(cos s, sin s)``, class 1 ``(1 − cos s, 1/2 − sin s)``, ``s`` uniform on
@@ -93,7 +104,8 @@ def moons(n: int = 200, noise: float = 0.1, rng=None):
     return _jitter(X, noise, rng), y
 
 
-def circles(n: int = 200, noise: float = 0.05, rng=None, factor: float = 0.5):
+def circles(n: int = 200, noise: float = 0.05, rng: RngLike = None, factor: float = 0.5
+            ) -> Dataset:
     """Two concentric circles: class 0 of radius 1, class 1 of radius ``factor`` in (0, 1).
 
     Returns ``X`` (n, 2), ``y`` (n,) in {0, 1}.
@@ -106,8 +118,8 @@ def circles(n: int = 200, noise: float = 0.05, rng=None, factor: float = 0.5):
     return _jitter(X, noise, rng), y
 
 
-def blobs(n: int = 200, centers: int = 3, dim: int = 2, noise: float = 0.5, rng=None,
-          box: float = 3.0):
+def blobs(n: int = 200, centers: int = 3, dim: int = 2, noise: float = 0.5,
+          rng: RngLike = None, box: float = 3.0) -> Dataset:
     """Isotropic Gaussian clusters around ``centers`` centres drawn uniform on ``[-box, box]^dim``.
 
     ``noise`` is the clusters' standard deviation. Returns ``X`` (n, dim), ``y`` (n,) in
@@ -120,7 +132,8 @@ def blobs(n: int = 200, centers: int = 3, dim: int = 2, noise: float = 0.5, rng=
     return _jitter(middles[y], noise, rng), y
 
 
-def sine(n: int = 200, noise: float = 0.1, rng=None, cycles: float = 1.0):
+def sine(n: int = 200, noise: float = 0.1, rng: RngLike = None, cycles: float = 1.0
+         ) -> Dataset:
     """1-D regression: ``x`` uniform on [-1, 1], ``y = sin(2π cycles x) + noise ε``.
 
     Returns ``X`` (n, 1) and float targets ``y`` (n, 1).
@@ -131,7 +144,7 @@ def sine(n: int = 200, noise: float = 0.1, rng=None, cycles: float = 1.0):
     return X, np.sin(2 * np.pi * cycles * X) + noise * rng.standard_normal((n, 1))
 
 
-def digits():
+def digits() -> Dataset:
     """The 8x8 handwritten digits of scikit-learn: ``X`` (1797, 64) in [0, 1], ``y`` (1797,).
 
     Needs the optional extra ``data`` (scikit-learn).
@@ -156,7 +169,7 @@ _MNIST_MAGIC = {"images": 0x0803, "labels": 0x0801}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def write_idx(path, array) -> Path:
+def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> Path:
     """Write ``array`` as an IDX file, gzipped when ``path`` ends in ``.gz``; atomically.
 
     Supported dtypes: uint8, int8, int16, int32, float32, float64; 1 to 255 dimensions.
@@ -177,7 +190,7 @@ def write_idx(path, array) -> Path:
     return path
 
 
-def _idx_bytes(path) -> bytes:
+def _idx_bytes(path: str | os.PathLike[str]) -> bytes:
     raw = Path(path).read_bytes()
     if raw[:2] != _GZIP_MAGIC:
         return raw
@@ -187,7 +200,7 @@ def _idx_bytes(path) -> bytes:
         raise ValueError(f"{path}: not a readable gzip file ({err})") from None
 
 
-def read_idx(path, magic: int | None = None) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str], magic: int | None = None) -> np.ndarray:
     """Read an IDX file (gzipped or not) as an array in native byte order.
 
     The magic number is ``type_code * 256 + ndim`` (2051 for MNIST images, 2049 for
@@ -220,7 +233,7 @@ def _mnist_file(folder: Path, prefix: str, part: str) -> Path:
     raise FileNotFoundError(f"no {name} or {name}.gz in {folder}")
 
 
-def load_mnist(folder, kind: str = "train"):
+def load_mnist(folder: str | os.PathLike[str], kind: MnistKind = "train") -> Dataset:
     """Read MNIST (or any data set in its IDX layout) from ``folder``.
 
     Parameters
@@ -235,7 +248,7 @@ def load_mnist(folder, kind: str = "train"):
     y : ndarray, shape ``(N,)``, int64 labels.
     """
     prefix = {"train": "train", "test": "t10k", "t10k": "t10k"}[
-        choice(kind, ("train", "test", "t10k"), "kind")]
+        choice(kind, get_args(MnistKind), "kind")]
     folder = Path(folder)
     images, labels = (read_idx(_mnist_file(folder, prefix, part), magic)
                       for part, magic in _MNIST_MAGIC.items())
@@ -249,7 +262,8 @@ def load_mnist(folder, kind: str = "train"):
 # ---------------------------------------------------------------------------------
 
 
-def standardize(X, mean=None, std=None):
+def standardize(X: ArrayLike, mean: ArrayLike | None = None, std: ArrayLike | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre and scale the columns of ``X`` (N, d): ``(X − mean) / std``.
 
     ``mean`` and ``std`` (each (d,)) default to the column statistics of ``X``; columns with
@@ -264,8 +278,8 @@ def standardize(X, mean=None, std=None):
     if mean is None:
         mean = X.mean(axis=0)
     if std is None:
-        std = X.std(axis=0)
-        std = np.where(std > 0, std, 1.0)
+        spread = X.std(axis=0)
+        std = np.where(spread > 0, spread, 1.0)
     mean, std = finite_array(mean, "mean", ndim=1), finite_array(std, "std", ndim=1)
     if mean.shape != (d,) or std.shape != (d,):
         raise ValueError(f"mean and std must have shape ({d},), got {mean.shape} and {std.shape}")
@@ -274,7 +288,7 @@ def standardize(X, mean=None, std=None):
     return (X - mean) / std, mean, std
 
 
-def _labels(y) -> np.ndarray:
+def _labels(y: ArrayLike) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or y.size == 0):
         raise ValueError(f"y must be a 1-D array of integer labels, got {y.dtype} {y.shape}")
@@ -283,7 +297,7 @@ def _labels(y) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def one_hot(y, n_classes: int | None = None) -> np.ndarray:
+def one_hot(y: ArrayLike, n_classes: int | None = None) -> np.ndarray:
     """Integer labels ``y`` (N,) as rows of the identity, float64 ``(N, n_classes)``.
 
     ``n_classes`` defaults to ``max(y) + 1``.
@@ -296,7 +310,9 @@ def one_hot(y, n_classes: int | None = None) -> np.ndarray:
     return np.eye(n_classes)[y]
 
 
-def train_test_split(X, y, test_fraction: float = 0.2, rng=None):
+def train_test_split(X: ArrayLike, y: ArrayLike, test_fraction: float = 0.2,
+                     rng: RngLike = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Shuffle and split ``X`` (N, ...) and ``y`` (N, ...) into train and test parts.
 
     The test part has ``round(test_fraction N)`` rows, at least 1 and at most ``N − 1``.
