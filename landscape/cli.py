@@ -30,7 +30,10 @@ for the cores (a 1024x64 by 64x32 product took 18 ms with 2 threads on a loaded 
 machine, 0.4 ms with one). Parallelism comes from ``--jobs`` instead.
 
 Exit codes: 0 all studies ran; 1 some study failed (each is named, the others still
-run); 2 bad usage (unknown study name, no such ``--studies`` folder).
+run); 2 bad usage (unknown study name, no such ``--studies`` folder, a negative ``--seed``,
+``--jobs`` or ``--threads`` below 1, an ``--out`` that is a file or cannot be written), found
+before any study starts and told in one line. ``landscape`` alone prints this help; output
+into a pipe that closes early (``landscape list | head -1``) ends quietly.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ import concurrent.futures as cf
 import contextlib
 import importlib
 import importlib.util
+import os
 import sys
+import tempfile
 import time
 import traceback
 from importlib import resources
@@ -155,11 +160,48 @@ def _run_all(studies, names, out, quick, seed, jobs, threads) -> list[str]:
     return failures
 
 
+def _out_problem(out: Path) -> str | None:
+    """Why the folder ``out`` cannot take the results (it is made if missing), or None."""
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file, not a folder"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        return f"--out {out} cannot be written: {err.strerror or err}"
+    return None
+
+
+def _usage_problem(args, studies: dict, names: list[str]) -> str | None:
+    """What is wrong with the ``run`` command's arguments, or None; checked before any study."""
+    unknown = [n for n in names if n not in studies]
+    if unknown:
+        return f"unknown studies {unknown}; choose from {list(studies)} or 'all'"
+    for option in ("jobs", "threads"):
+        if getattr(args, option) < 1:
+            return f"--{option} must be >= 1, got {getattr(args, option)}"
+    if args.seed < 0:
+        return f"--seed must be >= 0 (a NumPy seed), got {args.seed}"
+    return _out_problem(args.out)
+
+
 def main(argv=None) -> int:
+    """The ``landscape`` command; returns its exit code."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left early (landscape list | head -1): end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return code
+
+
+def _main(argv) -> int:
     parser = argparse.ArgumentParser(prog="landscape", description=__doc__.split("\n")[0])
     parser.add_argument("--studies", type=Path,
                         help="a folder of your own study files (default: the installed studies)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command")
     sub.add_parser("list", help="list the studies")
     runp = sub.add_parser("run", help="run studies (NAME ... or all)")
     runp.add_argument("names", nargs="+")
@@ -169,6 +211,9 @@ def main(argv=None) -> int:
     runp.add_argument("--seed", type=int, default=0)
     runp.add_argument("--threads", type=int, default=1, help="BLAS threads per study")
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         studies = find_studies(args.studies)
     except FileNotFoundError as err:
@@ -184,10 +229,9 @@ def main(argv=None) -> int:
             print(f"{name:{width}s}  {title}")
         return 0
     names = list(studies) if args.names == ["all"] else args.names
-    unknown = [n for n in names if n not in studies]
-    if unknown or args.jobs < 1 or args.threads < 1:
-        print(f"unknown studies {unknown}; choose from {list(studies)} or 'all'" if unknown
-              else "--jobs and --threads must be >= 1", file=sys.stderr)
+    problem = _usage_problem(args, studies, names)
+    if problem:
+        print(f"landscape run: error: {problem}", file=sys.stderr)
         return 2
     failures = _run_all(studies, names, args.out, args.quick, args.seed, args.jobs,
                         args.threads)

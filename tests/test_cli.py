@@ -1,8 +1,14 @@
 """The landscape command: studies found by name, failures reported by name, gallery written."""
 
 import json
+import os
+import shlex
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 from landscape.cli import find_studies, load_study, main
 from landscape.studies import _shared
@@ -101,3 +107,71 @@ def test_a_study_run_as_a_script(tmp_path, capsys):
     _shared.main(run, "fake", [str(tmp_path / "figs"), "--quick", "--seed", "4"])
     assert seen == {"out": tmp_path / "figs", "quick": True, "seed": 4}
     assert (tmp_path / "figs").is_dir() and capsys.readouterr().out == "seed 4\n"
+
+
+# ---------------------------------------------------------------------------------
+# Usage errors at the command line: one message, exit 2, before any study starts
+# ---------------------------------------------------------------------------------
+
+
+def _command(*args, cwd, env=None, shell_tail=""):
+    """``python -m landscape ARGS`` (piped into ``shell_tail`` if given) in ``cwd``."""
+    line = " ".join([shlex.quote(sys.executable), "-m", "landscape",
+                     *map(shlex.quote, map(str, args))]) + shell_tail
+    return subprocess.run(line, shell=True, cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+def _bad_out(kind, tmp_path):
+    if kind == "a file":
+        (tmp_path / "taken").write_text("not a folder")
+        return tmp_path / "taken", "is a file, not a folder"
+    if kind == "inside a file":
+        (tmp_path / "taken").write_text("not a folder")
+        return tmp_path / "taken" / "figs", "cannot be written"
+    return Path("/proc/landscape-figures"), "cannot be written"  # /proc takes no new folders
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--seed", "-1"], ["--seed", ">= 0", "-1"]),
+    (["--jobs", "0"], ["--jobs", ">= 1"]),
+    (["--seed", "x"], ["--seed", "invalid int value"]),
+])
+def test_bad_options_give_one_message_and_exit_2_before_any_study(tmp_path, args, words):
+    folder, out = _studies(tmp_path), tmp_path / "figs"
+    done = _command("--studies", folder, "run", "good", "--out", out, *args, cwd=tmp_path)
+    assert done.returncode == 2, done
+    errors = [line for line in done.stderr.splitlines() if "error: " in line]
+    assert "Traceback" not in done.stderr and len(errors) == 1, done.stderr  # usage aside
+    assert all(w in done.stderr for w in words), done.stderr
+    assert not (out / "good").exists()  # no study started
+
+
+@pytest.mark.parametrize("kind", ["a file", "inside a file", "unwritable"])
+def test_an_out_folder_that_cannot_be_written_exits_2_before_any_study(tmp_path, kind):
+    folder = _studies(tmp_path)
+    out, words = _bad_out(kind, tmp_path)
+    done = _command("--studies", folder, "run", "all", "--out", out, cwd=tmp_path)
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "--out" in done.stderr and str(out) in done.stderr and words in done.stderr
+    assert done.stdout == ""  # no study reported, no gallery
+
+
+def test_list_into_a_closed_pipe_ends_quietly(tmp_path):
+    """``landscape list | head -1``: the reader leaves after one line; no BrokenPipeError."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):  # each takes a moment to load, so head has left before the last line
+        (folder / f"s{i:02d}.py").write_text(f"import time\ntime.sleep(0.05)\nTITLE = 'S{i}'\n")
+    done = _command("--studies", folder, "list", cwd=tmp_path, env={"PYTHONUNBUFFERED": "1"},
+                    shell_tail=" | head -1")
+    assert done.stdout.split() == ["s00", "S0"]
+    assert done.stderr == "", done.stderr
+
+
+def test_no_arguments_prints_the_help(tmp_path):
+    done = _command(cwd=tmp_path)
+    assert done.returncode == 0, done
+    assert done.stdout.startswith("usage: landscape") and "{list,run}" in done.stdout
+    assert done.stderr == ""
