@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal, TypeAlias, get_args
 
 import numpy as np
 
@@ -32,9 +33,13 @@ from landscape._checks import (
 from landscape.objective import Objective, SampleObjective, check_objective
 from landscape.optim import GradientTransformation, Optimizer
 from landscape.records import record
-from landscape.vocabulary import CONVERGED, DIVERGED, MAX_STEPS, Status
+from landscape.vocabulary import CONVERGED, DIVERGED, MAX_STEPS, Metric, RngLike, Status, Theta
 
-SAMPLINGS = ("shuffle", "ordered", "replace")
+#: How minibatches are drawn: ``'shuffle'``, ``'ordered'`` or ``'replace'``.
+Sampling: TypeAlias = Literal["shuffle", "ordered", "replace"]
+#: What a diverged run does: ``'stop'`` (status ``'diverged'``) or ``'raise'``.
+OnDivergence: TypeAlias = Literal["stop", "raise"]
+SAMPLINGS: tuple[Sampling, ...] = get_args(Sampling)
 RECORD_BYTES = 2**26  # the default cap on recorded parameters: 64 MiB per trajectory
 MAX_RECORDS = 10_000
 STEP_BLOCK = 1024  # per-step arrays start this long and double as the run goes on
@@ -78,11 +83,11 @@ class Trajectory:
     grad_norm: np.ndarray
     lr: np.ndarray
     wall_time: np.ndarray
-    metrics: dict
+    metrics: dict[str, np.ndarray]
     status: Status
     diverged_at: int | None
     optimizer: str
-    hyperparams: dict
+    hyperparams: dict[str, Any]
     seed: int | None = None
     batch_size: int | None = None
 
@@ -117,10 +122,13 @@ class Trajectory:
 # ---------------------------------------------------------------------------------
 
 
-def _batches(n: int, size: int, sampling: str, rng) -> Iterator[np.ndarray]:
-    """Minibatch indices forever: epochs of consecutive slices of a permutation ('shuffle')
-    or of ``0..n-1`` ('ordered'; the last slice of an epoch may be shorter), or draws with
-    replacement ('replace')."""
+def _batches(n: int, size: int, sampling: Sampling, rng: np.random.Generator
+             ) -> Iterator[np.ndarray]:
+    """Minibatch indices forever.
+
+    Epochs of consecutive slices of a permutation ('shuffle') or of ``0..n-1`` ('ordered';
+    the last slice of an epoch may be shorter), or draws with replacement ('replace').
+    """
     if sampling == "replace":
         while True:
             yield rng.integers(n, size=size)
@@ -131,17 +139,19 @@ def _batches(n: int, size: int, sampling: str, rng) -> Iterator[np.ndarray]:
 
 
 class _Recorder:
-    """Thetas, full-batch losses and metrics at ``0, every, 2 every, ...`` and the last step;
-    when more than ``cap`` are held, ``every`` doubles and the records off its grid go."""
+    """Thetas, full-batch losses and metrics at ``0, every, 2 every, ...`` and the last step.
 
-    def __init__(self, every: int, cap: int, metrics: dict):
+    When more than ``cap`` are held, ``every`` doubles and the records off its grid go.
+    """
+
+    def __init__(self, every: int, cap: int, metrics: Mapping[str, Metric]):
         self.every, self.cap, self.metrics = every, cap, metrics
-        self.rows: list[tuple] = []
+        self.rows: list[tuple[int, np.ndarray, float, tuple[float, ...]]] = []
 
     def due(self, t: int) -> bool:
         return t % self.every == 0
 
-    def add(self, t: int, theta, loss: float, objective) -> None:
+    def add(self, t: int, theta: np.ndarray, loss: float, objective: Objective) -> None:
         values = metric_values(self.metrics, objective, theta)
         self.rows.append((t, theta.copy(), loss, values))
         while len(self.rows) > self.cap:
@@ -149,15 +159,15 @@ class _Recorder:
             last = self.rows[-1]
             self.rows = [r for r in self.rows[:-1] if r[0] % self.every == 0] + [last]
 
-    def arrays(self) -> dict:
+    def arrays(self) -> dict[str, Any]:
         steps, thetas, loss, values = zip(*self.rows)
-        values = np.array(values, dtype=np.float64).reshape(len(steps), len(self.metrics))
+        table = np.array(values, dtype=np.float64).reshape(len(steps), len(self.metrics))
         return {"steps": np.array(steps, dtype=np.int64), "thetas": np.array(thetas),
                 "loss": np.array(loss, dtype=np.float64),
-                "metrics": {name: values[:, j] for j, name in enumerate(self.metrics)}}
+                "metrics": {name: table[:, j] for j, name in enumerate(self.metrics)}}
 
 
-def _check_optimizer(optimizer) -> Optimizer:
+def _check_optimizer(optimizer: object) -> Optimizer:
     """``optimizer`` if it is an :class:`Optimizer`; a ValueError saying how to make one."""
     if isinstance(optimizer, Optimizer):
         return optimizer
@@ -184,9 +194,13 @@ def _learning_rate(optimizer: Optimizer, t: int) -> float:
     return float(lr)
 
 
-def _minibatches(objective, batch_size, sampling, rng):
-    """``(batches, batch_size, seed)``: the index iterator (None for full batch), the checked
-    batch size and the int seed of the draws."""
+def _minibatches(objective: Objective, batch_size: int | None, sampling: Sampling,
+                 rng: RngLike) -> tuple[Iterator[SampleObjective] | None, int | None, Any]:
+    """``(batches, batch_size, seed)`` of a run.
+
+    The minibatch objectives, forever (None for full batch), the checked batch size and
+    the int seed of the draws.
+    """
     if batch_size is None:
         return None, None, None
     if not isinstance(objective, SampleObjective):
@@ -200,10 +214,13 @@ def _minibatches(objective, batch_size, sampling, rng):
     seed = np.random.SeedSequence().entropy if rng is None else rng
     seed = seed if isinstance(seed, (int, np.integer)) else None
     generator = as_rng(int(seed) if seed is not None else rng)
-    return _batches(objective.n_samples, batch_size, sampling, generator), batch_size, seed
+    batches = (objective.subset(idx)
+               for idx in _batches(objective.n_samples, batch_size, sampling, generator))
+    return batches, batch_size, seed
 
 
-def _stop_reason(t, steps, loss, grad_norm, limit, loss_tol, grad_tol) -> Status | None:
+def _stop_reason(t: int, steps: int, loss: float, grad_norm: float, limit: float | None,
+                 loss_tol: float | None, grad_tol: float | None) -> Status | None:
     if not (np.isfinite(loss) and np.isfinite(grad_norm)) or (limit is not None and loss > limit):
         return DIVERGED
     if (loss_tol is not None and loss <= loss_tol) or (grad_tol is not None
@@ -212,9 +229,12 @@ def _stop_reason(t, steps, loss, grad_norm, limit, loss_tol, grad_tol) -> Status
     return MAX_STEPS if t == steps else None
 
 
-def _room(per_step: dict, t: int, limit: int) -> dict:
-    """``per_step`` (field -> array) with room for step ``t``: when full, each array doubles
-    in size (at most ``limit``), so a run holds memory for the steps it took."""
+def _room(per_step: dict[str, Any], t: int, limit: int) -> dict[str, Any]:
+    """``per_step`` (field -> array) with room for step ``t``.
+
+    When full, each array doubles in size (at most ``limit``), so a run holds memory for
+    the steps it took.
+    """
     size = len(per_step["lr"])
     if t < size:
         return per_step
@@ -226,12 +246,12 @@ def _default_cap(n: int) -> int:
     return max(2, min(MAX_RECORDS, RECORD_BYTES // (8 * n)))
 
 
-def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
-        batch_size: int | None = None, sampling: str = "shuffle", rng=None,
+def run(objective: Objective, theta0: Theta, optimizer: Optimizer, steps: int, *,
+        batch_size: int | None = None, sampling: Sampling = "shuffle", rng: RngLike = None,
         record_every: int = 1, max_records: int | None = None, loss_tol: float | None = None,
         grad_tol: float | None = None, diverge_factor: float | None = 1e6,
-        on_divergence: str = "stop",
-        metrics: dict[str, Callable] | None = None) -> Trajectory:
+        on_divergence: OnDivergence = "stop",
+        metrics: Mapping[str, Metric] | None = None) -> Trajectory:
     """Run ``optimizer`` on ``objective`` from ``theta0`` for at most ``steps`` updates.
 
     Parameters
@@ -267,7 +287,7 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
                                                                         "max_records", 2)
     loss_tol = None if loss_tol is None else real_in(loss_tol, "loss_tol")
     grad_tol = None if grad_tol is None else real_in(grad_tol, "grad_tol", 0.0)
-    choice(on_divergence, ("stop", "raise"), "on_divergence")
+    choice(on_divergence, get_args(OnDivergence), "on_divergence")
     metrics = metric_functions(metrics)
     batches, batch_size, seed = _minibatches(objective, batch_size, sampling, rng)
     loss0 = objective.loss(theta)
@@ -276,13 +296,14 @@ def run(objective: Objective, theta0, optimizer: Optimizer, steps: int, *,
     limit = None if diverge_factor is None else (
         positive(diverge_factor, "diverge_factor") * max(abs(loss0), 1.0))
 
-    per_step = {field: np.full(min(steps + 1, STEP_BLOCK), np.nan) for field in _STEP_FIELDS}
+    per_step: dict[str, Any] = {field: np.full(min(steps + 1, STEP_BLOCK), np.nan)
+                                for field in _STEP_FIELDS}
     recorder, state = _Recorder(every, cap, metrics), optimizer.init(theta)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps + 1):
             per_step = _room(per_step, t, steps + 1)
             start = time.perf_counter()
-            batch = objective if batches is None else objective.subset(next(batches))
+            batch = objective if batches is None else next(batches)
             value, grad = batch.loss_and_grad(theta)
             g_norm = float(np.linalg.norm(grad))
             reason = _stop_reason(t, steps, value, g_norm, limit, loss_tol, grad_tol)
