@@ -52,9 +52,14 @@ point is cheap (small models and batches, where Python overhead dominates).
 from __future__ import annotations
 
 import copy
+import functools
 import math
+import operator
+from collections.abc import Callable
+from typing import Any, Literal, TypeAlias, get_args
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 try:
     import torch
@@ -66,8 +71,16 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess witho
 
 from landscape._checks import choice, index_array, integer
 from landscape.objective import ObjectiveBase, ParameterBlock
+from landscape.vocabulary import Theta
 
-MODES = ("eval", "train")
+#: The module's mode during evaluation: ``'eval'`` or ``'train'``.
+TorchMode: TypeAlias = Literal["eval", "train"]
+#: ``loss_fn(outputs, targets) -> scalar tensor``, the mean over the batch.
+LossFn: TypeAlias = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: An ``(inputs, targets)`` pair of tensors.
+Batch: TypeAlias = tuple[torch.Tensor, torch.Tensor]
+
+MODES: tuple[TorchMode, ...] = get_args(TorchMode)
 DTYPES = (torch.float64, torch.float32)
 _POINT_BUDGET = 2**20  # (parameters x batch samples) per vmapped call, roughly
 
@@ -77,7 +90,7 @@ _POINT_BUDGET = 2**20  # (parameters x batch samples) per vmapped call, roughly
 # ---------------------------------------------------------------------------------
 
 
-def _check_mode(module: torch.nn.Module, mode: str) -> None:
+def _check_mode(module: torch.nn.Module, mode: TorchMode) -> None:
     """Refuse layers that would make the loss random or depend on the batching."""
     choice(mode, MODES, "mode")
     for name, m in module.named_modules():
@@ -96,7 +109,7 @@ def _check_mode(module: torch.nn.Module, mode: str) -> None:
                              "use mode='eval'")
 
 
-def _check_loss_fn(loss_fn) -> None:
+def _check_loss_fn(loss_fn: object) -> None:
     if not callable(loss_fn):
         raise ValueError("loss_fn must be callable: loss_fn(outputs, targets) -> scalar tensor")
     reduction = getattr(loss_fn, "reduction", "mean")
@@ -105,9 +118,12 @@ def _check_loss_fn(loss_fn) -> None:
                          f"reduction={reduction!r}")
 
 
-def _tensor(x, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``x`` as a tensor on ``device``; floating point data converted to ``dtype``, checked
-    to be finite (as the MLP checks its data); complex data refused."""
+def _tensor(x: Any, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``x`` as a tensor on ``device``.
+
+    Floating point data are converted to ``dtype`` and checked to be finite (as the MLP
+    checks its data); complex data are refused.
+    """
     try:
         t = torch.as_tensor(x, device=device)
     except (TypeError, ValueError, RuntimeError) as err:
@@ -125,12 +141,12 @@ def _tensor(x, name: str, dtype: torch.dtype, device: torch.device) -> torch.Ten
     return t
 
 
-def _is_pair_of_arrays(data) -> bool:
+def _is_pair_of_arrays(data: object) -> bool:
     return (isinstance(data, (tuple, list)) and len(data) == 2
             and all(isinstance(d, (torch.Tensor, np.ndarray)) for d in data))
 
 
-def _read_batches(data, dtype, device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _read_batches(data: Any, dtype: torch.dtype, device: torch.device) -> list[Batch]:
     """``(inputs, targets)`` as one batch, or the batches of a DataLoader (read once)."""
     if _is_pair_of_arrays(data):
         raw = [data]
@@ -166,7 +182,8 @@ def _device_of(module: torch.nn.Module) -> torch.device:
 # ---------------------------------------------------------------------------------
 
 
-def _blocks(shapes: dict[str, torch.Size], slices: dict[str, slice]) -> tuple:
+def _blocks(shapes: dict[str, torch.Size], slices: dict[str, slice]
+            ) -> tuple[ParameterBlock, ...]:
     """One :class:`ParameterBlock` per trainable parameter with ``ndim >= 2``.
 
     A parameter ``<module>.weight`` takes ``<module>.bias`` as its bias when that is 1-D
@@ -204,8 +221,9 @@ class TorchObjective(ObjectiveBase):
     points_per_call : int, points per vmapped call in :meth:`losses` (1: no vmap).
     """
 
-    def __init__(self, module, loss_fn, batches, fixed, theta0, torch_dtype, mode,
-                 points_per_call):
+    def __init__(self, module: torch.nn.Module, loss_fn: LossFn, batches: list[Batch],
+                 fixed: dict[str, torch.Tensor], theta0: np.ndarray, torch_dtype: torch.dtype,
+                 mode: TorchMode, points_per_call: int | None):
         self._module, self._loss_fn, self._batches = module, loss_fn, batches
         self._fixed = fixed  # buffers and frozen parameters, never updated
         self.theta0, self.torch_dtype, self.mode = theta0, torch_dtype, mode
@@ -225,7 +243,7 @@ class TorchObjective(ObjectiveBase):
         self.points_per_call = (max(1, min(64, _POINT_BUDGET // (self.dim * largest)))
                                 if points_per_call is None else points_per_call)
 
-    def _describe(self) -> dict:
+    def _describe(self) -> dict[str, Any]:
         loss = getattr(self._loss_fn, "__qualname__", type(self._loss_fn).__name__)
         return {"module": type(self._module).__name__, "loss": loss, "mode": self.mode,
                 "torch_dtype": str(self.torch_dtype).removeprefix("torch."),
@@ -241,7 +259,7 @@ class TorchObjective(ObjectiveBase):
         pieces = torch.split(flat, self._sizes, dim=-1)
         return {n: p.reshape(lead + s) for n, p, s in zip(self.names, pieces, self.shapes)}
 
-    def state_dict(self, theta) -> dict[str, torch.Tensor]:
+    def state_dict(self, theta: Theta) -> dict[str, torch.Tensor]:
         """The module's state with ``theta`` as its parameters (buffers as at construction).
 
         Load it with ``module.load_state_dict(objective.state_dict(theta))`` to get the
@@ -252,21 +270,23 @@ class TorchObjective(ObjectiveBase):
         return {**{n: t.clone() for n, t in self._fixed.items()}, **params}
 
     # -- one batch --------------------------------------------------------------------
-    def _outputs(self, flat: torch.Tensor, x: torch.Tensor):
+    def _outputs(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         state = {n: t.clone() for n, t in self._fixed.items()}
         state.update(self._split(flat))
         return functional_call(self._module, state, (x,))
 
-    def _batch_loss(self, flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor):
+    def _batch_loss(self, flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self._loss_fn(self._outputs(flat, x), y)
 
-    def _batch_loss_and_grad(self, flat, x, y):
+    def _batch_loss_and_grad(self, flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
         flat = flat.detach().requires_grad_(True)
         value = self._batch_loss(flat, x, y)
         (g,) = torch.autograd.grad(value, flat)
         return value.detach(), g
 
-    def _batch_hvp(self, flat, v, x, y):
+    def _batch_hvp(self, flat: torch.Tensor, v: torch.Tensor, x: torch.Tensor,
+                   y: torch.Tensor) -> torch.Tensor:
         flat = flat.detach().requires_grad_(True)
         (g,) = torch.autograd.grad(self._batch_loss(flat, x, y), flat, create_graph=True)
         if not g.requires_grad:  # the loss is at most linear in theta
@@ -274,31 +294,30 @@ class TorchObjective(ObjectiveBase):
         (hv,) = torch.autograd.grad(g, flat, v, allow_unused=True, materialize_grads=True)
         return hv
 
-    def _mean(self, per_batch) -> np.ndarray:
+    def _mean(self, per_batch: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+              ) -> np.ndarray:
         """``sum_b (n_b / N) * per_batch(x_b, y_b)`` as float64 NumPy."""
-        total = None
-        for w, (x, y) in zip(self._weights, self._batches):
-            part = per_batch(x, y).detach().to(torch.float64) * w
-            total = part if total is None else total + part
-        return total.cpu().numpy()
+        parts = (per_batch(x, y).detach().to(torch.float64) * w
+                 for w, (x, y) in zip(self._weights, self._batches))
+        return functools.reduce(operator.add, parts).cpu().numpy()
 
     # -- the Objective ----------------------------------------------------------------
-    def _loss(self, theta):
+    def _loss(self, theta: np.ndarray) -> float:
         flat = self._to_torch(theta)
         with torch.no_grad():
             return float(self._mean(lambda x, y: self._batch_loss(flat, x, y)))
 
-    def _loss_and_grad(self, theta):
+    def _loss_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         flat = self._to_torch(theta)
         out = self._mean(lambda x, y: torch.cat(
             [r.reshape(-1) for r in self._batch_loss_and_grad(flat, x, y)]))
         return float(out[0]), out[1:]
 
-    def _hvp(self, theta, v):
+    def _hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         flat, tangent = self._to_torch(theta), self._to_torch(v)
         return self._mean(lambda x, y: self._batch_hvp(flat, tangent, x, y))
 
-    def _losses(self, thetas):
+    def _losses(self, thetas: np.ndarray) -> np.ndarray:
         flats = self._to_torch(thetas)
         with torch.no_grad():
             if self.points_per_call == 1:
@@ -307,7 +326,7 @@ class TorchObjective(ObjectiveBase):
                            chunk_size=self.points_per_call)
             return self._mean(lambda x, y: batched(flats, x, y))
 
-    def accuracy(self, theta) -> float:
+    def accuracy(self, theta: Theta) -> float:
         """Fraction of samples whose largest output is their integer class target."""
         if any(y.is_floating_point() or y.ndim != 1 for _, y in self._batches):
             raise ValueError("accuracy needs integer class targets, shape (N,)")
@@ -317,7 +336,7 @@ class TorchObjective(ObjectiveBase):
                        for x, y in self._batches)
         return hits / self.n_samples
 
-    def subset(self, indices) -> TorchObjective:
+    def subset(self, indices: ArrayLike) -> TorchObjective:
         """The mean loss over the samples ``indices`` (a minibatch), batched as before."""
         idx = index_array(indices, self.n_samples)
         pick = torch.as_tensor(idx, device=self._device)
@@ -328,7 +347,8 @@ class TorchObjective(ObjectiveBase):
                               self.torch_dtype, self.mode, self.points_per_call)
 
 
-def from_module(module, loss_fn, data, *, dtype=torch.float64, mode: str = "eval",
+def from_module(module: torch.nn.Module, loss_fn: LossFn, data: Any, *,
+                dtype: torch.dtype = torch.float64, mode: TorchMode = "eval",
                 points_per_call: int | None = None) -> TorchObjective:
     """The mean of ``loss_fn(module(inputs), targets)`` over ``data`` as an Objective.
 
