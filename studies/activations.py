@@ -16,6 +16,12 @@ activations train both layers and reach a far lower loss. Last, the loss along a
 direction in the hidden layer's parameters (output layer held) through the initial point
 (``landscape.surface.line``): piecewise flat for the step network, a staircase whose
 treads have zero slope, and smooth for the others.
+
+The notes also say a neuron is most activated by inputs that match its weights. A digits
+classifier (64 - 16 sigmoid - 10 softmax, Adam) shows it: each hidden unit's incoming
+weights as an 8x8 image beside the training digits of largest pre-activation ``w . x + b``,
+and the cosine between those digits and the weights against random training digits and
+uniform-noise images (for inputs of one norm, ``w . x`` is largest along ``w``).
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from landscape import MLP, gd, layer_grad_metrics, runner
-from landscape.data import circles
+from landscape import MLP, adam, gd, layer_grad_metrics, runner
+from landscape.data import circles, digits
 from landscape.directions import random_directions
 from landscape.plot import plot_line
 from landscape.studies._shared import main, save_png
@@ -36,6 +42,8 @@ TITLE = "Step vs sigmoid, tanh and ReLU: the step network gets no gradient and d
 ACTIVATIONS = ("step", "sigmoid", "tanh", "relu")
 HIDDEN, LR = 16, 1.0
 ZOOM = 0.01  # the close-up line spans this fraction of the wide one
+UNITS, TOP = 16, 3  # the digits net's hidden units; the inputs shown per unit
+RANDOM_INPUTS = 200  # random inputs each unit's alignment is compared with
 
 
 def train_all(X, y, steps: int, seed: int) -> dict:
@@ -88,22 +96,19 @@ def lines(runs: dict, span: float, resolution: int, seed: int) -> dict:
 
 
 def plot_training(runs: dict, out: Path) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 4.3), layout="constrained")
     for name, (objective, tr) in runs.items():
         acc = objective.accuracy(tr.final_theta)
-        axes[0].plot(tr.steps, tr.loss, label=f"{name} (accuracy {acc:.2f})")
+        axes[0].plot(tr.steps, tr.loss, label=f"{name} (final training accuracy {acc:.2f})")
         for ax, key in zip(axes[1:], ("grad_layer1", "grad_layer2")):
-            ax.plot(tr.steps, np.where(tr.metrics[key] > 0, tr.metrics[key], np.nan), label=name)
-    step_hidden = runs["step"][1].metrics["grad_layer1"]
-    if np.all(step_hidden == 0):
-        axes[1].text(0.03, 0.04, "step: exactly 0 at every recorded step\n(not drawn on a log "
-                     "axis)", transform=axes[1].transAxes, fontsize=9,
-                     bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
-    titles = ("training loss (cross-entropy)", "hidden-layer gradient norm",
+            ax.plot(tr.steps, np.where(tr.metrics[key] > 0, tr.metrics[key], np.nan))
+    step_zero = np.all(runs["step"][1].metrics["grad_layer1"] == 0)
+    titles = ("training loss (cross-entropy)", "hidden-layer gradient norm"
+              + ("\n(step: exactly 0 at every recorded step, not drawn)" if step_zero else ""),
               "output-layer gradient norm")
     for ax, title in zip(axes, titles):
         ax.set(yscale="log", xlabel="gradient-descent step", title=title)
-        ax.legend(fontsize=8)
+    fig.legend(handles=axes[0].lines, loc="outside lower center", ncols=len(runs), fontsize=9)
     axes[0].set_ylabel("loss")
     axes[1].set_ylabel(r"$\|\nabla_{W_1, b_1} L\|$")
     axes[2].set_ylabel(r"$\|\nabla_{W_2, b_2} L\|$")
@@ -126,6 +131,85 @@ def plot_lines(curves: dict, out: Path) -> None:
         ax.set_xlabel(r"$\alpha$ along a random hidden-layer direction (unit norm)")
         ax.legend(fontsize=8)
     save_png(fig, out / "loss_lines.png")
+
+
+def digits_units(quick: bool, seed: int) -> tuple[dict, dict]:
+    """A 64-16-10 sigmoid digits classifier (Adam): each hidden unit's incoming weights,
+    the training inputs that excite it most, and their alignment with its weights.
+
+    A unit's pre-activation ``w . x + b`` is, for inputs of a given norm, largest at
+    ``x`` along ``w`` (Cauchy-Schwarz): the measure is the cosine between ``w`` and the
+    ``TOP`` inputs of largest ``w . x``, against random training inputs and uniform-noise
+    images of the same pixel range.
+
+    Returns the arrays for the figures (weights ``(16, 64)``, top inputs ``(16, TOP, 64)``,
+    cosines) and the numbers.
+    """
+    X, y = digits()
+    if quick:
+        X, y = X[:300], y[:300]
+    model = MLP([64, UNITS, 10], activation="sigmoid", output="softmax", loss="cross_entropy")
+    objective = model.objective(X, y)
+    trajectory = runner.run(objective, model.init(rng=seed), adam(0.01), 100 if quick else 300,
+                            record_every=50)
+    (W, b), _ = model.unflatten(trajectory.final_theta)
+    top = np.argsort(-(X @ W.T + b), axis=0, kind="stable")[:TOP].T  # (units, TOP)
+    rng = np.random.default_rng(seed)
+    baselines = {"random_training_input": X[rng.choice(len(X), RANDOM_INPUTS, replace=False)],
+                 "uniform_noise_input": rng.uniform(0.0, 1.0, (RANDOM_INPUTS, X.shape[1]))}
+    cosines = {"top_input": np.array([_cosines(X[top[j]], W[j]).mean() for j in range(UNITS)])}
+    cosines.update({name: np.array([_cosines(A, W[j]).mean() for j in range(UNITS)])
+                    for name, A in baselines.items()})
+    numbers = {"n_samples": len(X), "accuracy": objective.accuracy(trajectory.final_theta),
+               "top": TOP, "n_random_inputs": RANDOM_INPUTS,
+               **{f"{name}_cosine": c.tolist() for name, c in cosines.items()},
+               **{f"median_{name}_cosine": float(np.median(c)) for name, c in cosines.items()}}
+    return {"weights": W, "top_inputs": X[top], "cosines": cosines}, numbers
+
+
+def _cosines(A: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The cosine between each row of ``A`` ``(k, n)`` and ``w`` ``(n,)``, shape ``(k,)``."""
+    return A @ w / (np.linalg.norm(A, axis=1) * np.linalg.norm(w))
+
+
+def plot_units(units: dict, out: Path) -> None:
+    """Each hidden unit's weights as an 8x8 image beside the inputs that excite it most, and
+    the alignment of those inputs against random ones."""
+    W, inputs = units["weights"], units["top_inputs"]
+    rows, cols = UNITS // 2, 2 * (1 + TOP)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.05 * cols, 1.2 * rows),
+                             layout="constrained")
+    for j in range(UNITS):
+        row, first = j % rows, (j // rows) * (1 + TOP)
+        scale = np.abs(W[j]).max()
+        axes[row, first].imshow(W[j].reshape(8, 8), cmap="RdBu_r", vmin=-scale, vmax=scale)
+        axes[row, first].set_title(f"unit {j + 1}: weights", fontsize=9)
+        for k in range(TOP):
+            axes[row, first + 1 + k].imshow(inputs[j, k].reshape(8, 8), cmap="gray_r",
+                                            vmin=0.0, vmax=1.0)
+            cosine = _cosines(inputs[j, k][None], W[j])[0]
+            axes[row, first + 1 + k].set_title(f"cos {cosine:.2f}", fontsize=9)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    fig.suptitle(f"Digits net 64-{UNITS}-10 (sigmoid): each hidden unit's incoming weights "
+                 f"(red +, blue -)\nbeside the {TOP} training digits that excite it most "
+                 "(largest w . x + b), with their cosine to the weights")
+    save_png(fig, out / "unit_weights.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    units_axis = np.arange(1, UNITS + 1)
+    styles = {"top_input": ("o", f"the {TOP} inputs that excite it most"),
+              "random_training_input": ("s", "random training inputs"),
+              "uniform_noise_input": ("^", "uniform-noise inputs")}
+    for name, (marker, label) in styles.items():
+        ax.plot(units_axis, units["cosines"][name], marker, label=label)
+    ax.axhline(0.0, color="0.5", lw=0.8, label="no alignment")
+    ax.set(xlabel="hidden unit", ylabel="mean cosine between input and weights",
+           title="Cosine between inputs and each unit's weights\n"
+                 "(1: an input shaped exactly like the weights)")
+    ax.set_xticks(units_axis)
+    fig.legend(loc="outside right upper", fontsize=9)
+    save_png(fig, out / "unit_alignment.png")
 
 
 def summarize(runs: dict, curves: dict) -> dict:
@@ -158,7 +242,18 @@ def conclusion(numbers: dict, n_samples: int, steps: int) -> str:
             f"weights and biases {moved}, so its loss drop of {step['loss_drop']:.3f} comes "
             f"from the output layer alone; close up along a random hidden-layer direction its "
             f"loss is flat on {step['line_flat_fraction']:.0%} of the grid intervals (tanh: "
-            f"{numbers['tanh']['line_flat_fraction']:.0%}).")
+            f"{numbers['tanh']['line_flat_fraction']:.0%}); {_units_sentence(numbers)}.")
+
+
+def _units_sentence(numbers: dict) -> str:
+    """What the digits net's hidden units respond to, from the numbers."""
+    u = numbers["digits_units"]
+    return (f"in a 64-{UNITS}-10 sigmoid digits net (training accuracy {u['accuracy']:.3f}) "
+            f"the {u['top']} training inputs that excite a hidden unit most have a mean cosine "
+            f"of {u['median_top_input_cosine']:.2f} with its weights (median over the "
+            f"{UNITS} units), against {u['median_random_training_input_cosine']:.2f} for "
+            f"random training inputs and {u['median_uniform_noise_input_cosine']:.2f} for "
+            f"uniform-noise images")
 
 
 def run(out, quick: bool = False, seed: int = 0) -> dict:
@@ -171,7 +266,9 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     curves = lines(runs, span, resolution, seed)
     plot_training(runs, out)
     plot_lines(curves, out)
-    numbers = summarize(runs, curves)
+    units, unit_numbers = digits_units(quick, seed)
+    plot_units(units, out)
+    numbers = {**summarize(runs, curves), "digits_units": unit_numbers}
     return {"conclusion": conclusion(numbers, n_samples, steps), "numbers": numbers}
 
 

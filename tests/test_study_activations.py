@@ -1,6 +1,7 @@
 """Study activations: the step network's hidden layer gets exactly zero gradient and never
 moves, so it ends far above the sigmoid, tanh and ReLU networks."""
 
+import numpy as np
 from conftest import PNG, study
 
 STUDY = study("activations")
@@ -32,8 +33,20 @@ def test_step_loss_is_piecewise_flat_along_a_hidden_direction(result):
         assert n[name]["line_flat_fraction"] < 0.05
 
 
+def test_the_inputs_that_excite_a_unit_most_align_with_its_weights(result):
+    u = result[1]["numbers"]["digits_units"]
+    top, rand = np.array(u["top_input_cosine"]), np.array(u["random_training_input_cosine"])
+    noise = np.array(u["uniform_noise_input_cosine"])
+    assert top.shape == rand.shape == noise.shape == (16,)
+    assert np.all(np.abs(np.concatenate([top, rand, noise])) <= 1)  # Cauchy-Schwarz
+    # w . x ranks inputs by |x| cos: the top ones are aligned, random ones are not
+    assert np.all(top > rand) and np.all(top > noise)
+    assert u["median_top_input_cosine"] > 0.15 > abs(u["median_random_training_input_cosine"])
+    assert f"{u['median_top_input_cosine']:.2f}" in result[1]["conclusion"]
+
+
 def test_figures_are_pngs(result):
-    for name in ("training.png", "loss_lines.png"):
+    for name in ("training.png", "loss_lines.png", "unit_weights.png", "unit_alignment.png"):
         data = (result[0] / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000
 
