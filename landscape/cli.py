@@ -48,8 +48,11 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from landscape.gallery import write_gallery
 from landscape.io import write_json
@@ -75,20 +78,24 @@ def find_studies(folder: Path | None = None) -> dict[str, str | Path]:
     return {p.stem: p for p in sorted(folder.glob("*.py")) if not p.stem.startswith("_")}
 
 
-def load_study(where: str | Path):
-    """The study module: imported by module name, or loaded from a file of a ``--studies``
-    folder (which goes on ``sys.path`` so its helpers import)."""
+def load_study(where: str | Path) -> ModuleType:
+    """The study module: imported by module name, or loaded from a ``--studies`` file.
+
+    A ``--studies`` folder goes on ``sys.path`` so its helpers import.
+    """
     if isinstance(where, str):
         return importlib.import_module(where)
     if str(where.parent) not in sys.path:
         sys.path.insert(0, str(where.parent))
     spec = importlib.util.spec_from_file_location(f"landscape_study_{where.stem}", where)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{where} is not a Python module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def _blas_threads(threads: int):
+def _blas_threads(threads: int) -> contextlib.AbstractContextManager[Any]:
     """Limit BLAS to ``threads`` threads (threadpoolctl, extra 'studies'); a no-op without it."""
     try:
         from threadpoolctl import threadpool_limits
@@ -98,9 +105,11 @@ def _blas_threads(threads: int):
 
 
 def run_study(name: str, where: str | Path, out: Path, quick: bool, seed: int,
-              threads: int = 1) -> dict:
-    """Run study ``name`` (loaded from ``where``) into ``out / name`` and write its
-    ``summary.json``; return the summary."""
+              threads: int = 1) -> dict[str, Any]:
+    """Run study ``name`` (loaded from ``where``) into ``out / name``.
+
+    Writes its ``summary.json`` and returns the summary.
+    """
     start = time.perf_counter()
     module = load_study(where)
     folder = out / name
@@ -124,8 +133,9 @@ def run_study(name: str, where: str | Path, out: Path, quick: bool, seed: int,
     return summary
 
 
-def _outcomes(studies: dict[str, str | Path], names, out: Path, quick: bool, seed: int, jobs: int,
-              threads: int):
+def _outcomes(studies: dict[str, str | Path], names: list[str], out: Path, quick: bool,
+              seed: int, jobs: int, threads: int
+              ) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
     """Yield ``(name, summary or exception)`` as each study finishes."""
     args = (out, quick, seed, threads)
     if jobs == 1:
@@ -144,7 +154,8 @@ def _outcomes(studies: dict[str, str | Path], names, out: Path, quick: bool, see
                 yield futures[fut], err
 
 
-def _run_all(studies, names, out, quick, seed, jobs, threads) -> list[str]:
+def _run_all(studies: dict[str, str | Path], names: list[str], out: Path, quick: bool,
+             seed: int, jobs: int, threads: int) -> list[str]:
     """Run the studies, reporting each as it ends; return the names of those that failed."""
     failures = []
     outcomes = _outcomes(studies, names, out, quick, seed, jobs, threads)
@@ -173,7 +184,8 @@ def _out_problem(out: Path) -> str | None:
     return None
 
 
-def _usage_problem(args, studies: dict, names: list[str]) -> str | None:
+def _usage_problem(args: argparse.Namespace, studies: dict[str, str | Path], names: list[str]
+                   ) -> str | None:
     """What is wrong with the ``run`` command's arguments, or None; checked before any study."""
     unknown = [n for n in names if n not in studies]
     if unknown:
@@ -186,7 +198,7 @@ def _usage_problem(args, studies: dict, names: list[str]) -> str | None:
     return _out_problem(args.out)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """The ``landscape`` command; returns its exit code."""
     try:
         code = _main(argv)
@@ -197,7 +209,7 @@ def main(argv=None) -> int:
     return code
 
 
-def _main(argv) -> int:
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="landscape", description=__doc__.split("\n")[0])
     parser.add_argument("--studies", type=Path,
                         help="a folder of your own study files (default: the installed studies)")
