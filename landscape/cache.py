@@ -133,13 +133,13 @@ class _Canonical:
             self.stack.pop()
 
 
-def _text(described) -> str:
+def _text(described: Any) -> str:
     return json.dumps(described, separators=(",", ":"))
 
 
-def _global(obj, name: str) -> list:
+def _global(obj: Any, name: str) -> list[Any]:
     """``obj`` by its importable name, checked to lead back to ``obj`` (as pickle does)."""
-    module = getattr(obj, "__module__", None)
+    module: Any = getattr(obj, "__module__", None)  # None fails the import: a TypeError
     found = None
     try:
         found = importlib.import_module(module)
@@ -224,8 +224,10 @@ class ChunkCache:
 
 
 def _each_item(value: Any, where: tuple, visit: Callable[[Any, tuple], Any]) -> Any:
-    """``value`` with every item that is not a tuple, list or dict replaced by
-    ``visit(item, where)``, ``where`` the indices and keys that lead to it."""
+    """``value`` with every item that is not a tuple, list or dict replaced.
+
+    Each item becomes ``visit(item, where)``, ``where`` the indices and keys that lead to it.
+    """
     if type(value) in (tuple, list):
         return type(value)(_each_item(v, (*where, i), visit) for i, v in enumerate(value))
     if type(value) is dict:
