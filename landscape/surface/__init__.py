@@ -1,5 +1,4 @@
-"""The loss along lines, over planes, on grids in ``d`` directions and along curved paths in
-parameter space.
+"""The loss along lines, over planes, on grids in ``d`` directions and along curved paths.
 
 :func:`line`, :func:`plane` and :func:`grid` (``d`` directions, ``resolution ** d`` points)
 evaluate an objective at ``center + sum_j c_j d_j`` on a grid of coordinates and return a

@@ -1,6 +1,7 @@
-"""The loss on a grid of coordinates in a line, a plane or ``d`` directions: :func:`line`,
-:func:`plane` and :func:`grid`, and the chunked evaluation at ``center + coords @ directions``
-that they and :func:`curve` share.
+"""The loss on a grid of coordinates in a line, a plane or ``d`` directions.
+
+:func:`line`, :func:`plane` and :func:`grid`, and the chunked evaluation at
+``center + coords @ directions`` that they and :func:`curve` share.
 
 Points go through ``objective.losses_in_span`` in chunks, mapped by
 :func:`landscape.parallel.map_chunks` as the :class:`~landscape.settings.Execution` says.
@@ -43,8 +44,10 @@ from landscape.vocabulary import Metric, Theta, Thetas
 def _evaluate_chunk(objective: Objective, center: Theta, directions: Thetas,
                     metrics: dict[str, Metric], coords: np.ndarray
                     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Losses ``(c,)`` at ``center + coords @ directions`` (non-finite ones as NaN) and each
-    metric's values ``(c,)`` there, one point at a time."""
+    """Losses ``(c,)`` at ``center + coords @ directions`` and each metric's values there.
+
+    Non-finite losses are NaN; the metrics' values ``(c,)`` are computed one point at a time.
+    """
     with np.errstate(all="ignore"):
         values = objective.losses_in_span(center, directions, coords)
         measured = {name: np.empty(len(coords)) for name in metrics}
@@ -63,9 +66,11 @@ def _grid_chunk(objective: Objective, center: Theta, directions: Thetas,
 
 
 def _chunk_bounds(k: int, n: int, memory_budget: float) -> list[tuple[int, int]]:
-    """``(start, stop)`` of each chunk of ``k`` points in ``n`` parameters: at most
-    ``memory_budget // (8 n)`` points (their parameter vectors) and at most
-    ``ceil(k / N_CHUNKS)``, at least one."""
+    """``(start, stop)`` of each chunk of ``k`` points in ``n`` parameters.
+
+    At most ``memory_budget // (8 n)`` points (their parameter vectors) and at most
+    ``ceil(k / N_CHUNKS)``, at least one.
+    """
     size = max(1, min(-(-k // N_CHUNKS), int(memory_budget // (8 * n))))
     return [(s, min(s + size, k)) for s in range(0, k, size)]
 
@@ -79,8 +84,10 @@ def _gathered(results: list, metrics: dict[str, Metric]
 def evaluate(objective: Objective, center: Theta, directions: Thetas, coords: np.ndarray,
              metrics: dict[str, Metric], execution: Execution | None,
              desc: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Losses ``(k,)`` and metrics (name -> ``(k,)``) at the ``k`` points
-    ``center + coords @ directions``, in chunks (:func:`_chunk_bounds`)."""
+    """Losses ``(k,)`` and metrics (name -> ``(k,)``) at ``center + coords @ directions``.
+
+    The ``k`` points are evaluated in chunks (:func:`_chunk_bounds`).
+    """
     settings = resolve(execution)
     chunks = [coords[s:e] for s, e in _chunk_bounds(len(coords), center.size,
                                                      settings.memory_budget)]
@@ -104,8 +111,10 @@ def _evaluate_grid(objective: Objective, center: Theta, directions: Thetas,
 
 def _direction_rows(d: ArrayLike | Directions, dim: int, count: int | None
                     ) -> tuple[np.ndarray, dict[str, Any]]:
-    """``count`` (None: any number of) direction rows ``(count, dim)`` and the settings to
-    record."""
+    """The direction rows ``(count, dim)`` and the settings to record.
+
+    ``count`` None: any number of rows.
+    """
     info: dict[str, Any] = {"directions": "given"}
     if isinstance(d, Directions):
         info = {"directions": d.kind, **dict(d.meta)}
@@ -122,8 +131,10 @@ def _direction_rows(d: ArrayLike | Directions, dim: int, count: int | None
 
 
 def _check_independent(rows: np.ndarray) -> None:
-    """A ValueError when two direction rows are parallel (the grid would collapse onto a
-    line): ``|cos|`` equal to 1 within rounding."""
+    """A ValueError when two direction rows are parallel: the grid would be a line.
+
+    Parallel: ``|cos|`` equal to 1 within rounding.
+    """
     unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
     cos = np.abs(unit @ unit.T)
     np.fill_diagonal(cos, 0.0)
@@ -147,8 +158,10 @@ def span_of(span: ArrayLike, name: str) -> tuple[float, float]:
 
 
 def _per_axis(value: Any, name: str, ndim: int, count: int) -> list[Any]:
-    """One setting per axis of a ``count``-axis grid: ``value`` (of ``ndim`` dimensions) for
-    every axis, or a sequence of ``count`` of them."""
+    """One setting per axis of a ``count``-axis grid.
+
+    ``value`` (of ``ndim`` dimensions) for every axis, or a sequence of ``count`` of them.
+    """
     a = finite_array(value, name)
     if a.ndim <= ndim:
         return [value] * count
@@ -241,6 +254,9 @@ def plane(objective: Objective, center: ArrayLike, d1: ArrayLike | Directions,
     center = theta_vector(center, check_objective(objective).dim, "center")
     if d2 is None:
         rows, info = _direction_rows(d1, objective.dim, 2)
+    elif isinstance(d1, Directions):
+        raise ValueError("d1 is a Directions record, which holds both directions: pass it "
+                         "with d2=None")
     else:
         pair = [theta_vector(d, objective.dim, name) for d, name in ((d1, "d1"), (d2, "d2"))]
         rows, info = _direction_rows(np.stack(pair), objective.dim, 2)

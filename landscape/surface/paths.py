@@ -1,6 +1,7 @@
-"""Paths between two points of parameter space: the loss along them (:func:`curve`) and
-quadratic Bezier paths whose bend is trained to connect two minima (:func:`fit_bezier`,
-mode connectivity, Garipov et al. 2018).
+"""Paths between two points of parameter space, and the loss along them.
+
+:func:`curve` gives the loss along a path; :func:`fit_bezier` trains the bend of a
+quadratic Bezier path to connect two minima (mode connectivity, Garipov et al. 2018).
 
 A quadratic Bezier path ``phi(t) = (1-t)^2 start + 2t(1-t) bend + t^2 end`` lies in the
 plane through ``start`` spanned by ``bend - start`` and ``end - start``, at the coordinates

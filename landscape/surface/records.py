@@ -1,6 +1,8 @@
-"""The records of the loss over a slice of parameter space: :class:`Surface` (a grid on a line
-or a plane), :class:`Curve` (a path between two points) and :class:`Projection` (points
-placed on a plane)."""
+"""The records of the loss over a slice of parameter space.
+
+:class:`Surface` (a grid on a line or a plane), :class:`Curve` (a path between two points)
+and :class:`Projection` (points placed on a plane).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ from landscape.records import record
 
 def grid_coords(axes: Sequence[np.ndarray], start: int = 0, stop: int | None = None
                 ) -> np.ndarray:
-    """The points ``start:stop`` (all by default) of the grid ``axes[0] x axes[1] x ...`` in
-    ij order (the last axis fastest), shape ``(stop - start, d)``."""
+    """The points ``start:stop`` (all by default) of the grid ``axes[0] x axes[1] x ...``.
+
+    In ij order (the last axis fastest), shape ``(stop - start, d)``.
+    """
     shape = tuple(len(a) for a in axes)
     index = np.unravel_index(np.arange(start, math.prod(shape) if stop is None else stop), shape)
     return np.stack([np.asarray(a)[i] for a, i in zip(axes, index)], axis=1)
@@ -26,8 +30,9 @@ def grid_coords(axes: Sequence[np.ndarray], start: int = 0, stop: int | None = N
 @record
 @dataclass(frozen=True, eq=False)
 class Surface:
-    """The loss on a grid of coordinates in a ``d``-dimensional affine slice (a line, a plane
-    or a grid in ``d`` directions).
+    """The loss on a grid of coordinates in a ``d``-dimensional affine slice.
+
+    The slice is a line, a plane or a grid in ``d`` directions.
 
     Attributes
     ----------
