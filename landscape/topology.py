@@ -69,6 +69,7 @@ class MergeTree:
     joins : ndarray of int, shape ``(k,)``, the row of the minimum whose basin it joins: the
         deepest minimum on the other side of the saddle (the elder rule), born before it;
         ``-1`` where ``death`` is ``inf``.
+    shape : tuple of ``d`` ints, the grid's shape (``values.shape``).
     """
 
     minima: np.ndarray
@@ -78,11 +79,19 @@ class MergeTree:
     saddles: np.ndarray
     saddle_index: np.ndarray
     joins: np.ndarray
+    shape: tuple
 
     @property
     def persistence(self) -> np.ndarray:
         """Each basin's depth ``death - birth``, shape ``(k,)``; ``inf`` where it never dies."""
         return self.death - self.birth
+
+    @property
+    def on_edge(self) -> np.ndarray:
+        """Whether each minimum lies on the grid's boundary (the first or last point along
+        some axis), shape ``(k,)``: such a minimum of the sampled loss may be a slope that
+        goes on down outside the grid, not a minimum of the loss."""
+        return np.any((self.index == 0) | (self.index == np.asarray(self.shape) - 1), axis=1)
 
     def count(self, threshold: float = 0.0) -> int:
         """The number of basins deeper than ``threshold``: persistence ``> threshold >= 0``."""
@@ -235,7 +244,8 @@ def merge_tree(surface: Surface | ArrayLike) -> MergeTree:
     saddle_index, saddles = _coords(surface, saddle)
     flat = levels.ravel()
     death = np.where(saddle >= 0, flat[np.maximum(saddle, 0)], np.inf)
-    return MergeTree(minima, index, flat[born], death, saddles, saddle_index, joins)
+    return MergeTree(minima, index, flat[born], death, saddles, saddle_index, joins,
+                     tuple(levels.shape))
 
 
 # ---------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ def test_the_diagram_puts_each_bar_at_birth_death_and_the_immortal_at_the_top():
     bars = np.array([[0.0, np.inf], [1.0, 4.0], [2.0, 6.0], [0.5, 2.5]])
     fig, ax = plt.subplots()
     points = plot_persistence_diagram(bars, ax=ax, threshold=3.0)
-    np.testing.assert_allclose(points.get_offsets(), [[0, 6 + 0.08 * 6], [1, 4], [2, 6],
+    # the immortal bar at the top: above the highest death by 1.5 thresholds (> 8% of 6)
+    np.testing.assert_allclose(points.get_offsets(), [[0, 6 + 1.5 * 3], [1, 4], [2, 6],
                                                       [0.5, 2.5]])
     face = [tuple(c) for c in points.get_facecolors()]
     assert face == [to_rgba(c) for c in (PERSISTENT, NOISE, PERSISTENT, NOISE)]

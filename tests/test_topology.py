@@ -31,6 +31,7 @@ def test_a_hand_computed_line_with_three_minima():
     np.testing.assert_array_equal(tree.index, [[12], [4], [20]])
     np.testing.assert_array_equal(tree.saddle_index, [[-1], [8], [16]])
     np.testing.assert_array_equal(tree.joins, [-1, 0, 0])
+    assert not np.any(tree.on_edge) and tree.shape == (25,)
     assert [tree.count(t) for t in (0.0, 2.9, 3.0, 3.5, 4.0, 1e9)] == [3, 3, 2, 2, 1, 1]
     np.testing.assert_array_equal(tree.survivors(0.0), [0, 1, 2])
     np.testing.assert_array_equal(tree.survivors(3.5), [0, 0, 2])
@@ -57,6 +58,8 @@ def test_a_raw_array_has_its_grid_indices_as_coordinates():
     np.testing.assert_array_equal(tree.death, [np.inf, 20.0, 13.0])
     np.testing.assert_array_equal(tree.saddle_index, [[-1, -1], [2, 0], [0, 3]])
     np.testing.assert_array_equal(tree.joins, [-1, 0, 0])
+    np.testing.assert_array_equal(tree.on_edge, [False, True, True])
+    assert tree.shape == (4, 5)
     assert tree.minima.dtype == np.float64 and tree.index.dtype == np.int64
 
 

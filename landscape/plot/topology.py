@@ -48,11 +48,12 @@ def _threshold(threshold) -> float | None:
     return None if threshold is None else real_in(threshold, "threshold", 0.0)
 
 
-def _top(bars: np.ndarray) -> float:
-    """Where bars that never die are drawn: a little above the highest finite value."""
+def _top(bars: np.ndarray, threshold: float | None = None) -> float:
+    """Where bars that never die are drawn: a little above the highest finite value, and
+    far enough above it for a threshold line to show."""
     finite = bars[np.isfinite(bars)]
     low, high = float(finite.min()), float(finite.max())
-    return high + 0.08 * max(high - low, abs(high), 1e-12)
+    return high + max(0.08 * (high - low), 1.5 * (threshold or 0.0), 1e-12)
 
 
 def _colors(persistence: np.ndarray, threshold: float | None) -> list[str]:
@@ -120,7 +121,7 @@ def plot_persistence_diagram(bars, ax=None, threshold: float | None = None, **kw
     """
     bars, threshold = _bars(bars), _threshold(threshold)
     ax = new_axes(ax)
-    top = _top(bars)
+    top = _top(bars, threshold)
     deaths = np.where(np.isfinite(bars[:, 1]), bars[:, 1], top)
     low = float(bars[:, 0].min())
     kwargs.setdefault("s", 25)
