@@ -10,6 +10,7 @@ PyTorch nor the plotting code.
 
 import importlib as _importlib
 from importlib import metadata as _metadata
+from types import ModuleType as _ModuleType
 
 from landscape.critical import (
     LossIndex,
@@ -231,7 +232,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source t
 _LAZY_SUBMODULES = ("data", "functions", "plot", "torch")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> _ModuleType:
     """``ls.data``, ``ls.functions``, ``ls.plot`` and ``ls.torch``, imported on first use."""
     if name in _LAZY_SUBMODULES:
         return _importlib.import_module(f"landscape.{name}")

@@ -7,6 +7,7 @@ figures by relative path, so the folder can be moved or served as it is.
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 from landscape.io import read_json, write_text
@@ -53,7 +54,7 @@ def _section(summary: dict) -> str:
             "</details></section>")
 
 
-def write_gallery(out) -> Path:
+def write_gallery(out: str | os.PathLike[str]) -> Path:
     """Write ``out/index.html`` from the studies' summaries found in ``out``; return its path."""
     out = Path(out)
     summaries = [read_json(p) for p in sorted(out.glob("*/summary.json"))]
