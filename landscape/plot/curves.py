@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from landscape.plot._style import axis_labels, check_dims, new_axes
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.lines import Line2D
 
-def plot_line(line, ax=None, log: bool = False, label: str | None = None, **kwargs):
+    from landscape.surface import Curve, Surface
+
+
+def plot_line(line: Surface | Curve, ax: Axes | None = None, log: bool = False,
+              label: str | None = None, **kwargs: Any) -> Line2D:
     """Draw the loss along a 1-D :class:`~landscape.surface.Surface` or a Curve.
 
     NaN losses (where the loss was not finite) leave gaps.
@@ -32,7 +41,8 @@ def plot_line(line, ax=None, log: bool = False, label: str | None = None, **kwar
     return artist
 
 
-def plot_line_metric(line, name: str, ax=None, label: str | None = None, **kwargs):
+def plot_line_metric(line: Surface | Curve, name: str, ax: Axes | None = None,
+                     label: str | None = None, **kwargs: Any) -> Line2D:
     """Draw a metric recorded along a 1-D Surface or Curve (e.g. on ``ax.twinx()``).
 
     Parameters

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array
 from landscape.plot._style import new_axes
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.collections import PathCollection
+    from matplotlib.container import BarContainer
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Polygon
 
-def plot_spectrum(eigenvalues, ax=None, symlog: bool = False, **kwargs):
+    from landscape.hessian import Spectrum
+    from landscape.spectral_density import SpectralDensity
+
+
+def _eigenvalues(eigenvalues: ArrayLike | Spectrum, ndim: int | None = None) -> np.ndarray:
+    """The eigenvalues of a spectrum record, or ``eigenvalues`` themselves, checked finite."""
+    given: Any = eigenvalues
+    return finite_array(getattr(given, "eigenvalues", given), "eigenvalues", ndim=ndim)
+
+
+def plot_spectrum(eigenvalues: ArrayLike | Spectrum, ax: Axes | None = None,
+                  symlog: bool = False, **kwargs: Any) -> PathCollection:
     """Draw eigenvalues against their rank, largest first, with a line at zero.
 
     Parameters
@@ -22,8 +43,7 @@ def plot_spectrum(eigenvalues, ax=None, symlog: bool = False, **kwargs):
     -------
     matplotlib.collections.PathCollection
     """
-    values = finite_array(getattr(eigenvalues, "eigenvalues", eigenvalues), "eigenvalues",
-                          ndim=1)
+    values = _eigenvalues(eigenvalues, ndim=1)
     ax = new_axes(ax)
     ordered = np.sort(values)[::-1]
     artist = ax.scatter(np.arange(1, ordered.size + 1), ordered, **kwargs)
@@ -35,15 +55,18 @@ def plot_spectrum(eigenvalues, ax=None, symlog: bool = False, **kwargs):
     return artist
 
 
-def plot_eigenvalue_histogram(eigenvalues, ax=None, bins=50, weights=None, log: bool = True,
-                              **kwargs):
+def plot_eigenvalue_histogram(eigenvalues: ArrayLike | Spectrum, ax: Axes | None = None,
+                              bins: int | Sequence[float] | str = 50,
+                              weights: ArrayLike | None = None, log: bool = True,
+                              **kwargs: Any
+                              ) -> BarContainer | Polygon | list[BarContainer | Polygon]:
     """A histogram of eigenvalues normalized as a density (``weights``: e.g. quadrature weights).
 
     Returns
     -------
     matplotlib.container.BarContainer
     """
-    values = finite_array(getattr(eigenvalues, "eigenvalues", eigenvalues), "eigenvalues")
+    values = _eigenvalues(eigenvalues)
     ax = new_axes(ax)
     w = None if weights is None else finite_array(weights, "weights").ravel()
     _, _, bars = ax.hist(values.ravel(), bins=bins, weights=w, density=True, **kwargs)
@@ -54,7 +77,8 @@ def plot_eigenvalue_histogram(eigenvalues, ax=None, bins=50, weights=None, log: 
     return bars
 
 
-def plot_density(density, ax=None, log: bool = True, floor: float = 1e-12, **kwargs):
+def plot_density(density: SpectralDensity, ax: Axes | None = None, log: bool = True,
+                 floor: float = 1e-12, **kwargs: Any) -> Line2D:
     """Draw a smooth spectral density (a record with ``grid`` and ``density``, shape ``(g,)``).
 
     With ``log`` the density axis is logarithmic and drawn from ``floor`` up (a broadened
