@@ -1,13 +1,18 @@
-"""Two-dimensional pictures: contours and 3-D surfaces of a plane, trajectories and critical
-points drawn on them, and a colour bar that labels log contours."""
+"""Two-dimensional pictures: contours and 3-D surfaces of a plane, and what is drawn on them.
+
+Trajectories and critical points drawn on a plane, and a colour bar that labels log
+contours.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
+from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array
 from landscape.plot._style import (
@@ -19,31 +24,45 @@ from landscape.plot._style import (
     log_height,
     new_axes,
 )
-from landscape.vocabulary import KINDS
+from landscape.vocabulary import KINDS, Kind
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.collections import Collection, PathCollection
+    from matplotlib.colorbar import Colorbar
+    from matplotlib.contour import QuadContourSet
+    from matplotlib.image import AxesImage
+    from matplotlib.lines import Line2D
+    from mpl_toolkits.mplot3d import Axes3D
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    from landscape.surface import Projection, Surface
 
 
-def _finite_range(values) -> tuple[float, float]:
+def _finite_range(values: np.ndarray) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         raise ValueError("the surface has no finite values to draw")
     return float(finite.min()), float(finite.max())
 
 
-def _levels(values, levels, log: bool):
+def _levels(values: np.ndarray, levels: int | ArrayLike, log: bool) -> np.ndarray:
     """Contour levels: as given, or ``levels`` of them spread evenly (geometrically for log)."""
     if np.ndim(levels) == 1:
         return np.asarray(levels, dtype=float)
     lo, hi = _finite_range(values)
+    count = int(np.asarray(levels))
     if not log:
-        return np.linspace(lo, hi, int(levels))
+        return np.linspace(lo, hi, count)
     positive = values[np.isfinite(values) & (values > 0)]
     if positive.size == 0:
         raise ValueError("log=True needs positive values: shift the losses first")
-    return np.geomspace(positive.min(), hi, int(levels))
+    return np.geomspace(positive.min(), hi, count)
 
 
-def plot_contour(surface, ax=None, levels=20, log: bool = False, filled: bool = True,
-                 cmap: str = "viridis", **kwargs):
+def plot_contour(surface: Surface, ax: Axes | None = None, levels: int | ArrayLike = 20,
+                 log: bool = False, filled: bool = True, cmap: str = "viridis",
+                 **kwargs: Any) -> QuadContourSet:
     """Draw the contours of a 2-D :class:`~landscape.surface.Surface`.
 
     NaN values (losses that were not finite) are left blank. Add a colour bar with
@@ -80,8 +99,9 @@ def plot_contour(surface, ax=None, levels=20, log: bool = False, filled: bool = 
     return artist
 
 
-def add_colorbar(artist, ax=None, label: str | None = None, log: bool | None = None,
-                 **kwargs):
+def add_colorbar(artist: Collection | AxesImage, ax: Axes | Sequence[Axes] | None = None,
+                 label: str | None = None, log: bool | None = None, **kwargs: Any
+                 ) -> Colorbar:
     """A colour bar for ``artist`` (a :func:`plot_contour` result or any mappable).
 
     On a log scale ``fig.colorbar`` ticks at the contour levels and labels only the powers
@@ -101,8 +121,10 @@ def add_colorbar(artist, ax=None, label: str | None = None, log: bool | None = N
     -------
     matplotlib.colorbar.Colorbar
     """
-    ax = artist.axes if ax is None else ax
-    bar = artist.axes.figure.colorbar(artist, ax=ax, label=label, **kwargs)
+    drawn_on = artist.axes
+    if drawn_on is None:
+        raise ValueError("artist must be drawn on an Axes (a plot_contour result, say)")
+    bar = drawn_on.figure.colorbar(artist, ax=ax, label=label, **kwargs)  # None: drawn_on
     if log is None:
         log = isinstance(artist.norm, LogNorm)
     if log:
@@ -124,13 +146,14 @@ def _log_ticks(low: float, high: float) -> list[float]:
 class TrajectoryArtists(NamedTuple):
     """What :func:`plot_trajectories` drew: one path, start marker and end marker per run."""
 
-    lines: list
-    starts: list
-    ends: list
+    lines: list[Line2D]
+    starts: list[Line2D]
+    ends: list[Line2D]
 
 
-def plot_trajectories(projections, ax=None, colors: dict | None = None, legend: bool = True,
-                      **kwargs) -> TrajectoryArtists:
+def plot_trajectories(projections: Projection | Sequence[Projection], ax: Axes | None = None,
+                      colors: Mapping[Hashable, str] | None = None, legend: bool = True,
+                      **kwargs: Any) -> TrajectoryArtists:
     """Draw projected trajectories on a plane: start as a circle, end as a star.
 
     Runs with the same ``label`` (the optimizer's name) share a colour and one legend entry.
@@ -147,7 +170,8 @@ def plot_trajectories(projections, ax=None, colors: dict | None = None, legend: 
     -------
     TrajectoryArtists
     """
-    projections = [projections] if hasattr(projections, "coords") else list(projections)
+    given: Any = projections  # one or many: told apart by duck typing
+    projections = [given] if hasattr(given, "coords") else list(given)
     for p in projections:
         if np.ndim(p.coords) != 2 or np.shape(p.coords)[1] != 2:
             raise ValueError(f"trajectories must be projected on a plane: coords (k, 2), got "
@@ -170,9 +194,11 @@ def plot_trajectories(projections, ax=None, colors: dict | None = None, legend: 
     return artists
 
 
-def plot_critical_points(coords, kinds, ax=None, **kwargs) -> dict:
-    """Mark critical points by kind: minimum (circle), saddle (cross), maximum (triangle),
-    degenerate (square).
+def plot_critical_points(coords: ArrayLike, kinds: Iterable[Kind], ax: Axes | None = None,
+                         **kwargs: Any) -> dict[Kind, PathCollection]:
+    """Mark critical points by kind.
+
+    Minimum (circle), saddle (cross), maximum (triangle), degenerate (square).
 
     Parameters
     ----------
@@ -203,7 +229,8 @@ def plot_critical_points(coords, kinds, ax=None, **kwargs) -> dict:
     return drawn
 
 
-def plot_surface3d(surface, ax=None, log: bool = False, cmap: str = "viridis", **kwargs):
+def plot_surface3d(surface: Surface, ax: Axes3D | None = None, log: bool = False,
+                   cmap: str = "viridis", **kwargs: Any) -> Poly3DCollection:
     """Draw a 2-D :class:`~landscape.surface.Surface` as a 3-D surface (height = loss).
 
     NaN values leave holes. With ``log`` the height is ``log10(loss)`` (values <= 0 are
@@ -222,7 +249,7 @@ def plot_surface3d(surface, ax=None, log: bool = False, cmap: str = "viridis", *
     mpl_toolkits.mplot3d.art3d.Poly3DCollection
     """
     check_dims(surface, 2, "plot_surface3d")
-    ax = new_axes(ax, "3d")
+    ax = cast("Axes3D", new_axes(ax, "3d"))  # new_axes checked that it is 3-D
     a, b = np.meshgrid(surface.axes[0], surface.axes[1], indexing="ij")
     z = log_height(surface.values) if log else surface.values
     artist = ax.plot_surface(a, b, z, cmap=cmap, **kwargs)
