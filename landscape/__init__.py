@@ -22,6 +22,22 @@ from landscape.critical import (
     loss_and_index,
 )
 from landscape.critical_point import CriticalPoint
+from landscape.curvature import (
+    BlockOperator,
+    DiagonalEstimate,
+    EmpiricalFisherOperator,
+    FisherOperator,
+    GGNOperator,
+    LayerCurvature,
+    block_operator,
+    empirical_fisher_operator,
+    fisher_operator,
+    ggn_operator,
+    hutchinson_diagonal,
+    hutchpp_trace,
+    layer_curvature,
+    parameter_groups,
+)
 from landscape.directions import (
     Directions,
     filter_normalize,
@@ -118,6 +134,20 @@ from landscape.topology import MergeTree, basins, merge_tree, persistence_diagra
 
 __all__ = [
     "CurvatureAlong",
+    "BlockOperator",
+    "DiagonalEstimate",
+    "EmpiricalFisherOperator",
+    "FisherOperator",
+    "GGNOperator",
+    "LayerCurvature",
+    "block_operator",
+    "empirical_fisher_operator",
+    "fisher_operator",
+    "ggn_operator",
+    "hutchinson_diagonal",
+    "hutchpp_trace",
+    "layer_curvature",
+    "parameter_groups",
     "Inertia",
     "Lanczos",
     "lanczos",
