@@ -9,9 +9,11 @@ any other file would (``0o666`` less the umask), and no empty placeholder is mad
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,17 +64,75 @@ def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def save_figure(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
+#: Metadata matplotlib would otherwise stamp with the date or its version, per format: left
+#: out, so the same figure gives the same bytes on any day and any matplotlib release.
+_FIXED_METADATA = {
+    ".png": {"Software": None},
+    ".svg": {"Date": None, "Creator": None},
+    ".pdf": {"CreationDate": None, "Creator": None, "Producer": None},
+}
+
+
+#: A plotly page: the figure fills the window (no margins, so no scroll bar).
+_PAGE = """<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>{title}</title>
+<style>html, body {{height: 100%; margin: 0}}</style></head>
+<body>{div}</body>
+</html>
+"""
+
+
+def save_figure(fig: Any, path: str | os.PathLike, *, plotlyjs: str = "embed",
+                **kwargs: Any) -> Path:
     """Save a matplotlib figure (``savefig``) or a plotly figure (``.html``) atomically.
 
-    Plotly HTML embeds plotly.js so the file works offline.
+    The same figure gives the same bytes every time: a matplotlib PNG, SVG or PDF carries no
+    date or software version (``metadata=`` entries of your own still apply), SVG element
+    ids come from a fixed salt, and a plotly page's ``<div>`` id is the file's stem.
+
+    Parameters
+    ----------
+    fig : matplotlib ``Figure`` or plotly ``Figure``.
+    path : target file; for plotly, an ``.html`` page.
+    plotlyjs : {'embed', 'directory'}, plotly only. Either way the page works offline.
+        'embed' puts plotly.js (about 4.7 MB) inside the page; 'directory' loads it from
+        ``plotly.min.js`` beside the page, written there (atomically) unless a copy with
+        the same bytes is already there, so many pages in one folder share one copy.
+    **kwargs : passed to ``savefig`` or plotly's ``to_html``.
+
+    Returns
+    -------
+    Path
     """
-    with atomic_path(path) as tmp:
-        if hasattr(fig, "savefig"):
+    path = Path(path)
+    if hasattr(fig, "savefig"):
+        import matplotlib
+
+        metadata = {**_FIXED_METADATA.get(path.suffix.lower(), {}), **kwargs.pop("metadata", {})}
+        if metadata:
+            kwargs["metadata"] = metadata
+        with atomic_path(path) as tmp, matplotlib.rc_context({"svg.hashsalt": "landscape"}):
             fig.savefig(tmp, **kwargs)
-        else:
-            fig.write_html(tmp, include_plotlyjs=True, full_html=True, **kwargs)
-    return Path(path)
+        return path
+    if plotlyjs not in ("embed", "directory"):
+        raise ValueError(f"plotlyjs must be 'embed' or 'directory', got {plotlyjs!r}")
+    if plotlyjs == "directory":
+        _write_plotlyjs(path.parent / "plotly.min.js")
+    div = fig.to_html(include_plotlyjs=True if plotlyjs == "embed" else "directory",
+                      full_html=False, div_id=re.sub(r"[^A-Za-z0-9_-]", "_", path.stem),
+                      **kwargs)
+    title = html.escape(fig.layout.title.text or path.stem)
+    return write_text(path, _PAGE.format(title=title, div=div))
+
+
+def _write_plotlyjs(bundle: Path) -> None:
+    """Write the installed plotly.js to ``bundle`` unless the file already holds it."""
+    from plotly.offline import get_plotlyjs
+
+    text = get_plotlyjs()
+    if not (bundle.is_file() and bundle.read_text(encoding="utf-8") == text):
+        write_text(bundle, text)
 
 
 def _plain(obj: Any) -> Any:

@@ -63,3 +63,46 @@ def test_write_json_writes_standard_json(tmp_path):
     with pytest.raises(TypeError, match="object"):
         write_json(tmp_path / "b.json", {"x": object()})
     assert not (tmp_path / "b.json").exists()
+
+
+def _drawing():
+    fig, ax = plt.subplots()
+    ax.plot([0.0, 1.0, 4.0], label="x squared")
+    ax.legend()
+    return fig
+
+
+def test_a_figure_saved_twice_gives_the_same_bytes_without_date_or_version(tmp_path):
+    def twice(make, name):
+        first, second = (save_figure(make(), tmp_path / run / name).read_bytes()
+                         for run in ("first", "second"))
+        same = first == second  # not asserted directly: pytest would diff 5 MB of bytes
+        assert same, name
+        return first
+
+    for suffix in (".png", ".svg", ".pdf"):
+        data = twice(_drawing, f"figure{suffix}")
+        assert b"atplotlib v" not in data and b"Date" not in data, suffix
+    plt.close("all")
+    go = pytest.importorskip("plotly.graph_objects")
+    page = twice(lambda: go.Figure(go.Scatter(y=[1, 4, 9]), layout={"title": "squares"}),
+                 "page.html")
+    assert b"<title>squares</title>" in page
+
+
+def test_plotly_pages_can_share_one_plotly_js_beside_them(tmp_path):
+    go = pytest.importorskip("plotly.graph_objects")
+    from plotly.offline import get_plotlyjs
+
+    bundle = tmp_path / "plotly.min.js"
+    bundle.write_text("half a file")  # e.g. left by a killed run: replaced
+    pages = [save_figure(go.Figure(go.Scatter(y=[k, 1])), tmp_path / f"p{k}.html",
+                         plotlyjs="directory") for k in range(2)]
+    assert bundle.read_text(encoding="utf-8") == get_plotlyjs()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p0.html", "p1.html", "plotly.min.js"]
+    for page in pages:
+        text = page.read_text()
+        assert '<script charset="utf-8" src="plotly.min.js"></script>' in text
+        assert len(text) < len(get_plotlyjs()) / 100  # the library is not inside
+    with pytest.raises(ValueError, match="plotlyjs"):
+        save_figure(go.Figure(), tmp_path / "c.html", plotlyjs="cdn")

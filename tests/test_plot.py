@@ -33,6 +33,7 @@ from landscape.plot import (  # noqa: E402
     surface_figure,
 )
 from landscape.plot._style import KIND_STYLE  # noqa: E402
+from landscape.plot.interactive import LIFT  # noqa: E402
 from landscape.surface import Projection, curve, line, plane, project  # noqa: E402
 from landscape.vocabulary import KINDS  # noqa: E402
 
@@ -256,8 +257,9 @@ def test_plotly_surface_with_trajectories():
     np.testing.assert_allclose(np.asarray(surfaces[0].z), s.values.T, rtol=1e-6)
     np.testing.assert_array_equal(surfaces[0].x, s.axes[0])
     assert surfaces[0].contours.z.project.z is True
+    lift = LIFT * (np.max(s.values) - np.min(s.values))  # above the surface, by the same height
     for trace, p in zip(paths, runs):
-        np.testing.assert_array_equal(trace.z, p.loss)
+        np.testing.assert_allclose(trace.z, p.loss + lift, rtol=1e-12)
         assert f"step {p.steps[3]:g}" in trace.hovertext[3]
         assert f"loss {p.loss[3]:.6g}" in trace.hovertext[3]
     assert sum(bool(t.showlegend) for t in paths) == 3
@@ -285,8 +287,14 @@ def test_plotly_colours_match_matplotlib_and_log_heights_keep_the_loss_in_hover(
     np.testing.assert_allclose(np.asarray(surface.customdata), values.T, rtol=1e-6)
     assert "loss: %{customdata:.4g}" in surface.hovertemplate
     assert fig.layout.scene.zaxis.title.text == "log10 loss"
+    heights = np.log10(values.ravel()[1:])
+    lift = LIFT * (heights.max() - heights.min())
     for trace, p in zip(paths, runs):
-        np.testing.assert_allclose(trace.z, np.log10(p.loss), rtol=1e-12)
+        np.testing.assert_allclose(trace.z, np.log10(p.loss) + lift, rtol=1e-12)
         assert f"loss {p.loss[3]:.6g}" in trace.hovertext[3]
+    # a run reaching a zero loss is drawn at the surface's lowest positive value, in the box
+    to_zero = runs[0]._replace(loss=np.r_[runs[0].loss[:-1], 0.0])
+    end = surface_figure(zeroed, [to_zero], log=True).data[1].z[-1]
+    assert end == pytest.approx(heights.min() + lift)
     linear = surface_figure(s)
     assert linear.data[0].customdata is None and "%{z:.4g}" in linear.data[0].hovertemplate

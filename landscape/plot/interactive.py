@@ -1,8 +1,9 @@
 """Interactive plotly pictures: a loss surface in 3-D with trajectories drawn on it.
 
-Functions return a ``plotly.graph_objects.Figure`` and never show it; save it with
-:func:`landscape.io.save_figure` (one self-contained HTML file with plotly.js embedded,
-which works offline).
+Functions return a figure and never show it. :func:`surface_figure` builds the plotly page
+(save it with :func:`landscape.io.save_figure`: plotly.js embedded, or written once beside
+many pages; either way it works offline); :func:`preview_figure` draws the same scene
+with matplotlib, a still picture to show where the page cannot be (a gallery thumbnail).
 """
 
 from __future__ import annotations
@@ -12,6 +13,16 @@ import plotly.graph_objects as go
 
 from landscape.plot._style import axis_labels, check_dims, label_colors, log_height
 
+#: The scene's box: x and y as long as each other, the height half of that, so a steep
+#: surface neither towers out of the picture nor hides the floor.
+ASPECT = {"x": 1.0, "y": 1.0, "z": 0.5}
+#: Where the viewer stands (in units of the box, looking at its centre, a little below it):
+#: far enough that the box, its tick labels and axis titles stay in view when turned.
+CAMERA = {"eye": {"x": -1.2, "y": -1.2, "z": 1.15}, "center": {"x": 0.0, "y": 0.0, "z": -0.1}}
+#: Trajectories are drawn this fraction of the surface's height range above their losses,
+#: so the surface (which runs straight between grid points) does not cover them.
+LIFT = 0.015
+
 
 def _hover(p) -> list[str]:
     """Hover text of each point of a projection: step, loss and projection residual."""
@@ -20,32 +31,34 @@ def _hover(p) -> list[str]:
             for s, v, r in zip(steps, p.loss, p.residual)]
 
 
-def _trajectory_trace(p, color: str, show_legend: bool, log: bool) -> go.Scatter3d:
+def _trajectory_trace(p, z: np.ndarray, color: str, show_legend: bool) -> go.Scatter3d:
     k = len(p.coords)
     sizes = np.full(k, 3.0)
-    sizes[[0, -1]] = 8.0
+    sizes[[0, -1]] = 9.0
     symbols = ["circle"] * k
     symbols[-1] = "diamond"
     return go.Scatter3d(
-        x=p.coords[:, 0], y=p.coords[:, 1], z=log_height(p.loss) if log else p.loss,
+        x=p.coords[:, 0], y=p.coords[:, 1], z=z,
         mode="lines+markers",
-        line={"color": color, "width": 5},
-        marker={"size": sizes, "color": color, "symbol": symbols},
+        line={"color": color, "width": 6},
+        marker={"size": sizes, "color": color, "symbol": symbols,
+                "line": {"color": "white", "width": 1}},
         name=p.label or "run", legendgroup=str(p.label), showlegend=show_legend,
         hovertext=_hover(p), hoverinfo="text",
     )
 
 
-def _surface_trace(surface, colorscale: str, contours: bool, log: bool) -> go.Surface:
+def _surface_trace(surface, z: np.ndarray, colorscale: str, contours: bool,
+                   log: bool) -> go.Surface:
     """The loss (or its log10) over the plane; the hover text gives the loss either way."""
     x_label, y_label = axis_labels(surface)
     values = surface.values.T  # plotly's z[i][j] sits at (x[j], y[i])
-    z, loss = (log_height(values), "customdata") if log else (values, "z")
+    loss = "customdata" if log else "z"
     return go.Surface(
-        x=surface.axes[0], y=surface.axes[1], z=z.astype(np.float32),
+        x=surface.axes[0], y=surface.axes[1], z=z.T.astype(np.float32),
         customdata=values.astype(np.float32) if log else None,
         colorscale=colorscale, name="loss", showscale=True,
-        colorbar={"title": {"text": "log10 loss" if log else "loss"}},
+        colorbar={"title": {"text": "log10 loss" if log else "loss"}, "len": 0.75},
         contours_z={"show": contours, "project_z": contours, "usecolormap": True},
         hovertemplate=f"{x_label}: %{{x:.3g}}<br>{y_label}: %{{y:.3g}}<br>loss: %{{{loss}:.4g}}"
                       "<extra></extra>",
@@ -57,11 +70,14 @@ def surface_figure(surface, projections=(), colorscale: str = "Viridis",
                    colors: dict | None = None, log: bool = False) -> go.Figure:
     """An interactive 3-D picture of a 2-D surface, with trajectories drawn on it.
 
-    Each trajectory is drawn at its true losses (``z = projection.loss``), not at the
-    surface's height under its projected coordinates: where the projection residual is
-    large the two differ, and the hover text (step, loss, residual) says so. Start and end
-    are larger markers (the end a diamond); runs with the same label share a colour, the
-    same as :func:`~landscape.plot.plot_trajectories` gives them.
+    The scene has a fixed box (:data:`ASPECT`) and viewpoint (:data:`CAMERA`), so the whole
+    surface and its axis labels are in view however tall the loss is. Each trajectory is
+    drawn at its true losses (``projection.loss``), not at the surface's height under its
+    projected coordinates, lifted by :data:`LIFT` of the surface's height range so that the
+    surface does not bury it: where the projection residual is large the two differ, and
+    the hover text (step, true loss, residual) says so. Start and end are larger markers
+    (the end a diamond); runs with the same label share a colour, the same as
+    :func:`~landscape.plot.plot_trajectories` gives them.
 
     Parameters
     ----------
@@ -73,8 +89,10 @@ def surface_figure(surface, projections=(), colorscale: str = "Viridis",
     title : str or None.
     colors : dict label -> colour (any CSS colour), or None for the default palette
         (matplotlib's 'tab10', in order of first appearance, as in ``plot_trajectories``).
-    log : bool, heights ``log10(loss)`` for the surface and the trajectories (values <= 0
-        leave holes); the hover text still gives the loss.
+    log : bool, heights ``log10(loss)``: use it where the loss spans decades. Surface
+        values <= 0 leave holes; trajectory losses below the surface's lowest positive
+        value are drawn at that value (a run converging to a zero loss would otherwise
+        fall out of the box). The hover text still gives the loss.
 
     Returns
     -------
@@ -86,17 +104,74 @@ def surface_figure(surface, projections=(), colorscale: str = "Viridis",
         if p.loss is None or np.shape(p.coords)[1:] != (2,):
             raise ValueError("each projection needs coords of shape (k, 2) and the losses of "
                              "its points (project(..., loss=...))")
+    heights = log_height(surface.values) if log else np.asarray(surface.values, dtype=float)
+    low, high = np.nanmin(heights), np.nanmax(heights)
+    lift = LIFT * (high - low)
     x_label, y_label = axis_labels(surface)
-    fig = go.Figure(_surface_trace(surface, colorscale, contours, log))
+    fig = go.Figure(_surface_trace(surface, heights, colorscale, contours, log))
     colors, shown = label_colors((p.label for p in projections), colors), set()
     for p in projections:
-        fig.add_trace(_trajectory_trace(p, colors[p.label], p.label not in shown, log))
+        z = log_height(np.maximum(p.loss, 10.0 ** low)) if log else np.asarray(p.loss)
+        fig.add_trace(_trajectory_trace(p, z + lift, colors[p.label], p.label not in shown))
         shown.add(p.label)
     fig.update_layout(
         title=title,
         scene={"xaxis_title": x_label, "yaxis_title": y_label,
-               "zaxis_title": "log10 loss" if log else "loss"},
-        legend={"x": 0.0, "y": 1.0},
+               "zaxis_title": "log10 loss" if log else "loss",
+               "aspectmode": "manual", "aspectratio": ASPECT, "camera": CAMERA},
+        legend={"x": 0.0, "y": 1.0, "bgcolor": "rgba(255,255,255,0.7)"},
         margin={"l": 0, "r": 0, "t": 40 if title else 10, "b": 0},
     )
     return fig
+
+
+def preview_figure(fig: go.Figure, size: tuple[float, float] = (4.0, 3.0)):
+    """A still matplotlib picture of a :func:`surface_figure` page, from the same viewpoint.
+
+    Draws the figure's surface (its heights and colour scale) and its trajectories (lines,
+    start and end markers) in a box of the scene's aspect, seen from the scene's camera.
+    Meant for thumbnails: the axes carry no tick labels.
+
+    Parameters
+    ----------
+    fig : plotly Figure as :func:`surface_figure` returns it.
+    size : (width, height) in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    scene = fig.layout.scene
+    eye = scene.camera.eye
+    figure = plt.figure(figsize=size)
+    ax = figure.add_subplot(projection="3d", computed_zorder=False)
+    ax.view_init(elev=np.degrees(np.arctan2(eye.z, np.hypot(eye.x, eye.y))),
+                 azim=np.degrees(np.arctan2(eye.y, eye.x)))
+    aspect = scene.aspectratio
+    ax.set_box_aspect((aspect.x, aspect.y, aspect.z), zoom=1.1)
+    for trace in fig.data:
+        if isinstance(trace, go.Surface):
+            x, y = np.meshgrid(np.asarray(trace.x), np.asarray(trace.y))
+            ax.plot_surface(x, y, np.asarray(trace.z, dtype=float),
+                            cmap=_colormap(trace.colorscale), rstride=1, cstride=1, linewidth=0,
+                            antialiased=False)
+        elif isinstance(trace, go.Scatter3d):
+            ax.plot(trace.x, trace.y, trace.z, color=trace.line.color, linewidth=1.2)
+            ax.scatter(trace.x[0], trace.y[0], trace.z[0], color=trace.line.color, s=12)
+            ax.scatter(trace.x[-1], trace.y[-1], trace.z[-1], color=trace.line.color, s=18,
+                       marker="D")
+    ax.set(xticklabels=[], yticklabels=[], zticklabels=[])
+    figure.subplots_adjust(0, 0, 1, 1)
+    return figure
+
+
+def _colormap(colorscale):
+    """A matplotlib colour map of a plotly colour scale (``((position, colour), ...)``)."""
+    from matplotlib.colors import LinearSegmentedColormap
+    from plotly.colors import convert_colors_to_same_type
+
+    positions, colors = zip(*colorscale)
+    rgb = convert_colors_to_same_type(list(colors), colortype="tuple")[0]
+    return LinearSegmentedColormap.from_list("plotly", list(zip(positions, rgb)))
