@@ -120,7 +120,8 @@ def _zero(z, a, out):
 #: The names of :data:`ACTIVATIONS`, in its order (tests/test_typing.py checks they agree).
 ActivationName: TypeAlias = Literal["sigmoid", "tanh", "relu", "softplus", "linear", "step"]
 
-ACTIVATIONS: dict[ActivationName, Activation] = {  # module-level functions throughout, so models pickle to worker processes
+# Module-level functions throughout, so models pickle to worker processes.
+ACTIVATIONS: dict[ActivationName, Activation] = {
     "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_first, _sigmoid_second),
     "tanh": Activation("tanh", _tanh, _tanh_first, _tanh_second),
     "relu": Activation("relu", _relu, _relu_first, None),

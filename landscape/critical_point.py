@@ -60,8 +60,10 @@ def zero_tolerance(eigenvalues: ArrayLike, rtol: float = RTOL, atol: float = 0.0
 
 
 def inertia(eigenvalues: ArrayLike, rtol: float = RTOL, atol: float = 0.0) -> Inertia:
-    """Counts of negative, zero and positive ``eigenvalues`` (``(k,)``) with
-    :func:`zero_tolerance` ``tol``: ``λ < -tol``, ``|λ| <= tol``, ``λ > tol``."""
+    """Counts of negative, zero and positive ``eigenvalues`` (``(k,)``).
+
+    With :func:`zero_tolerance` ``tol``: ``λ < -tol``, ``|λ| <= tol``, ``λ > tol``.
+    """
     tol = zero_tolerance(eigenvalues, rtol, atol)
     w = np.asarray(eigenvalues, dtype=np.float64)
     return Inertia(int(np.sum(w < -tol)), int(np.sum(np.abs(w) <= tol)), int(np.sum(w > tol)),
@@ -115,8 +117,11 @@ class CriticalPoint(NamedTuple):
     def from_eigenvalues(cls, theta: Theta, loss: float, grad_norm: float,
                          eigenvalues: ArrayLike, rtol: float = RTOL, atol: float = 0.0
                          ) -> CriticalPoint:
-        """The record of ``theta`` (``(n,)``) from its Hessian's ``eigenvalues`` (``(n,)``,
-        ascending), counted with :func:`zero_tolerance` ``(rtol, atol)``."""
+        """The record of ``theta`` (``(n,)``) from its Hessian's ``eigenvalues``.
+
+        ``eigenvalues``: ``(n,)``, ascending, counted with :func:`zero_tolerance`
+        ``(rtol, atol)``.
+        """
         w = np.asarray(eigenvalues, dtype=np.float64)
         counts = inertia(w, rtol, atol)
         return cls(theta, float(loss), float(grad_norm), w, counts.n_negative,

@@ -52,9 +52,9 @@ class Eigenspace(NamedTuple):
 
 @record
 class SaddleEpisode(NamedTuple):
-    """A span of recorded steps ``start..end`` (inclusive) with a small gradient and a
-    negative eigenvalue.
+    """A span of recorded steps with a small gradient and a negative eigenvalue.
 
+    start, end : the span's first and last recorded steps (inclusive).
     min_eigenvalue : the most negative eigenvalue seen in the span.
     at_step : the step of the span's smallest gradient norm, where the eigenspace is taken.
     escape_direction : ndarray, shape ``(n,)``, unit vector: the run's move from ``at_step``
@@ -84,8 +84,11 @@ class SaddleEpisode(NamedTuple):
 
 
 def _bottom_eigenspace(H: LinearOperator, cluster_rtol: float, rng: RngLike) -> Eigenspace:
-    """The eigenspace of ``H``'s smallest eigenvalue: the bottom 4 pairs, doubled while
-    every one of them lies within ``cluster_rtol * |λ_min|`` of ``λ_min``."""
+    """The eigenspace of ``H``'s smallest eigenvalue.
+
+    The bottom 4 pairs, doubled while every one of them lies within
+    ``cluster_rtol * |λ_min|`` of ``λ_min``.
+    """
     op, n = CountingOperator(H), H.shape[0]
     k = min(n, 4)
     while True:
@@ -179,8 +182,10 @@ def saddle_episodes(objective: Objective, thetas: Thetas, steps: ArrayLike,
 
 
 def _escape(basis: np.ndarray, move: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """The unit projection of ``move`` (``(n,)``) onto the span of ``basis`` (``(n, m)``)
-    and the fraction of its length there; ``(basis[:, 0], nan)`` without a move."""
+    """The unit projection of ``move`` (``(n,)``) onto the span of ``basis`` (``(n, m)``).
+
+    Also the fraction of its length there; ``(basis[:, 0], nan)`` without a move.
+    """
     if move is None or not np.any(move):
         return basis[:, 0], float("nan")
     projected = basis @ (basis.T @ move)

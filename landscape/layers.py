@@ -113,8 +113,9 @@ def filter_norms(layered: Any, vector: Theta) -> list[np.ndarray]:
 
 def linear_pieces(model: MLP, theta: Theta, interval: tuple[float, float] = (-1.0, 1.0),
                   resolution: int = 20001, rtol: float = 1e-6) -> int:
-    """The number of linear pieces of a one-input, one-output ReLU network on an interval:
-    its :func:`kinks` there plus one.
+    """The number of linear pieces of a one-input, one-output ReLU network on an interval.
+
+    Its :func:`kinks` there plus one.
 
     Parameters
     ----------

@@ -66,6 +66,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
@@ -90,8 +91,11 @@ class ChunkError(RuntimeError):
 
 
 def progress_bar(total: int, desc: str | None, progress: bool | None) -> Any:
-    """A tqdm bar: shown when ``progress`` is True, never when False, and when None only if
-    output is a terminal (tqdm's ``disable=None``); a no-op without tqdm."""
+    """A tqdm bar, or a no-op without tqdm.
+
+    Shown when ``progress`` is True, never when False, and when None only if output is a
+    terminal (tqdm's ``disable=None``).
+    """
     try:
         from tqdm.auto import tqdm
     except ImportError:  # tqdm is optional (extra 'progress')
@@ -109,14 +113,16 @@ class _NoBar:
 
 
 class _OneBlasThread:
-    """BLAS on one thread while any chunk work runs in this process: the first holder sets
-    the limit, the last to leave restores what was there before.
+    """BLAS on one thread while any chunk work runs in this process.
+
+    The first holder sets the limit, the last to leave restores what was there before.
 
     OpenBLAS's limit is process-wide, and threadpoolctl lets one thread at a time set it
-    (while that thread lives, the others' limits are ignored): so :func:`map_chunks` holds
-    it in the thread that calls it, for the whole call, and each chunk holds it too (for
-    the worker processes that run chunks). The libraries are found once per process, when
-    it is first held (NumPy's and SciPy's BLAS are loaded by then: the package imports both).
+    (while a thread holds a limit, the others' are ignored; a warning says so): so
+    :func:`map_chunks` holds it in the thread that calls it, for the whole call, and each
+    chunk holds it too (for the worker processes that run chunks). The libraries are found
+    once per process, when it is first held (NumPy's and SciPy's BLAS are loaded by then:
+    the package imports both).
     """
 
     def __init__(self) -> None:
@@ -131,7 +137,18 @@ class _OneBlasThread:
                 if self._controller is None:
                     self._controller = ThreadpoolController()
                 self._limiter = self._controller.limit(limits=1, user_api="blas")
+                self._check()
             self._running += 1
+
+    def _check(self) -> None:
+        threads = [i["num_threads"] for i in self._controller.select(user_api="blas").info()]
+        if any(n != 1 for n in threads):
+            warnings.warn(f"BLAS could not be limited to one thread in thread "
+                          f"{threading.current_thread().name!r} (it runs {max(threads)}): "
+                          "another thread holds a threadpoolctl limit, and threadpoolctl "
+                          "then ignores the OpenBLAS limits of other threads; results may "
+                          "differ in their last bits from other executors'",
+                          RuntimeWarning, stacklevel=4)
 
     def __exit__(self, *exc: object) -> None:
         with self._lock:
@@ -144,8 +161,11 @@ _ONE_BLAS_THREAD = _OneBlasThread()
 
 
 class _Confined:
-    """``fn(chunk)`` run under ``memory_budget`` with BLAS on one thread (a picklable wrapper:
-    the settings of the calling block do not travel to worker processes by themselves)."""
+    """``fn(chunk)`` run under ``memory_budget`` with BLAS on one thread.
+
+    A picklable wrapper: the settings of the calling block do not travel to worker
+    processes by themselves.
+    """
 
     def __init__(self, fn: Callable[[Any], Any], memory_budget: float) -> None:
         self.fn, self.memory_budget = fn, memory_budget

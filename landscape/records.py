@@ -54,8 +54,10 @@ _READ_ERRORS = (ValueError, EOFError, OSError, KeyError, IndexError, TypeError,
 
 
 def record(cls: type) -> type:
-    """Register ``cls`` (a dataclass or NamedTuple) for :func:`load` and give it a short
-    ``repr``; returns ``cls``. Apply it above ``@dataclass``."""
+    """Register ``cls`` (a dataclass or NamedTuple) for :func:`load`; give it a short repr.
+
+    Returns ``cls``. Apply it above ``@dataclass``.
+    """
     if not (dataclasses.is_dataclass(cls) or hasattr(cls, "_fields")):
         raise TypeError(f"{cls.__name__} is neither a dataclass nor a NamedTuple")
     known = _REGISTRY.get(cls.__name__)
@@ -306,8 +308,10 @@ _ITEM = 160  # the longest one field may print
 
 
 def short_repr(self: Any) -> str:
-    """The ``repr`` of a record: its type and fields in a few lines, scalars first, arrays
-    by shape and range, collections by count."""
+    """The ``repr`` of a record: its type and fields in a few lines.
+
+    Scalars first, arrays by shape and range, collections by count.
+    """
     values = [(f, getattr(self, f)) for f in _fields(type(self))]
     values.sort(key=lambda item: not isinstance(item[1], _SCALARS + (np.generic,)))
     items = [_clip(f"{f}={_short(v)}") for f, v in values]
@@ -375,8 +379,11 @@ def _sequence(items: tuple | list) -> str:
 
 
 def _array_summary(a: np.ndarray) -> str:
-    """``(shape) [dtype] values``: all values when at most 8 (1-D), ``first -> last`` for
-    1-D, ``in [min, max]`` of the finite values otherwise, and the count of non-finite ones."""
+    """``(shape) [dtype] values``: an array described in one line.
+
+    The values: all when at most 8 (1-D), ``first -> last`` for 1-D, ``in [min, max]`` of
+    the finite values otherwise, and the count of non-finite ones.
+    """
     shape = "(" + ", ".join(map(str, a.shape)) + ("," if a.ndim == 1 else "") + ")"
     dtype = "" if a.dtype == np.float64 else f" {a.dtype}"
     if a.dtype.kind in "SU" and 0 < a.size <= 8:

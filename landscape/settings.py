@@ -114,14 +114,18 @@ _CURRENT: contextvars.ContextVar[Execution] = contextvars.ContextVar("execution"
 
 
 def current_execution() -> Execution:
-    """The settings in force here: the innermost :func:`execution` block's, else
-    :data:`DEFAULT`."""
+    """The settings in force here.
+
+    The innermost :func:`execution` block's, else :data:`DEFAULT`.
+    """
     return _CURRENT.get()
 
 
 def resolve(execution: Execution | None) -> Execution:
-    """``execution`` itself, or :func:`current_execution` when it is None (a function's
-    ``execution=None`` argument); anything else raises ValueError."""
+    """``execution`` itself, or :func:`current_execution` when it is None.
+
+    None is a function's ``execution=None`` argument; anything else raises ValueError.
+    """
     if execution is None:
         return current_execution()
     if not isinstance(execution, Execution):

@@ -80,6 +80,9 @@ def awkward_value(annotation: str, i: int, none: bool, shape=(3, 2), plain=False
     annotation = str(getattr(annotation, "__forward_arg__", annotation))
     if annotation.endswith("| None"):
         return None if none else awkward_value(annotation[:-6].strip(), i, none, shape, plain)
+    container = annotation.split("[", 1)[0]  # tuple[...], dict[...], Mapping[...]: by container
+    if container in ("tuple", "dict", "Mapping") and annotation.endswith("]"):
+        annotation = "dict" if container == "Mapping" else container
     if annotation in ("np.ndarray", "Theta", "Thetas"):
         return awkward_array(shape)
     if plain and annotation in ("float", "int", "dict"):
@@ -90,7 +93,7 @@ def awkward_value(annotation: str, i: int, none: bool, shape=(3, 2), plain=False
         return 2**62 + i
     if annotation == "bool":
         return i % 2 == 0
-    if annotation in ("str", "Kind", "Status"):
+    if annotation in ("str", "Kind", "Status", "DirectionKind", "Which | Literal['all']"):
         return {"Kind": SADDLE, "Status": DIVERGED}.get(annotation, "it's \"quoted\" é")
     if annotation == "dict":
         return {"counts": np.arange(4, dtype=np.int32), "mixed": [1.5, None, "x", float("nan")],

@@ -18,8 +18,10 @@ from landscape.objective import ParameterBlock
 
 
 def _layout(widths: tuple[int, ...]) -> tuple[ParameterBlock, ...]:
-    """One block per layer, ``W_l`` row-major (one row, a filter, per output unit), no bias:
-    the layout of an :class:`~landscape.MLP` without biases."""
+    """One block per layer: the layout of an :class:`~landscape.MLP` without biases.
+
+    ``W_l`` row-major (one row, a filter, per output unit), no bias.
+    """
     blocks, start = [], 0
     for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
         blocks.append(ParameterBlock(f"layer{i + 1}", slice(start, start + fan_in * fan_out),

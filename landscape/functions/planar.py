@@ -1,5 +1,6 @@
-"""Functions of two variables with all their critical points: saddles, Himmelblau, the
-six-hump camel, Beale.
+"""Functions of two variables with all their critical points.
+
+Saddles, Himmelblau, the six-hump camel, Beale.
 
 Each is written in ``x = θ[..., 0]``, ``y = θ[..., 1]`` (the value vectorized over leading
 axes) and returns an :class:`~landscape.functions.analytic.AnalyticObjective`. Critical

@@ -91,8 +91,10 @@ class _Chain:
 
 
 def _merged_hyperparams(transforms: tuple) -> dict:
-    """The settings of the learning rate's transform first, then the others in chain order; a
-    name an earlier one took gets the transform's position as suffix (``eps_2``)."""
+    """The settings of the learning rate's transform first, then the others in chain order.
+
+    A name an earlier one took gets the transform's position as suffix (``eps_2``).
+    """
     merged: dict = {}
     for i in sorted(range(len(transforms)), key=lambda i: transforms[i].lr is None):
         for key, value in transforms[i].hyperparams.items():

@@ -59,8 +59,11 @@ class ScaleState(NamedTuple):
 
 
 class AdamState(NamedTuple):
-    """``n_iter``: updates made; ``mu`` and ``nu``, shape ``(n,)``: moving averages of ``u`` and
-    ``u**2`` (uncorrected)."""
+    """The state of Adam's scaling.
+
+    ``n_iter``: updates made; ``mu`` and ``nu``, shape ``(n,)``: moving averages of ``u``
+    and ``u**2`` (uncorrected).
+    """
 
     n_iter: int
     mu: np.ndarray
@@ -74,8 +77,11 @@ class ScheduleState(NamedTuple):
 
 
 class PerturbedState(NamedTuple):
-    """``inner``: the wrapped transform's state; ``n_iter``: updates made; ``last_kick``: the
-    update of the last kick (``-t_thres - 1`` before the first)."""
+    """The state of the perturbation wrapper.
+
+    ``inner``: the wrapped transform's state; ``n_iter``: updates made; ``last_kick``: the
+    update of the last kick (``-t_thres - 1`` before the first).
+    """
 
     inner: Any
     n_iter: int
