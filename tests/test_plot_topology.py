@@ -106,7 +106,7 @@ def test_a_noisy_trees_lines_do_not_cross_either():
         assert np.all(tree.death[between] < tree.death[i])
 
 
-def test_the_merge_tree_on_a_plane_links_each_minimum_to_its_saddle():
+def test_the_merge_tree_on_a_plane_marks_minima_and_saddles_with_their_losses():
     f = himmelblau()
     surface = plane(f, np.zeros(2), [1.0, 0.0], [0.0, 1.0], span=5.0, resolution=101)
     tree = merge_tree(surface)
@@ -114,10 +114,14 @@ def test_the_merge_tree_on_a_plane_links_each_minimum_to_its_saddle():
     plot_contour(surface, ax=ax, levels=20)
     drawn = plot_merge_tree_on_plane(tree, ax=ax, threshold=1.0)
     keep = tree.persistence > 1.0
+    joined = keep & (tree.joins >= 0)
     np.testing.assert_array_equal(drawn.minima.get_offsets(), tree.minima[keep])
+    np.testing.assert_array_equal(drawn.saddles.get_offsets(), tree.saddles[joined])
     assert len(drawn.minima.get_offsets()) == 4 and len(drawn.saddles.get_offsets()) == 3
-    for s, i in zip(drawn.lines.get_segments(), np.flatnonzero(keep & (tree.joins >= 0))):
-        np.testing.assert_array_equal(s, [tree.minima[i], tree.saddles[i]])
+    assert [t.get_text() for t in drawn.labels] == [f"{d:.3g}" for d in tree.death[joined]]
+    assert [tuple(t.xy) for t in drawn.labels] == [tuple(p) for p in tree.saddles[joined]]
+    assert drawn.lines is None
+    assert plot_merge_tree_on_plane(tree, ax=ax, labels=False).labels == []
     _renders(fig)
 
 

@@ -24,11 +24,13 @@ PERSISTENT, NOISE = "#1f77b4", "#b0b0b0"  # bars deeper than the threshold, and 
 
 class MergeTreeArtists(NamedTuple):
     """What :func:`plot_merge_tree` and :func:`plot_merge_tree_on_plane` drew: the tree's
-    lines, the minima's markers and the saddles' markers."""
+    lines (None on a plane), the minima's markers, the saddles' markers and the saddles'
+    labels (none in the tree)."""
 
-    lines: LineCollection
+    lines: LineCollection | None
     minima: object
     saddles: object
+    labels: list
 
 
 def _bars(bars) -> np.ndarray:
@@ -197,25 +199,31 @@ def plot_merge_tree(tree: MergeTree, ax=None, threshold: float | None = None,
     ax.set_xticks([])
     ax.set_xlabel("minima (each branch joins the one to its left)")
     ax.set_ylabel("loss")
-    return MergeTreeArtists(lines, minima, saddles)
+    return MergeTreeArtists(lines, minima, saddles, [])
 
 
 def plot_merge_tree_on_plane(tree: MergeTree, ax=None, threshold: float = 0.0,
-                             **kwargs) -> MergeTreeArtists:
-    """Draw a plane's merge tree over its contours (:func:`~landscape.plot.plot_contour`):
-    the minima deeper than ``threshold`` and, linked to each, the saddle over which its
-    basin spills into a deeper one (which one is in the tree: :func:`plot_merge_tree`).
+                             labels: bool = True, **kwargs) -> MergeTreeArtists:
+    """Mark a plane's merge tree over its contours (:func:`~landscape.plot.plot_contour`):
+    the minima deeper than ``threshold`` and the saddles where their basins join deeper
+    ones, each labelled with its loss.
+
+    Which basins a saddle joins is the tree's (:func:`plot_merge_tree`): by the elder rule a
+    basin that has already swallowed others spills as a whole, so the minimum that dies at
+    a saddle may lie far from it, and no line is drawn between them.
 
     Parameters
     ----------
     tree : MergeTree of a 2-D surface.
     ax : matplotlib Axes (typically holding the contours), or None.
-    threshold : float >= 0: minima of persistence ``<= threshold`` are left out.
-    **kwargs : passed to ``LineCollection``.
+    threshold : float >= 0: minima of persistence ``<= threshold`` (and their saddles) are
+        left out.
+    labels : bool, write each saddle's loss beside it.
+    **kwargs : passed to both ``Axes.scatter`` calls.
 
     Returns
     -------
-    MergeTreeArtists: the links, the minima and the saddles.
+    MergeTreeArtists: no lines, the minima, the saddles and the labels.
     """
     if tree.minima.shape[1:] != (2,):
         raise ValueError(f"plot_merge_tree_on_plane needs the tree of a 2-D surface, got "
@@ -224,15 +232,16 @@ def plot_merge_tree_on_plane(tree: MergeTree, ax=None, threshold: float = 0.0,
     ax = new_axes(ax)
     keep = tree.persistence > threshold
     joined = np.flatnonzero(keep & (tree.joins >= 0))
-    segments = [[tree.minima[i], tree.saddles[i]] for i in joined]
-    kwargs.setdefault("colors", "white")
-    kwargs.setdefault("linewidths", 1.2)
-    links = LineCollection(segments, linestyles="--", **kwargs)
-    ax.add_collection(links)
+    kwargs = {"edgecolors": "k", "s": 60, "zorder": 3, **kwargs}
     marker, color = KIND_STYLE[MINIMUM]
     minima = ax.scatter(tree.minima[keep, 0], tree.minima[keep, 1], marker=marker, c=color,
-                        edgecolors="k", s=60, zorder=3, label="minimum")
+                        label="minimum", **kwargs)
     marker, color = KIND_STYLE[SADDLE]
     saddles = ax.scatter(tree.saddles[joined, 0], tree.saddles[joined, 1], marker=marker,
-                         c=color, edgecolors="k", s=60, zorder=3, label="joining saddle")
-    return MergeTreeArtists(links, minima, saddles)
+                         c=color, label="saddle where a basin joins", **kwargs)
+    texts = [ax.annotate(f"{tree.death[i]:.3g}", tree.saddles[i], xytext=(6, 6),
+                         textcoords="offset points", fontsize=8, color="k",
+                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                               "alpha": 0.7})
+             for i in joined] if labels else []
+    return MergeTreeArtists(None, minima, saddles, texts)
