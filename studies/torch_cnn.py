@@ -33,6 +33,7 @@ from landscape.torch import from_module
 
 TITLE = "A small CNN on the digits, trained in PyTorch, measured through landscape.torch"
 BATCH = 256  # the DataLoader the landscape is measured through
+CLOSE = 0.05  # the close-up of the line along the top eigenvector: this fraction of it
 nn = torch.nn
 
 
@@ -93,6 +94,7 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     surface = plane(objective, theta, directions, span=1.0, resolution=11 if quick else 31)
     reach = 1.0 / np.sqrt(lam)  # where lambda_1 alpha^2 / 2 reaches half a nat
     along = line(objective, theta, v1, span=reach, resolution=21 if quick else 41)
+    close = line(objective, theta, v1, span=CLOSE * reach, resolution=21 if quick else 41)
     # lambda_1 against a central difference of the gradient along v1; the step is tiny
     # because ReLU and max-pool kinks within reach of larger steps bend the difference.
     h = 1e-6
@@ -101,19 +103,24 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
 
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
     add_colorbar(plot_contour(surface, ax=ax, levels=30, log=True), ax=ax, label="training loss")
-    ax.plot([0], [0], "r*", markersize=10, label="trained network")
-    ax.set_title("CNN on digits: filter-normalized plane")
-    ax.legend(loc="upper right")
+    ax.plot([0], [0], "r*", markersize=10)
+    ax.set_title("CNN on digits: filter-normalized plane\nthrough the trained network (star)")
     save_png(fig, out / "plane.png")
 
-    alpha = along.axes[0]
-    taylor = value + (g @ v1) * alpha + 0.5 * lam * alpha**2  # second order along v1
-    fig, ax = plt.subplots(figsize=(5.2, 3.8))
-    plot_line(along, ax=ax, label="loss along top eigenvector")
-    ax.plot(alpha, taylor, "--", label=rf"second-order model, $\lambda_1$ = {lam:.3g}")
-    ax.set_xlabel(r"$\alpha$ along the top Hessian eigenvector")
-    ax.set_title("Curvature from the adapter's HVPs")
-    ax.legend()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    for ax, curve, title in ((axes[0], along, "out to where the model predicts half a nat"),
+                             (axes[1], close, f"close up: {CLOSE:g} of that range")):
+        alpha = curve.axes[0]
+        taylor = value + (g @ v1) * alpha + 0.5 * lam * alpha**2  # second order along v1
+        plot_line(curve, ax=ax, label="loss along the top eigenvector")
+        ax.plot(alpha, taylor, "--", label=rf"second-order model, $\lambda_1$ = {lam:.3g}")
+        ax.set_xlabel(r"$\alpha$ along the top Hessian eigenvector (unit norm)")
+        ax.set_title(title)
+    axes[0].axvspan(-CLOSE * reach, CLOSE * reach, color="0.9", zorder=0,
+                    label="the close-up's range")
+    for ax in axes:
+        ax.legend(loc="upper center", fontsize=9)
+    fig.suptitle("Curvature from the adapter's HVPs: the loss along the top eigenvector")
     save_png(fig, out / "top_eigenvector.png")
 
     numbers = {
