@@ -20,9 +20,10 @@ targets ``Y`` (``(N, m)``) to
   ``N(o, noise_std^2 I)`` (``noise_std`` is used by the squared error only).
 
 Mean squared error is the mean over samples *and* outputs, ``mean((o - y)^2)`` (PyTorch's
-``MSELoss``), times 1/2 when ``half=True``. Cross-entropy is summed over outputs and
-averaged over samples; softmax cross-entropy uses a stable log-sum-exp, sigmoid
-cross-entropy ``log(1 + e^z) - y z``.
+``MSELoss``), times 1/2 when ``half=True``; mean absolute error likewise ``mean(|o - y|)``
+(``L1Loss``), with the kink at a zero residual reported as it is (:class:`AbsoluteError`).
+Cross-entropy is summed over outputs and averaged over samples; softmax cross-entropy uses
+a stable log-sum-exp, sigmoid cross-entropy ``log(1 + e^z) - y z``.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from landscape.activations import sigmoid
 
 #: The network's output layer: ``'linear'``, ``'sigmoid'`` or ``'softmax'``.
 OutputName: TypeAlias = Literal["linear", "sigmoid", "softmax"]
-#: The loss: ``'mse'`` or ``'cross_entropy'``.
-LossName: TypeAlias = Literal["mse", "cross_entropy"]
+#: The loss: ``'mse'``, ``'mae'`` or ``'cross_entropy'``.
+LossName: TypeAlias = Literal["mse", "mae", "cross_entropy"]
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -52,6 +53,32 @@ def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _softmax_jvp(p: np.ndarray, u: np.ndarray) -> np.ndarray:
     """``J u`` for the softmax Jacobian ``J = diag(p) - p p^T`` (symmetric)."""
     return p * (u - _rowdot(p, u))
+
+
+def _softmax_jvp_change(p: np.ndarray, r: np.ndarray, rp: np.ndarray) -> np.ndarray:
+    """``R{J} r``: how ``J r`` changes (``r`` held) when ``p`` moves by ``rp = J u``."""
+    return rp * (r - _rowdot(p, r)) - p * _rowdot(rp, r)
+
+
+def _output_gram(kind: str, u: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """``J_o^T J_o u`` with ``J_o`` the Jacobian of the output ``o(z)`` (symmetric) of kind
+    ``kind``, ``(N, m)``."""
+    if kind == "linear":
+        return u
+    if kind == "sigmoid":
+        s1 = o * (1.0 - o)
+        return s1 * s1 * u
+    return _softmax_jvp(o, _softmax_jvp(o, u))
+
+
+def _through_output(kind: str, o: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``J_o^T r``: a gradient ``r`` in the outputs ``o = o(z)`` carried to the logits, where
+    ``kind`` is the output (``'linear'``, ``'sigmoid'`` or ``'softmax'``), ``(N, m)``."""
+    if kind == "linear":
+        return r
+    if kind == "sigmoid":
+        return r * o * (1.0 - o)
+    return _softmax_jvp(o, r)
 
 
 class SoftmaxCrossEntropy:
@@ -160,12 +187,7 @@ class SquaredError:
 
     def grad(self, z: np.ndarray, Y: np.ndarray, o: np.ndarray) -> np.ndarray:
         """``2 c J_o^T (o - Y)`` per sample, ``(N, m)``."""
-        r = 2.0 * self.scale * (o - Y)
-        if self.kind == "linear":
-            return r
-        if self.kind == "sigmoid":
-            return r * o * (1.0 - o)
-        return _softmax_jvp(o, r)
+        return _through_output(self.kind, o, 2.0 * self.scale * (o - Y))
 
     def hvp(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray) -> np.ndarray:
         """The exact output Hessian applied to ``u``, residual term included, ``(N, m)``."""
@@ -178,16 +200,7 @@ class SquaredError:
         # softmax: g = J r with r = c (o - Y); R{g} = R{J} r + J R{r}, R{o} = J u.
         r = c * (o - Y)
         ro = _softmax_jvp(o, u)
-        return ro * (r - _rowdot(o, r)) - o * _rowdot(ro, r) + _softmax_jvp(o, c * ro)
-
-    def _output_gram(self, u: np.ndarray, o: np.ndarray) -> np.ndarray:
-        """``J_o^T J_o u`` with ``J_o`` the Jacobian of the output ``o(z)`` (symmetric)."""
-        if self.kind == "linear":
-            return u
-        if self.kind == "sigmoid":
-            s1 = o * (1.0 - o)
-            return s1 * s1 * u
-        return _softmax_jvp(o, _softmax_jvp(o, u))
+        return _softmax_jvp_change(o, r, ro) + _softmax_jvp(o, c * ro)
 
     def gauss_newton(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray
                      ) -> np.ndarray:
@@ -195,7 +208,7 @@ class SquaredError:
 
         It is the Hessian itself for a linear output.
         """
-        return 2.0 * self.scale * self._output_gram(u, o)
+        return 2.0 * self.scale * _output_gram(self.kind, u, o)
 
     def fisher(self, u: np.ndarray, o: np.ndarray, noise_std: float | None = None
                ) -> np.ndarray:
@@ -206,13 +219,85 @@ class SquaredError:
         if noise_std is None:
             raise ValueError("the squared error's Fisher needs noise_std, the standard "
                              "deviation of its Gaussian")
-        return self._output_gram(u, o) / noise_std**2
+        return _output_gram(self.kind, u, o) / noise_std**2
+
+
+class AbsoluteError:
+    """Mean absolute error of a linear, sigmoid or softmax output: ``mean(|o - Y|)`` over
+    samples and outputs (PyTorch's ``L1Loss``).
+
+    Kept honest, as the step activation is: ``|r|`` has no derivative at ``r = 0`` and a
+    second derivative of zero wherever it has one.
+
+    - The gradient is ``J_o^T sign(o - Y) / m``, with ``sign(0) = 0`` where a residual is
+      exactly zero (a subgradient; PyTorch's ``L1Loss`` returns the same). Its size does not
+      shrink as the residuals do: fixed-step gradient descent chatters around a minimum
+      instead of settling into it, as it does with the squared error's shrinking gradient.
+    - The Hessian-vector product is the Hessian where it exists: the output's own curvature
+      ``R{J_o^T} sign(o - Y) / m`` and nothing from the kink, so it is exactly zero for a
+      linear output and the Gauss-Newton curvature is zero for every output. Curvature
+      measured through it (sharpness, Lanczos, the Gauss-Newton matrix) says nothing about
+      how sharp an absolute-error minimum is: its kink is infinitely sharp.
+    - It is the negative log-likelihood (up to a constant) of a Laplace distribution
+      centred at ``o``; :meth:`fisher` is that distribution's Fisher.
+    """
+
+    def __init__(self, output: OutputName, n_outputs: int):
+        self.kind = output
+        self.scale = 1.0 / n_outputs
+
+    def output(self, z: np.ndarray) -> np.ndarray:
+        """The network's output ``o(z)``, shape of ``z``."""
+        if self.kind == "linear":
+            return z
+        return sigmoid(z) if self.kind == "sigmoid" else _softmax(z)
+
+    def value_and_output(self, z: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mean loss (``z.shape[:-2]``) and the outputs (shape of ``z``)."""
+        o = self.output(z)
+        return self.scale * np.abs(o - Y).sum(axis=-1).mean(axis=-1), o
+
+    def value(self, z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The mean loss over the samples, shape ``z.shape[:-2]``."""
+        return self.value_and_output(z, Y)[0]
+
+    def grad(self, z: np.ndarray, Y: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """``c J_o^T sign(o - Y)`` per sample, ``(N, m)`` (``sign(0) = 0``)."""
+        return _through_output(self.kind, o, self.scale * np.sign(o - Y))
+
+    def hvp(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """``R{J_o^T} c sign(o - Y)``: the Hessian off the kinks applied to ``u``, ``(N, m)``;
+        zero for a linear output."""
+        r = self.scale * np.sign(o - Y)
+        if self.kind == "linear":
+            return np.zeros_like(u)
+        if self.kind == "sigmoid":
+            return r * o * (1.0 - o) * (1.0 - 2.0 * o) * u
+        return _softmax_jvp_change(o, r, _softmax_jvp(o, u))
+
+    def gauss_newton(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray
+                     ) -> np.ndarray:
+        """Zero, ``(N, m)``: ``|r|`` has no curvature in the outputs off its kink."""
+        return np.zeros_like(u)
+
+    def fisher(self, u: np.ndarray, o: np.ndarray, noise_std: float | None = None
+               ) -> np.ndarray:
+        """The Fisher of the Laplace distribution of standard deviation ``noise_std`` centred
+        at ``o``, in the logits: ``2 J_o^T J_o u / noise_std^2``, ``(N, m)``.
+
+        The Laplace of scale ``b`` (standard deviation ``sqrt(2) b``) has the score
+        ``sign(y - o) / b``, whose square is ``1 / b^2`` for every ``y``.
+        """
+        if noise_std is None:
+            raise ValueError("the absolute error's Fisher needs noise_std, the standard "
+                             "deviation of its Laplace distribution")
+        return 2.0 * _output_gram(self.kind, u, o) / noise_std**2
 
 
 OUTPUTS: tuple[OutputName, ...] = get_args(OutputName)
 LOSSES: tuple[LossName, ...] = get_args(LossName)
 #: A head: the output layer and the loss of an MLP.
-Head: TypeAlias = SoftmaxCrossEntropy | SigmoidCrossEntropy | SquaredError
+Head: TypeAlias = SoftmaxCrossEntropy | SigmoidCrossEntropy | SquaredError | AbsoluteError
 
 
 def make_head(output: OutputName, loss: LossName, n_outputs: int, half_mse: bool = False
@@ -220,6 +305,8 @@ def make_head(output: OutputName, loss: LossName, n_outputs: int, half_mse: bool
     """The head for an ``output`` / ``loss`` pair (names already checked)."""
     if loss == "mse":
         return SquaredError(output, n_outputs, half_mse)
+    if loss == "mae":
+        return AbsoluteError(output, n_outputs)
     if output == "softmax":
         return SoftmaxCrossEntropy()
     if output == "sigmoid":

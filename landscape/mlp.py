@@ -71,7 +71,10 @@ class MLP:
     activation : name or one name per hidden layer: 'sigmoid', 'tanh', 'relu',
         'softplus', 'linear' or 'step'.
     output : 'linear', 'sigmoid' or 'softmax'.
-    loss : 'mse' (mean over samples and outputs) or 'cross_entropy'.
+    loss : 'mse' (mean over samples and outputs), 'mae' (mean absolute error, likewise; its
+        gradient is the sign of the residual and its second derivative zero off the kink,
+        so Hessian-vector products see no curvature from it: see
+        :class:`~landscape.heads.AbsoluteError`) or 'cross_entropy'.
     bias : bool, or one bool per layer (e.g. ``[True, False]`` for an output layer
         without bias).
     half_mse : multiply the MSE by 1/2.

@@ -10,7 +10,8 @@ from landscape import MLP, check_derivatives, execution
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "softplus", "linear"]
 HEADS = [("linear", "mse"), ("sigmoid", "mse"), ("softmax", "mse"),
-         ("softmax", "cross_entropy"), ("sigmoid", "cross_entropy")]
+         ("softmax", "cross_entropy"), ("sigmoid", "cross_entropy"),
+         ("linear", "mae"), ("sigmoid", "mae"), ("softmax", "mae")]  # mae: off its kinks
 
 
 def _problem(sizes, output, loss, rng, n=9, **kw):
@@ -164,6 +165,61 @@ def test_step_network_has_exactly_zero_hidden_gradient():
     assert not model.differentiable
     assert np.all(g[first.weight] == 0) and np.all(g[first.bias] == 0)
     assert np.linalg.norm(g[model.blocks[1].weight]) > 0  # the output layer still learns
+
+
+def test_absolute_error_is_the_mean_absolute_residual_with_sign_gradient_and_no_curvature():
+    """Linear regression under mean |X w + b - y|: gradient (1/N) A^T sign(A theta - y) with
+    A = [X 1]; the Hessian is zero wherever it exists (off the kinks)."""
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
+    obj = MLP([3, 1], output="linear", loss="mae").objective(X, y)
+    A = np.hstack([X, np.ones((20, 1))])
+    theta = rng.standard_normal(4)
+    r = A @ theta - y
+    assert obj.loss(theta) == pytest.approx(np.mean(np.abs(r)), rel=1e-14)
+    np.testing.assert_allclose(obj.grad(theta), A.T @ np.sign(r) / 20, rtol=1e-13)
+    assert np.all(obj.hessian(theta) == 0)
+    # targets the network fits exactly at theta: every residual there is 0, and sign(0) = 0
+    model = MLP([3, 1], output="linear", loss="mae")
+    exact = model.objective(X, model.predict(theta, X))
+    assert exact.loss(theta) == 0 and np.all(exact.grad(theta) == 0)
+    # near it the gradient keeps its size, the sign of the residuals: it does not shrink
+    d = rng.standard_normal(4)
+    near = [exact.grad(theta + t * d) for t in (1e-2, 1e-5, 1e-8)]
+    np.testing.assert_allclose(near, [A.T @ np.sign(A @ d) / 20] * 3, rtol=1e-13)
+
+
+def test_absolute_error_hessian_of_a_sigmoid_output_is_the_outputs_own_curvature():
+    """One sigmoid output of a linear layer: loss mean |s(a.theta) - y|; off the kinks its
+    Hessian is (1/N) sum sign(s - y) s (1 - s) (1 - 2 s) a a^T, and its Gauss-Newton part
+    is zero."""
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((15, 2)), rng.uniform(0, 1, 15)
+    model = MLP([2, 1], output="sigmoid", loss="mae")
+    obj = model.objective(X, y)
+    theta = rng.standard_normal(3)
+    A = np.hstack([X, np.ones((15, 1))])
+    s = 1 / (1 + np.exp(-A @ theta))
+    weights = np.sign(s - y) * s * (1 - s) * (1 - 2 * s) / 15
+    np.testing.assert_allclose(obj.hessian(theta), (A * weights[:, None]).T @ A, rtol=1e-10,
+                               atol=1e-15)
+    u = rng.standard_normal((15, 1))
+    assert np.all(model.head.gauss_newton(A @ theta, y[:, None], u, s[:, None]) == 0)
+
+
+def test_absolute_error_fisher_is_the_laplace_score_variance():
+    """A Laplace of standard deviation sigma (scale b = sigma / sqrt 2) has the score
+    sign(y - o) / b in its centre o: its square is 1 / b^2 = 2 / sigma^2 for every y."""
+    rng = np.random.default_rng(10)
+    model = MLP([2, 3], output="sigmoid", loss="mae")
+    z = rng.standard_normal((4, 3))
+    o = 1 / (1 + np.exp(-z))
+    sigma, u = 0.7, rng.standard_normal((4, 3))
+    y = o + rng.laplace(0.0, sigma / np.sqrt(2), (4, 3))
+    score = o * (1 - o) * np.sign(y - o) / (sigma / np.sqrt(2))  # in the logits
+    np.testing.assert_allclose(model.head.fisher(u, o, sigma), score * score * u, rtol=1e-13)
+    with pytest.raises(ValueError, match="noise_std"):
+        model.head.fisher(u, o)
 
 
 def test_unflatten_gives_views_in_pytorch_layout():
