@@ -88,9 +88,12 @@ class MergeTree:
 
     @property
     def on_edge(self) -> np.ndarray:
-        """Whether each minimum lies on the grid's boundary (the first or last point along
-        some axis), shape ``(k,)``: such a minimum of the sampled loss may be a slope that
-        goes on down outside the grid, not a minimum of the loss."""
+        """Whether each minimum lies on the grid's boundary, shape ``(k,)``.
+
+        On the boundary: the first or last point along some axis. Such a minimum of the
+        sampled loss may be a slope that goes on down outside the grid, not a minimum of the
+        loss.
+        """
         return np.any((self.index == 0) | (self.index == np.asarray(self.shape) - 1), axis=1)
 
     def count(self, threshold: float = 0.0) -> int:
@@ -99,9 +102,11 @@ class MergeTree:
         return int(np.sum(self.persistence > threshold))
 
     def survivors(self, threshold: float = 0.0) -> np.ndarray:
-        """Row of the basin that each basin belongs to when those of persistence
-        ``<= threshold`` are merged into the ones they join, shape ``(k,)``: ``i`` itself
-        where basin ``i`` is deeper than ``threshold``."""
+        """Row of the basin that each basin belongs to after merging, shape ``(k,)``.
+
+        Basins of persistence ``<= threshold`` are merged into the ones they join; ``i``
+        itself where basin ``i`` is deeper than ``threshold``.
+        """
         threshold = real_in(threshold, "threshold", 0.0)
         owner = np.arange(len(self.birth))
         for i in np.flatnonzero(self.persistence <= threshold):  # joins[i] < i: born earlier
@@ -115,8 +120,10 @@ class MergeTree:
 
 
 def _as_surface(surface: Surface | ArrayLike) -> Surface:
-    """``surface``, or an array of values as a Surface on the grid indices (coordinates
-    ``0 .. n_j - 1`` along axis ``j``, parameters = coordinates)."""
+    """``surface``, or an array of values as a Surface on the grid indices.
+
+    Coordinates ``0 .. n_j - 1`` along axis ``j``, parameters = coordinates.
+    """
     if isinstance(surface, Surface):
         return surface
     values = _as_array(surface, "surface", np.float64)
@@ -129,8 +136,10 @@ def _as_surface(surface: Surface | ArrayLike) -> Surface:
 
 
 def _levels(surface: Surface) -> np.ndarray:
-    """The surface's values with NaN as ``+inf``; a ValueError when none is finite or
-    when one is ``-inf``."""
+    """The surface's values with NaN as ``+inf``.
+
+    A ValueError when none is finite or when one is ``-inf``.
+    """
     values = np.asarray(surface.values, dtype=np.float64)
     if not np.any(np.isfinite(values)):
         raise ValueError("the surface has no finite value: nothing to compute persistence of")
@@ -158,8 +167,10 @@ def _axis_edges(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _coords(surface: Surface, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Grid indices ``(m, d)`` of flat indices (``-1`` rows for ``-1``) and coordinates
-    (NaN rows there)."""
+    """Grid indices ``(m, d)`` and coordinates of flat indices.
+
+    ``-1`` rows of indices for ``-1``, and NaN rows of coordinates there.
+    """
     shape = surface.values.shape
     index = np.stack(np.unravel_index(np.maximum(flat, 0), shape), axis=1).reshape(-1, len(shape))
     coords = np.stack([np.asarray(a, dtype=np.float64)[index[:, j]]
@@ -176,9 +187,11 @@ def _coords(surface: Surface, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _elder_merges(levels: np.ndarray, ranks: np.ndarray) -> list[tuple[int, int, int]]:
-    """``(minimum, saddle, elder minimum)`` (flat indices) of every basin that joins an older
-    one, in the order of the sweep; ``saddle`` and ``elder`` are ``-1`` for basins that join
-    only at ``+inf`` (across NaN)."""
+    """``(minimum, saddle, elder minimum)`` of every basin that joins an older one.
+
+    Flat indices, in the order of the sweep; ``saddle`` and ``elder`` are ``-1`` for basins
+    that join only at ``+inf`` (across NaN).
+    """
     a, b = _axis_edges(levels.shape)
     n = ranks.size
     weight = np.maximum(ranks[a], ranks[b]) + 1.0  # > 0: SciPy drops zero-weight edges
@@ -300,9 +313,11 @@ def persistence_diagram(surface: Surface | ArrayLike, dimension: int = 0) -> np.
 
 def _steepest_lower(surface: Surface, levels: np.ndarray, ranks: np.ndarray,
                     minima: np.ndarray) -> np.ndarray:
-    """Each point's neighbour (flat index; among the ``3^d - 1`` around it) of steepest
-    descent in the slice's metric, among those earlier in the sweep; itself at the
-    ``minima`` (flat indices) and where there is none."""
+    """Each point's neighbour of steepest descent in the slice's metric (flat index).
+
+    Among the ``3^d - 1`` neighbours around it, among those earlier in the sweep; itself at
+    the ``minima`` (flat indices) and where there is none.
+    """
     shape, d = levels.shape, levels.ndim
     steps = np.array([np.ptp(a) / max(len(a) - 1, 1) for a in surface.axes], dtype=np.float64)
     gram = np.atleast_2d(surface.directions) @ np.atleast_2d(surface.directions).T
@@ -324,15 +339,16 @@ def _steepest_lower(surface: Surface, levels: np.ndarray, ranks: np.ndarray,
             ranks.size).reshape(shape)))
         steepest = np.where(better, slope, steepest)
         best = np.where(better, padded_index[window], best)
-    best = best.ravel()
-    best[minima] = minima
-    return best
+    flat = best.ravel()
+    flat[minima] = minima
+    return flat
 
 
 def basins(surface: Surface | ArrayLike, threshold: float = 0.0,
            tree: MergeTree | None = None) -> Basins:
-    """The basin of every grid point: where discrete steepest descent takes it, with the
-    basins of persistence ``<= threshold`` merged into the ones they join.
+    """The basin of every grid point: where discrete steepest descent takes it.
+
+    The basins of persistence ``<= threshold`` are merged into the ones they join.
 
     Steepest descent moves each point to the neighbour (of the ``3^d - 1`` around it) down
     which the loss falls fastest per unit of distance in parameter space, until it reaches
