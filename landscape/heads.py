@@ -61,8 +61,10 @@ def _softmax_jvp_change(p: np.ndarray, r: np.ndarray, rp: np.ndarray) -> np.ndar
 
 
 def _output_gram(kind: str, u: np.ndarray, o: np.ndarray) -> np.ndarray:
-    """``J_o^T J_o u`` with ``J_o`` the Jacobian of the output ``o(z)`` (symmetric) of kind
-    ``kind``, ``(N, m)``."""
+    """``J_o^T J_o u``, ``(N, m)``, with ``J_o`` the Jacobian of the output ``o(z)``.
+
+    ``J_o`` (symmetric) is that of the output of kind ``kind``.
+    """
     if kind == "linear":
         return u
     if kind == "sigmoid":
@@ -72,8 +74,10 @@ def _output_gram(kind: str, u: np.ndarray, o: np.ndarray) -> np.ndarray:
 
 
 def _through_output(kind: str, o: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """``J_o^T r``: a gradient ``r`` in the outputs ``o = o(z)`` carried to the logits, where
-    ``kind`` is the output (``'linear'``, ``'sigmoid'`` or ``'softmax'``), ``(N, m)``."""
+    """``J_o^T r``, ``(N, m)``: a gradient ``r`` in the outputs ``o = o(z)`` carried to the logits.
+
+    ``kind`` is the output (``'linear'``, ``'sigmoid'`` or ``'softmax'``).
+    """
     if kind == "linear":
         return r
     if kind == "sigmoid":
@@ -223,8 +227,9 @@ class SquaredError:
 
 
 class AbsoluteError:
-    """Mean absolute error of a linear, sigmoid or softmax output: ``mean(|o - Y|)`` over
-    samples and outputs (PyTorch's ``L1Loss``).
+    """Mean absolute error of a linear, sigmoid or softmax output.
+
+    ``mean(|o - Y|)`` over samples and outputs (PyTorch's ``L1Loss``).
 
     Kept honest, as the step activation is: ``|r|`` has no derivative at ``r = 0`` and a
     second derivative of zero wherever it has one.
@@ -266,8 +271,10 @@ class AbsoluteError:
         return _through_output(self.kind, o, self.scale * np.sign(o - Y))
 
     def hvp(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray) -> np.ndarray:
-        """``R{J_o^T} c sign(o - Y)``: the Hessian off the kinks applied to ``u``, ``(N, m)``;
-        zero for a linear output."""
+        """``R{J_o^T} c sign(o - Y)``: the Hessian off the kinks applied to ``u``, ``(N, m)``.
+
+        Zero for a linear output.
+        """
         r = self.scale * np.sign(o - Y)
         if self.kind == "linear":
             return np.zeros_like(u)
@@ -282,8 +289,9 @@ class AbsoluteError:
 
     def fisher(self, u: np.ndarray, o: np.ndarray, noise_std: float | None = None
                ) -> np.ndarray:
-        """The Fisher of the Laplace distribution of standard deviation ``noise_std`` centred
-        at ``o``, in the logits: ``2 J_o^T J_o u / noise_std^2``, ``(N, m)``.
+        """The Fisher of the Laplace distribution centred at ``o``, in the logits, ``(N, m)``.
+
+        Of standard deviation ``noise_std``: ``2 J_o^T J_o u / noise_std^2``.
 
         The Laplace of scale ``b`` (standard deviation ``sqrt(2) b``) has the score
         ``sign(y - o) / b``, whose square is ``1 / b^2`` for every ``y``.

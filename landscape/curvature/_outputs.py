@@ -39,9 +39,12 @@ OutputKind: TypeAlias = Literal["ggn", "fisher", "empirical_fisher"]
 
 @record
 class DiagonalEstimate(NamedTuple):
-    """The diagonal of a symmetric ``n x n`` operator: ``diagonal`` ``(n,)``, its
-    entrywise standard error ``stderr`` ``(n,)`` (zero for an exact diagonal) and the
-    operator products ``n_hvp`` spent (zero when computed without products)."""
+    """The diagonal of a symmetric ``n x n`` operator.
+
+    ``diagonal`` ``(n,)``, its entrywise standard error ``stderr`` ``(n,)`` (zero for an
+    exact diagonal) and the operator products ``n_hvp`` spent (zero when computed without
+    products).
+    """
 
     diagonal: np.ndarray
     stderr: np.ndarray
@@ -53,8 +56,11 @@ def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def noise_model(is_gaussian: bool, noise_std: float | None, loss: str) -> float | None:
-    """``noise_std`` checked against the likelihood: required (positive) for a squared
-    error (a Gaussian only with a stated noise), refused for cross-entropy."""
+    """``noise_std`` checked against the likelihood.
+
+    Required (positive) for a squared error (a Gaussian only with a stated noise), refused
+    for cross-entropy.
+    """
     if is_gaussian:
         if noise_std is None:
             raise ValueError(f"the Fisher needs a likelihood, and the {loss} loss is one only "
@@ -107,8 +113,11 @@ class MLPOutputs:
         return out + self._decay(v) if self.decay else out
 
     def diagonal(self) -> np.ndarray:
-        """The exact diagonal: ``C_i = S_i S_i^T`` (``eigh`` of each sample's ``m x m``
-        block, negative rounding clipped), then ``sum_k sum_i (J_i^T S_i e_k)^2 / N``."""
+        """The exact diagonal, from ``C_i = S_i S_i^T`` for each sample.
+
+        ``eigh`` of each sample's ``m x m`` block (negative rounding clipped) gives ``S_i``,
+        then the diagonal is ``sum_k sum_i (J_i^T S_i e_k)^2 / N``.
+        """
         n, m = self.objective.n_samples, self.objective.model.sizes[-1]
         blocks = np.stack([self.outer(np.broadcast_to(e, (n, m))) for e in np.eye(m)], axis=-1)
         w, V = np.linalg.eigh(0.5 * (blocks + blocks.swapaxes(-1, -2)))
@@ -121,8 +130,10 @@ class MLPOutputs:
 
 def network_outputs(objective: Objective, theta: np.ndarray, kind: OutputKind,
                     noise_std: float | None) -> MLPOutputs | TorchOutputs:
-    """The backend of ``objective``: :class:`MLPOutputs` or the PyTorch one; a ValueError
-    for an objective without network outputs."""
+    """The backend of ``objective``: :class:`MLPOutputs` or the PyTorch one.
+
+    A ValueError for an objective without network outputs.
+    """
     if isinstance(objective, MLPObjective):
         return MLPOutputs(objective, theta, kind, noise_std)
     adapter = sys.modules.get("landscape.torch")  # loaded if the objective is a torch one
@@ -156,8 +167,9 @@ class OutputCurvature(SymmetricOperator):
         return np.asarray(self._outputs.product(np.ravel(v)), dtype=np.float64)
 
     def diagonal(self) -> DiagonalEstimate:
-        """The exact diagonal, ``(dim,)``, for an MLP objective: ``m`` backward passes
-        (``m`` outputs), no operator products; ``stderr`` is zero.
+        """The exact diagonal, ``(dim,)``, for an MLP objective.
+
+        ``m`` backward passes (``m`` outputs), no operator products; ``stderr`` is zero.
 
         Raises ValueError for a torch objective (estimate it with
         :func:`~landscape.curvature.hutchinson_diagonal`).

@@ -39,8 +39,10 @@ _LIKELIHOODS = "CrossEntropyLoss, BCEWithLogitsLoss or MSELoss (or their functio
 
 
 def _likelihood(loss_fn: Callable, n_outputs: int) -> tuple[Head, bool]:
-    """The head whose ``fisher`` is the predictive distribution's Fisher, and whether it is a
-    Gaussian (needs ``noise_std``); a ValueError for a loss that is not a likelihood."""
+    """The head whose ``fisher`` is the predictive distribution's Fisher, and whether Gaussian.
+
+    A Gaussian needs ``noise_std``; a ValueError for a loss that is not a likelihood.
+    """
     name = getattr(loss_fn, "__qualname__", type(loss_fn).__name__)
     weighted = any(getattr(loss_fn, attr, None) is not None for attr in ("weight", "pos_weight"))
     if weighted or float(getattr(loss_fn, "label_smoothing", None) or 0.0):

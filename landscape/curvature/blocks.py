@@ -69,8 +69,10 @@ def parameter_groups(objective: Any) -> dict[str, np.ndarray]:
 
 
 class BlockOperator(SymmetricOperator):
-    """The principal submatrix ``op[indices, indices]``, shape ``(k, k)``, as products of
-    ``op``. Attributes: ``op``, ``indices`` (``(k,)``, ascending), ``names`` (the groups)."""
+    """The principal submatrix ``op[indices, indices]``, shape ``(k, k)``, as products of ``op``.
+
+    Attributes: ``op``, ``indices`` (``(k,)``, ascending), ``names`` (the groups).
+    """
 
     def __init__(self, op: LinearOperator, indices: np.ndarray, names: tuple[str, ...]):
         super().__init__(len(indices))

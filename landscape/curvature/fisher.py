@@ -47,8 +47,10 @@ class FisherOperator(OutputCurvature):
 
 
 class EmpiricalFisherOperator(OutputCurvature):
-    """The empirical Fisher ``(1/N) sum_i g_i g_i^T`` at ``theta``, ``(dim, dim)``: rank at
-    most ``N``, never formed (each product is one forward and one backward pass)."""
+    """The empirical Fisher ``(1/N) sum_i g_i g_i^T`` at ``theta``, ``(dim, dim)``.
+
+    Rank at most ``N``, never formed (each product is one forward and one backward pass).
+    """
 
     kind: ClassVar[OutputKind] = "empirical_fisher"
 
@@ -85,8 +87,9 @@ def fisher_operator(objective: Objective, theta: Theta,
 
 
 def empirical_fisher_operator(objective: Objective, theta: Theta) -> EmpiricalFisherOperator:
-    """The empirical Fisher ``(1/N) sum_i g_i g_i^T`` at ``theta`` as a LinearOperator
-    ``(dim, dim)``; ``g_i`` is the gradient of sample ``i``'s loss (any loss).
+    """The empirical Fisher ``(1/N) sum_i g_i g_i^T`` at ``theta``, a LinearOperator.
+
+    Shape ``(dim, dim)``; ``g_i`` is the gradient of sample ``i``'s loss (any loss).
 
     Raises ValueError for an objective without network outputs or a bad ``theta``.
     """
