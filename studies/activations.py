@@ -208,7 +208,7 @@ def plot_units(units: dict, out: Path) -> None:
            title="Cosine between inputs and each unit's weights\n"
                  "(1: an input shaped exactly like the weights)")
     ax.set_xticks(units_axis)
-    fig.legend(loc="outside right upper", fontsize=9)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=9)
     save_png(fig, out / "unit_alignment.png")
 
 
