@@ -8,10 +8,20 @@ with matplotlib, a still picture to show where the page cannot be (a gallery thu
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
 import plotly.graph_objects as go
 
 from landscape.plot._style import axis_labels, check_dims, label_colors, log_height
+
+if TYPE_CHECKING:
+    from matplotlib.colors import Colormap
+    from matplotlib.figure import Figure
+    from mpl_toolkits.mplot3d import Axes3D
+
+    from landscape.surface import Projection, Surface
 
 #: The scene's box: x and y as long as each other, the height half of that, so a steep
 #: surface neither towers out of the picture nor hides the floor.
@@ -24,14 +34,16 @@ CAMERA = {"eye": {"x": -1.2, "y": -1.2, "z": 1.15}, "center": {"x": 0.0, "y": 0.
 LIFT = 0.015
 
 
-def _hover(p) -> list[str]:
+def _hover(p: Projection) -> list[str]:
     """Hover text of each point of a projection: step, loss and projection residual."""
     steps = p.steps if p.steps is not None else np.arange(len(p.coords))
+    loss = cast(np.ndarray, p.loss)  # surface_figure checked that it is there
     return [f"{p.label or 'run'}<br>step {s:g}<br>loss {v:.6g}<br>residual {r:.2g}"
-            for s, v, r in zip(steps, p.loss, p.residual)]
+            for s, v, r in zip(steps, loss, p.residual)]
 
 
-def _trajectory_trace(p, z: np.ndarray, color: str, show_legend: bool) -> go.Scatter3d:
+def _trajectory_trace(p: Projection, z: np.ndarray, color: str, show_legend: bool
+                      ) -> go.Scatter3d:
     k = len(p.coords)
     sizes = np.full(k, 3.0)
     sizes[[0, -1]] = 9.0
@@ -48,7 +60,7 @@ def _trajectory_trace(p, z: np.ndarray, color: str, show_legend: bool) -> go.Sca
     )
 
 
-def _surface_trace(surface, z: np.ndarray, colorscale: str, contours: bool,
+def _surface_trace(surface: Surface, z: np.ndarray, colorscale: str, contours: bool,
                    log: bool) -> go.Surface:
     """The loss (or its log10) over the plane; the hover text gives the loss either way."""
     x_label, y_label = axis_labels(surface)
@@ -65,9 +77,10 @@ def _surface_trace(surface, z: np.ndarray, colorscale: str, contours: bool,
     )
 
 
-def surface_figure(surface, projections=(), colorscale: str = "Viridis",
-                   contours: bool = True, title: str | None = None,
-                   colors: dict | None = None, log: bool = False) -> go.Figure:
+def surface_figure(surface: Surface, projections: Projection | Sequence[Projection] = (),
+                   colorscale: str = "Viridis", contours: bool = True,
+                   title: str | None = None, colors: Mapping[Hashable, str] | None = None,
+                   log: bool = False) -> go.Figure:
     """An interactive 3-D picture of a 2-D surface, with trajectories drawn on it.
 
     The scene has a fixed box (:data:`ASPECT`) and viewpoint (:data:`CAMERA`), so the whole
@@ -99,7 +112,8 @@ def surface_figure(surface, projections=(), colorscale: str = "Viridis",
     plotly.graph_objects.Figure
     """
     check_dims(surface, 2, "surface_figure")
-    projections = [projections] if hasattr(projections, "coords") else list(projections)
+    given: Any = projections  # one or many: told apart by duck typing
+    projections = [given] if hasattr(given, "coords") else list(given)
     for p in projections:
         if p.loss is None or np.shape(p.coords)[1:] != (2,):
             raise ValueError("each projection needs coords of shape (k, 2) and the losses of "
@@ -111,7 +125,8 @@ def surface_figure(surface, projections=(), colorscale: str = "Viridis",
     fig = go.Figure(_surface_trace(surface, heights, colorscale, contours, log))
     colors, shown = label_colors((p.label for p in projections), colors), set()
     for p in projections:
-        z = log_height(np.maximum(p.loss, 10.0 ** low)) if log else np.asarray(p.loss)
+        loss = cast(np.ndarray, p.loss)  # checked above
+        z = log_height(np.maximum(loss, 10.0 ** low)) if log else np.asarray(loss)
         fig.add_trace(_trajectory_trace(p, z + lift, colors[p.label], p.label not in shown))
         shown.add(p.label)
     fig.update_layout(
@@ -125,7 +140,7 @@ def surface_figure(surface, projections=(), colorscale: str = "Viridis",
     return fig
 
 
-def preview_figure(fig: go.Figure, size: tuple[float, float] = (4.0, 3.0)):
+def preview_figure(fig: go.Figure, size: tuple[float, float] = (4.0, 3.0)) -> Figure:
     """A still matplotlib picture of a :func:`surface_figure` page, from the same viewpoint.
 
     Draws the figure's surface (its heights and colour scale) and its trajectories (lines,
@@ -146,7 +161,7 @@ def preview_figure(fig: go.Figure, size: tuple[float, float] = (4.0, 3.0)):
     scene = fig.layout.scene
     eye = scene.camera.eye
     figure = plt.figure(figsize=size)
-    ax = figure.add_subplot(projection="3d", computed_zorder=False)
+    ax = cast("Axes3D", figure.add_subplot(projection="3d", computed_zorder=False))
     ax.view_init(elev=np.degrees(np.arctan2(eye.z, np.hypot(eye.x, eye.y))),
                  azim=np.degrees(np.arctan2(eye.y, eye.x)))
     aspect = scene.aspectratio
@@ -167,7 +182,7 @@ def preview_figure(fig: go.Figure, size: tuple[float, float] = (4.0, 3.0)):
     return figure
 
 
-def _colormap(colorscale):
+def _colormap(colorscale: Sequence[tuple[float, str]]) -> Colormap:
     """A matplotlib colour map of a plotly colour scale (``((position, colour), ...)``)."""
     from matplotlib.colors import LinearSegmentedColormap
     from plotly.colors import convert_colors_to_same_type
