@@ -12,17 +12,25 @@ import helper modules from it).
 The protocol a study follows:
 
 - a module-level ``TITLE`` string (one line; the gallery's heading);
+- optionally, ``FIGURES``: a dict from figure file name to its caption, in the order the
+  figures tell the story (the gallery shows them so; figures not named follow in
+  alphabetical order);
 - a function ``run(out: Path, quick: bool, seed: int) -> dict`` that writes its figures
   (``.png``, ``.html``) into the existing folder ``out`` and returns
-  ``{"conclusion": str, "numbers": {...}}``: one sentence built from the measured numbers,
-  and the numbers as JSON-able values; ``quick`` asks for tiny settings (seconds);
+  ``{"headline": str, "conclusion": str, "numbers": {...}}``: the finding in one short
+  sentence (printed when the study ends; the conclusion if left out), the finding with
+  its numbers (one sentence built from the measured numbers), and the numbers as JSON-able
+  values; ``quick`` asks for tiny settings (seconds). It depends on nothing but the seed:
+  no timings in figures or numbers, so the same seed gives the same files, byte for byte;
+- its progress, printed as it goes: what it says with
+  ``landscape.studies._shared.progress(message)`` (logger ``landscape.studies``, INFO);
 - by convention, a function ``conclusion(...) -> str`` that builds that sentence, and
   ``if __name__ == "__main__": main(run, NAME)`` (``landscape.studies._shared.main``) so
   ``python -m landscape.studies.NAME [OUT] [--quick] [--seed S]`` runs it alone;
 - modules whose name starts with ``_`` are shared helpers, not studies.
 
-The command writes each study's ``summary.json`` beside its figures and the gallery
-``index.html`` into ``--out``.
+The command writes each study's ``summary.json`` beside its figures (floats rounded to
+:data:`SUMMARY_DIGITS` significant digits) and the gallery ``index.html`` into ``--out``.
 
 Each study runs with its BLAS limited to ``--threads`` threads (1 by default): the models
 here are small, and multi-threaded BLAS on small matrices mostly fights the other jobs
@@ -43,6 +51,7 @@ import concurrent.futures as cf
 import contextlib
 import importlib
 import importlib.util
+import logging
 import os
 import sys
 import tempfile
@@ -54,12 +63,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from landscape.gallery import write_gallery
+from landscape.gallery import figure_files, write_gallery
 from landscape.io import write_json
 from landscape.parallel import process_pool
 
 #: The package the installed studies live in.
 STUDIES = "landscape.studies"
+#: Significant digits of the floats in ``summary.json`` (noise below them, e.g. from
+#: another BLAS, leaves the file unchanged).
+SUMMARY_DIGITS = 4
 
 
 def find_studies(folder: Path | None = None) -> dict[str, str | Path]:
@@ -114,23 +126,41 @@ def run_study(name: str, where: str | Path, out: Path, quick: bool, seed: int,
     module = load_study(where)
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
-    with _blas_threads(threads):
+    with _blas_threads(threads), _progress_lines(name):
         result = module.run(folder, quick=quick, seed=seed)
     if not isinstance(result, dict) or "conclusion" not in result:
         raise ValueError(f"study {name} must return a dict with a 'conclusion'")
+    captions = getattr(module, "FIGURES", {})
+    figures = figure_files(folder, captions)
     summary = {
         "name": name,
         "title": getattr(module, "TITLE", name),
+        **({"headline": result["headline"]} if "headline" in result else {}),
         "conclusion": result["conclusion"],
         "numbers": result.get("numbers", {}),
-        "figures": sorted(p.name for p in folder.iterdir()
-                          if p.suffix in (".png", ".html") and not p.name.startswith(".")),
+        "figures": figures,
+        "captions": {fig: captions[fig] for fig in figures if fig in captions},
         "quick": quick,
         "seed": seed,
-        "seconds": round(time.perf_counter() - start, 2),
     }
-    write_json(folder / "summary.json", summary)
-    return summary
+    write_json(folder / "summary.json", summary, digits=SUMMARY_DIGITS)
+    return {**summary, "seconds": time.perf_counter() - start}  # printed, not saved
+
+
+@contextlib.contextmanager
+def _progress_lines(name: str) -> Iterator[None]:
+    """Print what the study logs (logger ``landscape.studies``, level INFO) as ``  name: ...``."""
+    logger = logging.getLogger(STUDIES)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(f"  {name}: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _outcomes(studies: dict[str, str | Path], names: list[str], out: Path, quick: bool,
@@ -167,7 +197,7 @@ def _run_all(studies: dict[str, str | Path], names: list[str], out: Path, quick:
             traceback.print_exception(outcome, file=sys.stderr)
         else:
             print(f"[{done}/{len(names)}] {name}: done in {outcome['seconds']:.1f} s: "
-                  f"{outcome['conclusion']}", flush=True)
+                  f"{outcome.get('headline', outcome['conclusion'])}", flush=True)
     return failures
 
 

@@ -50,13 +50,19 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-def write_json(path: str | os.PathLike, data: Any) -> Path:
+def write_json(path: str | os.PathLike, data: Any, digits: int | None = None) -> Path:
     """Write ``data`` as indented, standard JSON atomically.
 
     NumPy scalars and arrays become numbers and lists, tuples lists, paths strings, and
-    NaN and infinities ``null`` (standard JSON has no token for them).
+    NaN and infinities ``null`` (standard JSON has no token for them). With ``digits``,
+    every float is rounded to that many significant digits (so that noise in the last
+    digits, e.g. from another BLAS, does not change the file).
     """
-    return write_text(path, json.dumps(_plain(data), indent=2, allow_nan=False) + "\n")
+    if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int)
+                               or not 1 <= digits <= 17):
+        raise ValueError(f"digits must be an integer from 1 to 17 or None, got {digits!r}")
+    text = json.dumps(_plain(data, digits), indent=2, allow_nan=False)
+    return write_text(path, text + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -135,18 +141,21 @@ def _write_plotlyjs(bundle: Path) -> None:
         write_text(bundle, text)
 
 
-def _plain(obj: Any) -> Any:
-    """``obj`` with only JSON's types: dicts, lists, str, finite numbers, bool and None."""
+def _plain(obj: Any, digits: int | None = None) -> Any:
+    """``obj`` with only JSON's types: dicts, lists, str, finite numbers, bool and None;
+    floats rounded to ``digits`` significant digits unless it is None."""
     if isinstance(obj, (np.generic, np.ndarray)):
         obj = obj.tolist()
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+        if not math.isfinite(obj):
+            return None
+        return obj if digits is None else float(f"{obj:.{digits}g}")
     if obj is None or isinstance(obj, (str, int)):
         return obj
     if isinstance(obj, dict):
-        return {key: _plain(value) for key, value in obj.items()}
+        return {key: _plain(value, digits) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(value) for value in obj]
+        return [_plain(value, digits) for value in obj]
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")

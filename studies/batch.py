@@ -1,4 +1,4 @@
-"""Full-batch gradient descent against minibatch SGD: progress per epoch, per second, and the
+"""Full-batch gradient descent against minibatch SGD: progress per epoch, per update, and the
 sharpness of where each one ends.
 
 The notes (1.2) train on the total loss over the training set but update on minibatches
@@ -9,7 +9,9 @@ initial point with the same learning rate, for the same number of epochs, at bat
 
 - the trajectories on the plane of the two principal components of all runs' points (Li et
   al. 2018, Sec. 7), centred at the common start, with how far the points lie off the plane;
-- the full-batch training loss against epochs and against wall time (``Trajectory.wall_time``);
+- the full-batch training loss against epochs (samples seen) and against updates (gradient
+  evaluations, one per step whatever the batch: the cost where a batch's gradient takes one
+  parallel pass), deterministic counts rather than timings, which vary from run to run;
 - the sharpness (top Hessian eigenvalue of the full-batch loss) where each run ends, and, since
   the cross-entropy's curvature shrinks as the loss falls, also where each run first reached
   the loss at which full-batch GD ended: Keskar et al. (2017) found that small batches end in
@@ -63,10 +65,10 @@ def label(size, n: int) -> str:
 
 
 def per_epoch(trajectory, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Epochs (fractional), full-batch losses and cumulative wall-clock seconds at the records."""
+    """Epochs (fractional), full-batch losses and updates (gradient evaluations) at the
+    records."""
     steps_per_epoch = n // (trajectory.batch_size or n)
-    seconds = np.concatenate([[0.0], np.cumsum(trajectory.wall_time)])[trajectory.steps]
-    return trajectory.steps / steps_per_epoch, trajectory.loss, seconds
+    return trajectory.steps / steps_per_epoch, trajectory.loss, trajectory.steps
 
 
 def epoch_losses(trajectory, n: int) -> np.ndarray:
@@ -135,16 +137,16 @@ def plot_plane(objective, runs: dict, theta0, out: Path, resolution: int) -> lis
 
 
 def plot_curves(runs: dict, numbers: dict, n: int, out: Path) -> None:
-    """Loss against epochs and wall time; sharpness at the end and at equal loss."""
+    """Loss against epochs and updates; sharpness at the end and at equal loss."""
     fig, axes = plt.subplots(1, 3, figsize=(13.5, 4.6), layout="constrained")
     for size, tr in runs.items():
-        epochs, loss, seconds = per_epoch(tr, n)
+        epochs, loss, updates = per_epoch(tr, n)
         axes[0].plot(epochs, loss, label=label(size, n))
-        axes[1].plot(seconds, loss, label=label(size, n))
+        axes[1].plot(updates[1:], loss[1:], label=label(size, n))  # log axis: from update 1
     axes[0].set(yscale="log", xlabel="epoch", ylabel="full-batch training loss",
                 title=f"Loss per epoch (lr {LR})")
-    axes[1].set(yscale="log", xlabel="wall-clock seconds (training steps only)",
-                ylabel="full-batch training loss", title="Loss per second")
+    axes[1].set(xscale="log", yscale="log", xlabel="updates (one gradient evaluation each)",
+                ylabel="full-batch training loss", title="Loss per update")
     names, x = list(numbers), np.arange(len(numbers))
     axes[2].bar(x - 0.2, [numbers[k]["final_sharpness"] for k in names], 0.4, label="at the end")
     axes[2].bar(x + 0.2, [numbers[k]["sharpness_at_gd_loss"] for k in names], 0.4,

@@ -25,7 +25,6 @@ from matplotlib.colors import ListedColormap
 from landscape import MLP, gd, grid_starts, run_many
 from landscape.functions import himmelblau
 from landscape.hessian import min_eigenvalue
-from landscape.io import save_figure
 from landscape.plot import (
     add_colorbar,
     plot_contour,
@@ -33,7 +32,7 @@ from landscape.plot import (
     plot_trajectories,
     surface_figure,
 )
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import main, save_page, save_png
 from landscape.surface import plane, project
 
 TITLE = "Initialization: which Himmelblau basin each start reaches, and XOR nets from many seeds"
@@ -95,10 +94,11 @@ def trajectory_pictures(objective, runs, basins, resolution: int, out: Path) -> 
     ax.set_ylabel("y")
     ax.set_title(f"Himmelblau: {len(sample)} GD runs (circle: start, star: end)")
     save_png(fig, out / "trajectories.png")
-    figure = surface_figure(surface, projections,
+    figure = surface_figure(surface, projections, log=True,  # f spans four decades
                             title=f"Himmelblau's function and {len(sample)} GD runs")
-    figure.update_layout(scene={"xaxis_title": "x", "yaxis_title": "y", "zaxis_title": "f"})
-    save_figure(figure, out / "surface.html")
+    figure.update_layout(scene={"xaxis_title": "x", "yaxis_title": "y",
+                                "zaxis_title": "log10 f"})
+    save_page(figure, out / "surface.html")
 
 
 def _ending(basins, i: int) -> str:

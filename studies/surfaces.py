@@ -38,7 +38,6 @@ from landscape.directions import (
     random_directions,
 )
 from landscape.hessian import eigenpairs, hessian_operator
-from landscape.io import save_figure
 from landscape.plot import (
     add_colorbar,
     plot_contour,
@@ -46,7 +45,7 @@ from landscape.plot import (
     plot_line_metric,
     surface_figure,
 )
-from landscape.studies._shared import accuracy_metric, main, save_png
+from landscape.studies._shared import accuracy_metric, main, save_page, save_png
 from landscape.surface import curve, line, plane
 
 TITLE = "A digits MLP's loss around its minimum: random, filter-normalized, Hessian planes"
@@ -135,8 +134,8 @@ def draw_planes(surfaces: dict, curvature: dict, out: Path) -> None:
                  r"curvature: $d^T H d / |d|^2$")
     save_png(fig, out / "contours.png")
     for name in ("random", "filter"):
-        save_figure(surface_figure(surfaces[name], title=f"Digits MLP: {NAMES[name]} plane"),
-                    out / f"surface_{name}.html")
+        save_page(surface_figure(surfaces[name], title=f"Digits MLP: {NAMES[name]} plane"),
+                  out / f"surface_{name}.html")
 
 
 def _axis_name(surface, i: int, length: float) -> str:

@@ -65,6 +65,16 @@ def test_write_json_writes_standard_json(tmp_path):
     assert not (tmp_path / "b.json").exists()
 
 
+def test_write_json_rounds_floats_to_significant_digits(tmp_path):
+    data = {"x": [np.pi, -2 / 3 * 1e-9, 123456.7], "n": 123456789, "flag": True, "y": 0.0}
+    rounded = read_json(write_json(tmp_path / "a.json", data, digits=4))
+    assert rounded == {"x": [3.142, -6.667e-10, 123500.0], "n": 123456789, "flag": True,
+                       "y": 0.0}
+    for digits in (0, 18, 2.5, True):
+        with pytest.raises(ValueError, match="digits"):
+            write_json(tmp_path / "b.json", data, digits=digits)
+
+
 def _drawing():
     fig, ax = plt.subplots()
     ax.plot([0.0, 1.0, 4.0], label="x squared")

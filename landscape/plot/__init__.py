@@ -9,7 +9,8 @@ matplotlib (every function takes ``ax=None`` and returns what it drew; none call
 :func:`plot_barcode`, :func:`plot_persistence_diagram`, :func:`plot_merge_tree`,
 :func:`plot_merge_tree_on_plane` (sublevel-set persistence, :mod:`landscape.topology`).
 
-plotly (returns a ``go.Figure``): :func:`surface_figure`.
+plotly (returns a ``go.Figure``): :func:`surface_figure`; :func:`preview_figure` draws one
+as a still matplotlib picture.
 
 Plotting computes nothing and writes no files: evaluate with :mod:`landscape.surface`,
 save with :func:`landscape.io.save_figure`.
@@ -25,7 +26,7 @@ from landscape.plot.contours import (
 )
 from landscape.plot.curvature import plot_layer_curvature
 from landscape.plot.curves import plot_line, plot_line_metric
-from landscape.plot.interactive import surface_figure
+from landscape.plot.interactive import preview_figure, surface_figure
 from landscape.plot.spectrum import plot_density, plot_eigenvalue_histogram, plot_spectrum
 from landscape.plot.topology import (
     MergeTreeArtists,
@@ -53,5 +54,6 @@ __all__ = [
     "plot_spectrum",
     "plot_surface3d",
     "plot_trajectories",
+    "preview_figure",
     "surface_figure",
 ]
