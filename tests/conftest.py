@@ -3,6 +3,10 @@
 BLAS is limited to one thread: the test models are small, and on a 2-core machine
 multi-threaded BLAS on small matrices mostly fights the other test processes.
 
+``quick_run(module)`` runs a study once per session (quick, seed 0) and lints each PNG it
+saves (:mod:`figure_lint`); ``result`` is that run for a test module's ``STUDY``, so the
+study tests and the figure lint (``test_figures.py``) share one run of each study.
+
 ``browser`` is a headless Chromium (Debian's ``chromium`` and ``chromium-driver``, which
 ``.ci/run`` installs) with a hook collecting JavaScript errors in ``window.__errors``; a
 test using it skips, saying why, only where no browser is installed.
@@ -10,13 +14,17 @@ test using it skips, saying why, only where no browser is installed.
 
 import io
 import os
+from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 import numpy as np
 import pytest
+from figure_lint import lint
 from threadpoolctl import threadpool_limits
 
 from landscape.cli import find_studies, load_study
+from landscape.io import save_figure
 
 matplotlib.use("Agg")
 
@@ -46,12 +54,48 @@ def study(name: str):
     return load_study(find_studies()[name])
 
 
+class QuickRun(NamedTuple):
+    """A study's quick run (seed 0): its folder, what ``run`` returned, and the figure lint's
+    findings for each PNG it saved (file name -> defects, :mod:`figure_lint`)."""
+
+    out: Path
+    returned: dict
+    lint: dict
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """``quick_run(module)``: the study ``module`` run once per session, quick, seed 0, each
+    PNG linted as it is saved (before the study closes its figure)."""
+    import landscape.studies._shared as shared
+
+    runs: dict = {}
+
+    def get(module) -> QuickRun:
+        if module.__name__ not in runs:
+            out, findings = tmp_path_factory.mktemp(module.__name__.rpartition(".")[2]), {}
+
+            def save_and_lint(fig, path, **kwargs):
+                saved = save_figure(fig, path, **kwargs)
+                if hasattr(fig, "savefig") and Path(path).suffix == ".png":
+                    width = int.from_bytes(Path(saved).read_bytes()[16:20], "big")  # IHDR
+                    findings[Path(path).name] = lint(fig, width, kwargs.get("dpi", fig.dpi))
+                return saved
+
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(shared, "save_figure", save_and_lint)
+                returned = module.run(out, quick=True, seed=0)
+            runs[module.__name__] = QuickRun(out, returned, findings)
+        return runs[module.__name__]
+
+    return get
+
+
 @pytest.fixture(scope="module")
-def result(request, tmp_path_factory):
+def result(request, quick_run):
     """``(out, returned dict)``: the test module's ``STUDY`` run once, quick, seed 0."""
-    module = request.module.STUDY
-    out = tmp_path_factory.mktemp(module.__name__)
-    return out, module.run(out, quick=True, seed=0)
+    run = quick_run(request.module.STUDY)
+    return run.out, run.returned
 
 
 @pytest.fixture
