@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
@@ -168,6 +169,20 @@ def test_every_executor_gives_the_same_bits_whatever_the_blas_threads():
     processes = plane(obj, center, d, **grid, execution=Execution(executor=2)).values
     assert np.isfinite(serial).all()
     assert np.array_equal(serial, threads) and np.array_equal(serial, processes)
+
+
+def _dot(chunk: int) -> float:
+    return float(np.ones(3) @ np.full(3, chunk))
+
+
+def test_a_blas_limit_held_by_another_thread_is_warned_about():
+    # threadpoolctl ignores OpenBLAS limits set while another thread holds one
+    done = []
+    with threadpool_limits(2), pytest.warns(RuntimeWarning, match="could not be limited"):
+        worker = threading.Thread(target=lambda: done.append(map_chunks(_dot, range(3))))
+        worker.start()
+        worker.join()
+    assert done == [[0.0, 3.0, 6.0]]
 
 
 def _fail_at_three(chunk: int) -> int:
