@@ -44,8 +44,10 @@ td{{border:1px solid #ddd;padding:2px 8px;font-family:monospace}}
 
 
 def preview_path(page: str | os.PathLike[str]) -> Path:
-    """Where the still preview of the interactive page ``page`` is (``X.html`` ->
-    ``X.preview.png``)."""
+    """Where the still preview of the interactive page ``page`` is.
+
+    ``X.html`` -> ``X.preview.png``.
+    """
     return Path(page).with_suffix(PREVIEW)
 
 
@@ -83,8 +85,10 @@ def _flatten(numbers: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, s
 
 
 def _figure(folder: Path, study: str, name: str, caption: str) -> str:
-    """One figure with its caption: a PNG linking to itself, or a page's preview linking to
-    the page."""
+    """One figure with its caption.
+
+    A PNG linking to itself, or a page's preview linking to the page.
+    """
     src, text = html.escape(f"{study}/{name}"), html.escape(caption or name)
     if name.endswith(".html"):
         hint = "<span class='hint'>interactive 3-D: drag to turn, scroll to zoom</span>"

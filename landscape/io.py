@@ -24,8 +24,9 @@ import numpy as np
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a fresh temporary path beside ``path`` (not yet a file: the caller creates it);
-    on success move it onto ``path``.
+    """Yield a fresh temporary path beside ``path``; on success move it onto ``path``.
+
+    The temporary path is not yet a file: the caller creates it.
 
     On an exception the temporary file is removed and ``path`` is left untouched.
     The temporary name (hidden, random) keeps ``path``'s suffix, so writers that infer
@@ -142,8 +143,10 @@ def _write_plotlyjs(bundle: Path) -> None:
 
 
 def _plain(obj: Any, digits: int | None = None) -> Any:
-    """``obj`` with only JSON's types: dicts, lists, str, finite numbers, bool and None;
-    floats rounded to ``digits`` significant digits unless it is None."""
+    """``obj`` with only JSON's types: dicts, lists, str, finite numbers, bool and None.
+
+    Floats are rounded to ``digits`` significant digits unless it is None.
+    """
     if isinstance(obj, (np.generic, np.ndarray)):
         obj = obj.tolist()
     if isinstance(obj, float):
