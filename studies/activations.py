@@ -35,10 +35,18 @@ from landscape import MLP, adam, gd, layer_grad_metrics, runner
 from landscape.data import circles, digits
 from landscape.directions import random_directions
 from landscape.plot import plot_line
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import main, progress, save_png
 from landscape.surface import line
 
 TITLE = "Step vs sigmoid, tanh and ReLU: the step network gets no gradient and does not learn"
+FIGURES = {
+    "training.png": "Training loss and the gradient norm of each layer for the four activations",
+    "loss_lines.png": "The loss along a random hidden-layer direction through the initial point",
+    "unit_weights.png": "A digits net's hidden units: each one's weights as an 8x8 image beside "
+                        "the training digits that excite it most",
+    "unit_alignment.png": "Cosine between a unit's weights and the inputs that excite it most, "
+                          "against random digits and noise",
+}
 ACTIVATIONS = ("step", "sigmoid", "tanh", "relu")
 HIDDEN, LR = 16, 1.0
 ZOOM = 0.01  # the close-up line spans this fraction of the wide one
@@ -228,6 +236,16 @@ def summarize(runs: dict, curves: dict) -> dict:
     return numbers
 
 
+def headline(numbers: dict) -> str:
+    """The finding in one short sentence."""
+    step = numbers["step"]
+    gradient = ("no gradient" if step["max_hidden_grad_norm"] == 0
+                else f"a gradient of at most {step['max_hidden_grad_norm']:.2g}")
+    others = ", ".join(f"{numbers[a]['final_loss']:.3f} ({a})" for a in ACTIVATIONS[1:])
+    return (f"The step network's hidden layer gets {gradient}: its loss ends at "
+            f"{step['final_loss']:.3f}, against {others}.")
+
+
 def conclusion(numbers: dict, n_samples: int, steps: int) -> str:
     step = numbers["step"]
     smooth = ", ".join(f"{numbers[a]['final_loss']:.3f} ({a})" for a in ACTIVATIONS[1:])
@@ -261,15 +279,19 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     out = Path(out)
     n_samples, steps, resolution = (100, 1000, 101) if quick else (400, 3000, 401)
     X, y = circles(n_samples, noise=0.1, rng=seed)
+    progress(f"training the {len(ACTIVATIONS)} networks, {steps} steps each")
     runs = train_all(X, y, steps, seed)
     span = float(np.linalg.norm(runs["step"][1].theta0[runs["step"][0].blocks[0].weight]))
+    progress("the loss along a random hidden-layer direction")
     curves = lines(runs, span, resolution, seed)
     plot_training(runs, out)
     plot_lines(curves, out)
+    progress("the digits net's hidden units")
     units, unit_numbers = digits_units(quick, seed)
     plot_units(units, out)
     numbers = {**summarize(runs, curves), "digits_units": unit_numbers}
-    return {"conclusion": conclusion(numbers, n_samples, steps), "numbers": numbers}
+    return {"headline": headline(numbers), "conclusion": conclusion(numbers, n_samples, steps),
+            "numbers": numbers}
 
 
 if __name__ == "__main__":

@@ -33,10 +33,16 @@ from landscape.data import digits
 from landscape.directions import pca_directions
 from landscape.hessian import sharpness
 from landscape.plot import plot_contour, plot_trajectories
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import main, progress, save_png
 from landscape.surface import plane, project
 
 TITLE = "Minibatch SGD vs full-batch GD: more progress per epoch, flatter end points"
+FIGURES = {
+    "curves.png": "Full-batch loss per epoch and per update, and the sharpness where each run "
+                  "ends and where it first reached full-batch GD's final loss",
+    "plane.png": "The runs on the plane of their principal components (they lie off it: the "
+                 "contours are the loss on the plane)",
+}
 BATCHES = (16, 64, 256)  # and the full set
 LR = 0.5
 RECORDS_PER_EPOCH = 8
@@ -166,6 +172,14 @@ def _flatter(sharp: float, flat: float) -> str:
     return f"{ratio:.2f}x flatter" if ratio >= 1 else f"{1 / ratio:.2f}x sharper"
 
 
+def headline(numbers: dict, epochs: int) -> str:
+    """The finding in one short sentence."""
+    (small_name, small), (full_name, full) = list(numbers.items())[0], list(numbers.items())[-1]
+    return (f"After {epochs} epochs {small_name} reached full-batch loss "
+            f"{small['final_loss']:.3g} against {full['final_loss']:.3g} for {full_name}, "
+            f"ending {_flatter(full['final_sharpness'], small['final_sharpness'])}.")
+
+
 def conclusion(numbers: dict, epochs: int) -> str:
     """One sentence from the measured numbers."""
     runs = list(numbers.values())
@@ -187,11 +201,14 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     out = Path(out)
     n, epochs = (512, 8) if quick else (1024, 40)
     objective, theta0 = digits_task(n, seed)
+    progress(f"training at batch sizes {', '.join(map(str, BATCHES))} and {n}, {epochs} epochs")
     runs = train(objective, theta0, epochs, seed)
+    progress("the sharpness along the runs")
     numbers = measure(objective, runs, seed)
+    progress("the loss on the runs' plane")
     residuals = plot_plane(objective, runs, theta0, out, 15 if quick else 31)
     plot_curves(runs, numbers, n, out)
-    return {"conclusion": conclusion(numbers, epochs),
+    return {"headline": headline(numbers, epochs), "conclusion": conclusion(numbers, epochs),
             "numbers": {"n_samples": n, "epochs": epochs, "lr": LR, "two_over_lr": 2 / LR,
                         "runs": numbers,
                         "plane_median_residual": residuals}}

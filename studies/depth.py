@@ -33,9 +33,16 @@ import numpy as np
 
 from landscape import MLP, adam, kinks, layer_grad_norms, linear_pieces, runner
 from landscape.schedules import cosine
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import main, progress, save_png
 
 TITLE = "Deep vs shallow at equal parameters, and vanishing gradients in deep sigmoid nets"
+FIGURES = {
+    "fits.png": "Deep-narrow and shallow-wide ReLU nets of (almost) equal size fitting the "
+                "sine, with the kinks of each fit",
+    "training.png": "Their training loss per seed, for each initialization of the biases",
+    "vanishing_gradients.png": "The gradient norm of each layer of sigmoid nets of growing "
+                               "depth at initialization",
+}
 PERIODS = 5  # the target is sin(PERIODS * pi * x) on [-1, 1]
 SHALLOW, DEEP = [1, 198, 1], [1, 16, 16, 16, 1]  # 595 and 593 parameters
 LR = 1e-2  # Adam's step, annealed to 0 by a cosine schedule
@@ -61,6 +68,8 @@ def initial(model: MLP, init: str, seed: int) -> np.ndarray:
 
 def fit(sizes, X, Y, init: str, seeds, steps: int) -> dict:
     """Train ``sizes`` from each seed; the runs, relative losses and pieces per seed."""
+    progress(f"training {'-'.join(map(str, sizes))} ReLU nets ({INITS[init]}) from "
+             f"{len(seeds)} seeds, {steps} steps")
     model = MLP(sizes, activation="relu")
     objective = model.objective(X, Y)
     runs = [runner.run(objective, initial(model, init, s), adam(cosine(LR, steps)), steps,
@@ -169,6 +178,16 @@ def summarize(fits: dict, grads: dict, seeds) -> dict:
     return numbers
 
 
+def headline(n: dict) -> str:
+    """The finding in one short sentence."""
+    deep, shallow = (n[f"spread_bias_{k}_median_relative_loss"] for k in ("deep", "shallow"))
+    return (f"At equal size the deep ReLU net leaves {deep:.2g} of the sine's variance "
+            f"unexplained, the shallow one {shallow:.2g}; in sigmoid nets the first layer's "
+            f"gradient with {SIGMOID_DEPTHS[-1]} hidden layers is "
+            f"{n['sigmoid_first_layer_deepest_over_shallowest']:.1e} times that with "
+            f"{SIGMOID_DEPTHS[0]}.")
+
+
 def conclusion(n: dict) -> str:
     loss = {k: n[f"spread_bias_{k}_median_relative_loss"] for k in ("deep", "shallow")}
     zero = {k: n[f"zero_bias_{k}_median_relative_loss"] for k in ("deep", "shallow")}
@@ -200,12 +219,13 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     fits = {init: {name: fit(sizes, X, Y, init, seeds, steps)
                    for name, sizes in (("shallow", SHALLOW), ("deep", DEEP))}
             for init in INITS}
+    progress("the layers' gradients in sigmoid nets at initialization")
     grads = sigmoid_gradients(X, Y, seeds)
     plot_fits(fits, X, Y, grid, seeds, out)
     plot_training(fits, float(Y.var()), out)
     plot_vanishing(grads, n_points, n_seeds, out)
     numbers = summarize(fits, grads, seeds)
-    return {"conclusion": conclusion(numbers), "numbers": numbers}
+    return {"headline": headline(numbers), "conclusion": conclusion(numbers), "numbers": numbers}
 
 
 if __name__ == "__main__":

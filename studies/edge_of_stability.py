@@ -29,9 +29,12 @@ import numpy as np
 
 from landscape import MLP, gd, runner
 from landscape.hessian import sharpness
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import main, progress, save_png
 
 TITLE = "Edge of stability: full-batch GD drives the sharpness up to 2/eta and hovers there"
+FIGURES = {
+    "sharpness.png": "The sharpness against 2/eta and the training loss for each learning rate",
+}
 ETAS = (0.05, 0.1, 0.2, 0.3)
 EDGE = 0.95  # the run is at the edge once its sharpness reaches EDGE * 2 / eta
 
@@ -135,6 +138,17 @@ def _loss_at_the_edge(edge: list[dict]) -> str:
     return "over the second half of the run the median loss was " + ", but ".join(parts)
 
 
+def headline(runs: list[dict]) -> str:
+    """The finding in one short sentence."""
+    edge = [r for r in runs if r["edge_step"] is not None]
+    if not edge:
+        return (f"No learning rate brought the sharpness to 2/eta (at most "
+                f"{max(r['max_ratio'] for r in runs):.2f} x 2/eta).")
+    return (f"Full-batch GD raised the sharpness to 2/eta for eta = "
+            f"{', '.join(str(r['eta']) for r in edge)} (late medians "
+            f"{_listing(edge, 'late_median_ratio', '.2f')} x 2/eta).")
+
+
 def conclusion(runs: list[dict]) -> str:
     """One sentence from the measured numbers."""
     edge = [r for r in runs if r["edge_step"] is not None]
@@ -164,10 +178,12 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     out = Path(out)
     objective, theta0 = chebyshev_task(seed)
     flow_time, every = (300.0, 5.0) if quick else (2000.0, 10.0)
+    progress(f"training at eta = {', '.join(map(str, ETAS))}, measuring the sharpness")
     trajectories = {eta: train(objective, theta0, eta, flow_time, every) for eta in ETAS}
     runs = [measure(tr, eta) for eta, tr in trajectories.items()]
     plot(trajectories, out)
-    return {"conclusion": conclusion(runs), "numbers": {"flow_time": flow_time, "runs": runs}}
+    return {"headline": headline(runs), "conclusion": conclusion(runs),
+            "numbers": {"flow_time": flow_time, "runs": runs}}
 
 
 if __name__ == "__main__":

@@ -32,10 +32,17 @@ from landscape.plot import (
     plot_trajectories,
     surface_figure,
 )
-from landscape.studies._shared import main, save_page, save_png
+from landscape.studies._shared import main, progress, save_page, save_png
 from landscape.surface import plane, project
 
 TITLE = "Initialization: which Himmelblau basin each start reaches, and XOR nets from many seeds"
+FIGURES = {
+    "basins.png": "Which minimum of Himmelblau's function GD reaches from each start of a grid",
+    "trajectories.png": "16 of the runs on the function's contours",
+    "surface.html": "The same runs on the function's surface in 3-D (height log10 f)",
+    "xor_final_losses.png": "Final losses of a 2-2-1 tanh XOR net trained by the same GD from "
+                            "many initializations",
+}
 BASIN_TOL = 1e-3  # a run "reached" a critical point when it ends this close to it
 XOR_X = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
 XOR_Y = np.array([0, 1, 1, 0])
@@ -161,11 +168,13 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     out = Path(out)
     f = himmelblau()
     num = 9 if quick else 41
+    progress(f"GD from {num * num} starts on Himmelblau's function")
     runs = himmelblau_runs(f, num, seed)
     basins = runs.basins(f.critical_points, tol=BASIN_TOL)
     basin_map(f, runs, basins, num, out)
     trajectory_pictures(f, runs, basins, 40 if quick else 80, out)
 
+    progress("XOR nets from many initializations")
     xor, accuracy, stalled = xor_runs(16 if quick else 100, 800 if quick else 2000, seed)
     losses = xor.final_losses
     loss_histogram(losses, accuracy, out)
@@ -192,7 +201,16 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
         "xor_stalled_grad_norm": stalled[:, 0].tolist(),
         "xor_stalled_min_eigenvalue": stalled[:, 1].tolist(),
     }
-    return {"conclusion": conclusion(numbers), "numbers": numbers}
+    return {"headline": headline(numbers), "conclusion": conclusion(numbers), "numbers": numbers}
+
+
+def headline(numbers: dict) -> str:
+    """The finding in one short sentence."""
+    shares = ", ".join(f"{s:.0%}" for s in numbers["minimum_share"])
+    return (f"GD from {numbers['n_starts']} starts on Himmelblau's function reached a minimum "
+            f"in {numbers['runs_at_a_minimum']} runs, the four taking {shares}; the same GD "
+            f"solved XOR from {numbers['xor_solved_share']:.0%} of {numbers['xor_n_seeds']} "
+            f"initializations.")
 
 
 def conclusion(numbers: dict) -> str:

@@ -35,10 +35,17 @@ from landscape import MLP, adam, gd, momentum, nesterov, runner
 from landscape.data import spirals
 from landscape.functions import quadratic
 from landscape.plot import add_colorbar, plot_contour, plot_trajectories
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import main, progress, save_png
 from landscape.surface import plane, project
 
 TITLE = "Momentum in an ill-conditioned valley and on an MLP: fewer steps, damped zig-zag"
+FIGURES = {
+    "valley_paths.png": "GD, heavy ball, Nesterov and Adam from the same start in an "
+                        "ill-conditioned valley",
+    "valley_curves.png": "Their loss and the zig-zag across the valley against the step",
+    "mlp.png": "The same optimizers training an MLP on spirals, and GD at momentum's effective "
+               "step",
+}
 MU, L = 1.0, 100.0
 VALLEY_TOL = 1e-8  # stop once the loss is this fraction of its start
 SETTLED = 0.01  # the zig-zag has died out once the across-valley offset stays below this
@@ -190,6 +197,14 @@ def _zigzag(valley_numbers: dict, key: str, fmt: str) -> str:
                      for name in ("gd", "momentum", "nesterov", "adam"))
 
 
+def headline(valley: dict, mlp: dict, steps: int) -> str:
+    """The finding in one short sentence."""
+    return (f"In the kappa = {L / MU:.0f} valley heavy ball reached the tolerance in "
+            f"{_steps(valley['momentum'])} steps against GD's {_steps(valley['gd'])}; on the "
+            f"spiral MLP after {steps} steps it reached loss "
+            f"{mlp['momentum']['final_loss']:.2g} against GD's {mlp['gd']['final_loss']:.2g}.")
+
+
 def conclusion(valley_numbers: dict, ratios: tuple, mlp: dict, steps: int) -> str:
     """One sentence from the measured numbers."""
     v, m = valley_numbers, mlp
@@ -213,19 +228,22 @@ def conclusion(valley_numbers: dict, ratios: tuple, mlp: dict, steps: int) -> st
 def run(out, quick: bool = False, seed: int = 0) -> dict:
     """The valley and the MLP: run, measure, draw."""
     out = Path(out)
+    progress("the optimizers in the valley")
     valley_runs, valley_numbers = run_valley(seed)
     plot_valley(valley_runs, valley_numbers, seed, out)
     gd_steps, hb_steps = (valley_numbers[k]["steps_to_tol"] for k in ("gd", "momentum"))
     ratios = (gd_steps / hb_steps if gd_steps and hb_steps else float("nan"),
               valley_numbers["momentum"]["log_rate"] / valley_numbers["gd"]["log_rate"])
     steps = 400 if quick else 3000
+    progress(f"the optimizers on the spiral MLP, {steps} steps")
     mlp_runs = run_mlp(steps, seed)
     plot_mlp(mlp_runs, out)
     mlp = mlp_numbers(mlp_runs)
     numbers = {"kappa": L / MU, "valley": valley_numbers, "gd_over_momentum_steps": ratios[0],
                "momentum_over_gd_rate": ratios[1],
                "sqrt_kappa": float(np.sqrt(L / MU)), "mlp": mlp, "mlp_tol": MLP_TOL}
-    return {"conclusion": conclusion(valley_numbers, ratios, mlp, steps), "numbers": numbers}
+    return {"headline": headline(valley_numbers, mlp, steps),
+            "conclusion": conclusion(valley_numbers, ratios, mlp, steps), "numbers": numbers}
 
 
 if __name__ == "__main__":

@@ -33,9 +33,15 @@ from landscape.critical import find_critical_points, loss_and_index
 from landscape.escape import saddle_episodes
 from landscape.functions import deep_linear
 from landscape.hessian import RTOL, min_eigenvalue, sharpness
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import main, progress, save_png
 
 TITLE = "Saddle points: a linear network's plateaus, their negative curvature, and escape"
+FIGURES = {
+    "training.png": "GD on a linear network: loss, gradient norm and the most negative Hessian "
+                    "eigenvalue, the saddle episodes shaded",
+    "index_vs_loss.png": "The critical points found: the fraction of negative eigenvalues "
+                         "against the loss",
+}
 SINGULAR = np.array([3.0, 1.0, 0.3])  # the target's singular values
 INIT_SCALE = 1e-4  # the small initialization that starts the run at the origin saddle
 LR, STEPS = 0.05, 1500
@@ -158,11 +164,14 @@ def plot_index_loss(points, plateaus, out: Path) -> None:
 def run_study(out: Path, quick: bool, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     objective = make_objective(rng)
+    progress("gradient descent from a small initialization")
     trajectory = train(objective, rng, record_every=10 if quick else 4)
     grad_norms = trajectory.grad_norm[trajectory.steps]
     gtol = PLATEAU_GRAD * grad_norms.max()
+    progress("the Hessian along the plateaus")
     episodes = saddle_episodes(objective, trajectory.thetas, trajectory.steps, grad_norms,
                                gtol=gtol, rtol=NEGATIVE_RTOL, rng=seed)
+    progress("searching for critical points")
     points = find_critical_points(objective, critical_starts(trajectory, 8 if quick else 40, rng))
     plot_training(trajectory, episodes, gtol, out)
     numbers = numbers_of(trajectory, episodes, points)
@@ -200,7 +209,15 @@ def numbers_of(trajectory, episodes, points) -> dict:
 def run(out, quick: bool = False, seed: int = 0) -> dict:
     """Train, find the saddle episodes and the critical points, draw; return the numbers."""
     n = run_study(Path(out), quick, seed)
-    return {"conclusion": conclusion(n), "numbers": n}
+    return {"headline": headline(n), "conclusion": conclusion(n), "numbers": n}
+
+
+def headline(n: dict) -> str:
+    """The finding in one short sentence."""
+    losses = ", ".join(f"{v:.3g}" for v in n["plateau_loss"])
+    return (f"GD on a linear network stalled at {len(n['episodes'])} saddles (losses {losses}) "
+            f"and left each within its negative-curvature eigenspace (at least "
+            f"{min(n['escape_in_eigenspace'], default=float('nan')):.2%} of the move).")
 
 
 def conclusion(n: dict) -> str:

@@ -45,10 +45,19 @@ from landscape.plot import (
     plot_line_metric,
     surface_figure,
 )
-from landscape.studies._shared import accuracy_metric, main, save_page, save_png
+from landscape.studies._shared import accuracy_metric, main, progress, save_page, save_png
 from landscape.surface import curve, line, plane
 
 TITLE = "A digits MLP's loss around its minimum: random, filter-normalized, Hessian planes"
+FIGURES = {
+    "contours.png": "The loss on random, filter-normalized and top-Hessian planes through the "
+                    "trained network, at parameter-space distance, on one colour scale",
+    "slices.png": "The loss along each plane's first axis",
+    "surface_filter.html": "The filter-normalized plane in 3-D",
+    "surface_random.html": "The random plane in 3-D",
+    "interpolation.png": "Loss and accuracy on the straight line from the initialization to "
+                         "the solution",
+}
 NAMES = {"random": "random (same length)", "filter": "filter-normalized",
          "hessian": "top-2 Hessian eigenvectors"}
 HESSIAN_RISE = 4.5  # the Hessian plane reaches where lambda_1 alpha^2 / 2 is this many nats
@@ -184,7 +193,9 @@ def draw_interpolation(path, out: Path) -> None:
 def run(out, quick: bool = False, seed: int = 0) -> dict:
     """Train, evaluate the planes and the interpolation, draw; return the numbers."""
     out = Path(out)
+    progress("training the digits MLP")
     objective, theta0, theta = train(quick, seed)
+    progress("directions and the loss on three planes")
     directions = make_directions(objective, theta, seed)
     surfaces = planes(objective, theta, directions, 11 if quick else 31)
     curvature = {n: [rayleigh(objective, theta, v) for v in d.vectors]
@@ -224,7 +235,16 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
         "interpolation_points": int(path.values.size),
         "interpolation_barrier": path.barrier,
     }
-    return {"conclusion": conclusion(numbers), "numbers": numbers}
+    return {"headline": headline(numbers), "conclusion": conclusion(numbers), "numbers": numbers}
+
+
+def headline(n: dict) -> str:
+    """The finding in one short sentence."""
+    lowest = sum(n["plane_argmin_is_center"].values())
+    curvature = max(np.mean(n["curvature_along"][k]) for k in ("random", "filter"))
+    return (f"The trained digits MLP is the lowest point of {lowest} of the 3 planes; random "
+            f"and filter-normalized directions see 1/{n['top_eigenvalues'][0] / curvature:.0f} "
+            f"or less of the top Hessian eigenvalue {n['top_eigenvalues'][0]:.2g}.")
 
 
 def conclusion(n: dict) -> str:

@@ -27,11 +27,16 @@ from landscape.data import digits
 from landscape.directions import filter_normalized_directions
 from landscape.hessian import eigenpairs, hessian_operator
 from landscape.plot import add_colorbar, plot_contour, plot_line
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import main, progress, save_png
 from landscape.surface import line, plane
 from landscape.torch import from_module
 
 TITLE = "A small CNN on the digits, trained in PyTorch, measured through landscape.torch"
+FIGURES = {
+    "plane.png": "The CNN's loss on a filter-normalized plane through the trained network",
+    "top_eigenvector.png": "The loss along the top Hessian eigenvector against the second-order "
+                           "model with the eigenvalue from the adapter's HVPs",
+}
 BATCH = 256  # the DataLoader the landscape is measured through
 CLOSE = 0.05  # the close-up of the line along the top eigenvector: this fraction of it
 nn = torch.nn
@@ -79,17 +84,20 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     n = 400 if quick else len(X)
     images = torch.as_tensor(X[:n], dtype=torch.float32).reshape(-1, 1, 8, 8)
     labels = torch.as_tensor(y[:n])
+    progress("training the CNN in PyTorch")
     net = train(images, labels, epochs=3 if quick else 20, seed=seed)
 
     loss_fn = nn.CrossEntropyLoss()
     objective = from_module(net, loss_fn, loader(images, labels, BATCH))  # float64, eval mode
     one_batch = from_module(net, loss_fn, (images, labels))
     theta = objective.theta0
+    progress("Lanczos on the adapter's Hessian-vector products")
     spectrum = eigenpairs(hessian_operator(objective, theta), k=3, which="LA", rng=seed)
     top_one_batch = eigenpairs(hessian_operator(one_batch, theta), k=1, which="LA",
                                rng=seed).eigenvalues[-1]
     lam, v1 = spectrum.eigenvalues[-1], spectrum.eigenvectors[:, -1]
 
+    progress("the loss on a plane and along the top eigenvector")
     directions = filter_normalized_directions(objective, theta, k=2, rng=seed)
     surface = plane(objective, theta, directions, span=1.0, resolution=11 if quick else 31)
     reach = 1.0 / np.sqrt(lam)  # where lambda_1 alpha^2 / 2 reaches half a nat
@@ -139,7 +147,15 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
         "gradient_difference_vs_top_eigenvalue": float(abs(curvature - lam) / lam),
         "plane_loss_range": [float(np.nanmin(surface.values)), float(np.nanmax(surface.values))],
     }
-    return {"conclusion": conclusion(numbers), "numbers": numbers}
+    return {"headline": headline(numbers), "conclusion": conclusion(numbers), "numbers": numbers}
+
+
+def headline(numbers: dict) -> str:
+    """The finding in one short sentence."""
+    return (f"Through the adapter the trained CNN's top Hessian eigenvalue is "
+            f"{numbers['top_eigenvalues'][0]:.4g}, and a finite difference of its gradient "
+            f"along the eigenvector agrees to "
+            f"{numbers['gradient_difference_vs_top_eigenvalue']:.0e}.")
 
 
 def conclusion(numbers: dict) -> str:
