@@ -60,10 +60,20 @@ from landscape.plot import (
     plot_merge_tree_on_plane,
     plot_persistence_diagram,
 )
-from landscape.studies._shared import main, save_png
+from landscape.studies._shared import main, progress, save_png
 from landscape.vocabulary import MINIMUM, SADDLE
 
 TITLE = "Topology: how many minima planes through a digits MLP show, and which are noise"
+FIGURES = {
+    "contours.png": "Every sampled minimum of each plane (grey dots), the ones deeper than the "
+                    "noise threshold and the saddles where their basins join, with its loss",
+    "persistence.png": "Each basin as a point (birth, death): its depth is its height above the "
+                       "diagonal; the dashed line is the noise threshold",
+    "merge_trees.png": "Which basin joins which at what loss: the far Hessian plane's many "
+                       "shallow minima, and Himmelblau's four under the noise",
+    "basins.png": "Himmelblau: the merge tree's basins (steepest descent on the grid) and the "
+                  "minimum gradient descent reached from each start",
+}
 NAMES = {"random": "random", "filter": "filter-normalized", "hessian": "top-2 Hessian"}
 SPAN = {"random": 2.0, "filter": 2.0, "hessian": 8.0}  # in direction lengths (see below)
 CUBE_SPAN = 4.0  # the grid in 3 Hessian directions: half the plane's span (cost r^3)
@@ -285,8 +295,10 @@ def draw_basins(part: dict, shares: dict, out: Path) -> None:
 
 def run_study(quick: bool, seed: int) -> tuple[dict, dict]:
     """Sample everything; return the parts (surfaces, trees, thresholds) and the shares."""
+    progress("training the digits MLP")
     objective, halves, theta = train(quick, seed)
     directions = make_directions(objective, theta, seed)
+    progress("sampling the planes and their halves")
     resolution = 21 if quick else 41
     parts = {}
     for name, (d, unit) in directions.items():
@@ -296,11 +308,13 @@ def run_study(quick: bool, seed: int) -> tuple[dict, dict]:
                                                 resolution=resolution), objective, halves)
         parts[name]["title"] = f"{NAMES[name]} plane"
     d, unit = directions["hessian"]
+    progress("sampling the grid in 3 Hessian directions at two resolutions")
     coarse, fine = (7, 11) if quick else (15, 23)
     cube = with_noise_scale(lambda o: grid(o, theta, d, span=CUBE_SPAN * unit,
                                            resolution=coarse), objective, halves)
     cube["refined"] = merge_tree(grid(objective, theta, d, span=CUBE_SPAN * unit,
                                       resolution=fine))
+    progress("Himmelblau: the noisy samples and gradient descent from a grid of starts")
     himmel = noisy_himmelblau(resolution, seed)
     himmel["title"] = f"Himmelblau sampled with noise (sd {HIMMELBLAU_NOISE:g})"
     shares = basin_shares(himmel, 9 if quick else 21, seed)
@@ -315,6 +329,7 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     sampled, shares = run_study(quick, seed)
     extra = sampled.pop("extra")
     himmel = extra["himmelblau"]
+    progress("drawing")
     draw_contours({**sampled, "himmelblau": himmel}, out)
     draw_persistence({**sampled, "himmelblau": himmel}, out)
     draw_trees({"hessian": sampled["hessian"], "himmelblau": himmel}, out)
@@ -332,7 +347,20 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
         "basins": {k: shares[k] for k in ("tree_shares", "run_shares", "agreement",
                                           "unreached")} | {"starts": len(shares["runs"])},
     }
-    return {"conclusion": conclusion(numbers), "numbers": numbers}
+    return {"headline": headline(numbers), "conclusion": conclusion(numbers), "numbers": numbers}
+
+
+def headline(n: dict) -> str:
+    """The finding in one short sentence."""
+    shown = ", ".join(str(p["minima"]) for p in n["planes"].values())
+    kept = [p["above_threshold"] for p in n["planes"].values()]
+    h = n["himmelblau"]
+    planes = (f"only the solution is deeper than the loss's own noise on each plane through a "
+              f"digits MLP (of {shown} sampled minima)" if kept == [1] * len(kept) else
+              f"planes through a digits MLP show {shown} sampled minima, "
+              f"{', '.join(map(str, kept))} deeper than the loss's own noise")
+    return (f"{planes[0].upper()}{planes[1:]}; the same rule keeps {h['above_threshold']} of "
+            f"{h['minima']} on a noisy Himmelblau, which has 4.")
 
 
 def _refinement(coarse: int, fine: dict) -> str:

@@ -43,6 +43,15 @@ def test_merge_tree_basins_agree_with_gradient_descent(result):
     assert f"{b['agreement']:.0%} of the starts" in result[1]["conclusion"]
 
 
+def test_the_headline_counts_what_the_numbers_say(result):
+    n = result[1]["numbers"]
+    shown = ", ".join(str(p["minima"]) for p in n["planes"].values())
+    assert result[1]["headline"] == (
+        "Only the solution is deeper than the loss's own noise on each plane through a digits "
+        f"MLP (of {shown} sampled minima); the same rule keeps 4 of "
+        f"{n['himmelblau']['minima']} on a noisy Himmelblau, which has 4.")
+
+
 def test_figures(result):
     out = result[0]
     for name in ("contours.png", "persistence.png", "merge_trees.png", "basins.png"):
