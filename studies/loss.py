@@ -185,7 +185,7 @@ def plot_slice(slices: dict, grads: dict, t: np.ndarray, out: Path) -> None:
 
 
 def plot_training(far_runs: dict, control: dict, out: Path) -> None:
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     for color, loss in zip(("C0", "C1"), far_runs):
         for tr, where, style in ((far_runs[loss], f"far init x{GAIN:g}", "-"),
                                  (control[loss], "ordinary init", ":")):
@@ -197,7 +197,7 @@ def plot_training(far_runs: dict, control: dict, out: Path) -> None:
     ax_acc.set(ylabel="training accuracy", ylim=(0, 1.02), title="Accuracy on the same runs")
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("gradient-descent step")
-        ax.legend(fontsize=8)
+    fig.legend(handles=ax_loss.lines, loc="outside lower center", ncols=2, fontsize=9)
     save_png(fig, out / "training.png")
 
 
