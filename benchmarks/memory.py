@@ -1,4 +1,5 @@
-"""Peak memory of a plane and of ``losses`` under the memory budget the caller sets.
+"""Peak memory of a plane, of a grid in three Hessian directions and of ``losses`` under the
+memory budget the caller sets.
 
 ``tracemalloc`` sees NumPy's array allocations; the peak counted is what the call itself
 allocates above what existed before it (inputs such as ``thetas`` are the caller's).
@@ -10,8 +11,10 @@ import time
 import tracemalloc
 from functools import partial
 
+from landscape.directions import hessian_directions
+from landscape.hessian import eigenpairs, hessian_operator
 from landscape.settings import execution
-from landscape.surface import plane
+from landscape.surface import grid, plane
 
 
 def peak_bytes(fn) -> int:
@@ -32,16 +35,23 @@ def seconds(fn) -> float:
 
 
 def rows(p, budgets) -> list[dict]:
-    """Peak memory of ``p``'s plane and ``losses`` row for each budget in bytes.
+    """Peak memory of ``p``'s plane, a grid of about as many points in the top three Hessian
+    directions, and ``losses`` row, for each budget in bytes.
 
     The budget is the one execution setting ``memory_budget``
-    (``landscape.execution(memory_budget=...)``): it sizes the plane's chunks and the
-    objective's batched passes alike.
+    (``landscape.execution(memory_budget=...)``): it sizes the grids' chunks and the
+    objective's batched passes alike (a grid in ``d`` directions holds its values for the
+    whole call and gives its chunks what is left).
     """
-    points, grid = p.points(p.spec.k), p.spec.grid
+    points, side = p.points(p.spec.k), p.spec.grid
+    cube = round(side ** (2 / 3))  # about the plane's number of points
+    top3 = hessian_directions(eigenpairs(hessian_operator(p.objective, p.thetas[0]), k=3,
+                                         which="LA", rng=0))
     calls = {
-        f"plane {grid}x{grid}": partial(plane, p.objective, p.thetas[0], p.directions,
-                                        span=1.0, resolution=grid),
+        f"plane {side}x{side}": partial(plane, p.objective, p.thetas[0], p.directions,
+                                        span=1.0, resolution=side),
+        f"grid {cube}^3, top-3 Hessian": partial(grid, p.objective, p.thetas[0], top3,
+                                                 span=1.0, resolution=cube),
         f"losses of {p.spec.k} points": partial(p.objective.losses, points),
     }
     out = []
