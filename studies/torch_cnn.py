@@ -112,6 +112,8 @@ def run(out, quick: bool = False, seed: int = 0) -> dict:
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
     add_colorbar(plot_contour(surface, ax=ax, levels=30, log=True), ax=ax, label="training loss")
     ax.plot([0], [0], "r*", markersize=10)
+    for axis, i in ((ax.set_xlabel, 1), (ax.set_ylabel, 2)):  # what a unit of the plane is
+        axis(f"direction {i}, filter-normalized\n(at 1 each filter moves by its own norm)")
     ax.set_title("CNN on digits: filter-normalized plane\nthrough the trained network (star)")
     save_png(fig, out / "plane.png")
 
