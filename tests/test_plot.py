@@ -111,6 +111,20 @@ def test_log_colorbar_is_labelled_at_the_powers_of_ten_in_its_range():
     assert _png(fig).startswith(b"\x89PNG")
 
 
+def test_one_colorbar_serves_several_panels():
+    s = _axes_plane()
+    fig, axes = plt.subplots(1, 2, layout="constrained")
+    artists = [plot_contour(s, ax=ax, levels=np.geomspace(1e-2, 1e3, 16), log=True)
+               for ax in axes]
+    bar = add_colorbar(artists[-1], ax=axes, label="f")
+    assert len(fig.axes) == 3 and bar.ax.get_ylabel() == "f"
+    np.testing.assert_array_equal(bar.get_ticks(), [10.0**e for e in range(-2, 4)])
+    # the bar takes room from both panels: it lies right of the second, both shrank alike
+    fig.canvas.draw()
+    left, right = (ax.get_position() for ax in axes)
+    assert bar.ax.get_position().x0 > right.x1 and left.width == pytest.approx(right.width)
+
+
 def test_pca_axes_are_labelled_with_their_variance():
     rng = np.random.default_rng(0)
     run = np.cumsum(rng.standard_normal((30, 2)) * [2.0, 0.5], axis=0)
