@@ -1,41 +1,48 @@
-"""Pictures of sublevel-set persistence: the barcode, the persistence diagram, the merge tree
-as a tree of losses and drawn over a plane's contours.
+"""Pictures of sublevel-set persistence: barcode, persistence diagram and merge tree.
 
-Each takes a :class:`~landscape.topology.MergeTree` or, for the barcode and the diagram,
-the ``(m, 2)`` bars of :func:`~landscape.topology.persistence_diagram`. Bars that never die
+The merge tree is drawn as a tree of losses or marked over a plane's contours. Each takes
+a :class:`~landscape.topology.MergeTree` or, for the barcode and the diagram, the
+``(m, 2)`` bars of :func:`~landscape.topology.persistence_diagram`. Bars that never die
 (``death = inf``) are drawn up to a line marked ``+inf`` just above the highest finite
 value. With ``threshold``, what is at most that persistent (the noise) is drawn in grey.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from matplotlib.collections import LineCollection
+from numpy.typing import ArrayLike
 
 from landscape._checks import real_in
 from landscape.plot._style import KIND_STYLE, new_axes
 from landscape.topology import MergeTree
 from landscape.vocabulary import MINIMUM, SADDLE
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.collections import PathCollection
+    from matplotlib.text import Annotation
+
 PERSISTENT, NOISE = "#1f77b4", "#b0b0b0"  # bars deeper than the threshold, and the others
 
 
 class MergeTreeArtists(NamedTuple):
-    """What :func:`plot_merge_tree` and :func:`plot_merge_tree_on_plane` drew: the tree's
-    lines (None on a plane), the minima's markers, the saddles' markers and the saddles'
-    labels (none in the tree)."""
+    """What :func:`plot_merge_tree` and :func:`plot_merge_tree_on_plane` drew.
+
+    The tree's lines (None on a plane), the minima's markers, the saddles' markers and the
+    saddles' labels (none in the tree).
+    """
 
     lines: LineCollection | None
-    minima: object
-    saddles: object
-    labels: list
+    minima: PathCollection
+    saddles: PathCollection
+    labels: list[Annotation]
 
 
-def _bars(bars) -> np.ndarray:
-    """``(m, 2)`` births and deaths of a MergeTree (its bars of positive persistence) or of
-    an array of them."""
+def _bars(bars: MergeTree | ArrayLike) -> np.ndarray:
+    """Births and deaths ``(m, 2)`` of a MergeTree's bars of positive persistence, or checked."""
     if isinstance(bars, MergeTree):
         keep = bars.persistence > 0
         return np.stack([bars.birth[keep], bars.death[keep]], axis=1)
@@ -46,13 +53,12 @@ def _bars(bars) -> np.ndarray:
     return bars
 
 
-def _threshold(threshold) -> float | None:
+def _threshold(threshold: float | None) -> float | None:
     return None if threshold is None else real_in(threshold, "threshold", 0.0)
 
 
 def _top(bars: np.ndarray, threshold: float | None = None) -> float:
-    """Where bars that never die are drawn: a little above the highest finite value, and
-    far enough above it for a threshold line to show."""
+    """Where bars that never die are drawn: above the highest value, room for a threshold."""
     finite = bars[np.isfinite(bars)]
     low, high = float(finite.min()), float(finite.max())
     return high + max(0.08 * (high - low), 1.5 * (threshold or 0.0), 1e-12)
@@ -64,13 +70,15 @@ def _colors(persistence: np.ndarray, threshold: float | None) -> list[str]:
     return [PERSISTENT if p > threshold else NOISE for p in persistence]
 
 
-def _mark_infinity(ax, top: float) -> None:
+def _mark_infinity(ax: Axes, top: float) -> None:
     ax.axhline(top, color="0.3", linestyle=":", linewidth=1.0, label="+inf (never dies)")
 
 
-def plot_barcode(bars, ax=None, threshold: float | None = None, **kwargs) -> LineCollection:
-    """Draw each bar as a horizontal segment from its birth to its death (the loss), the
-    most persistent at the top.
+def plot_barcode(bars: MergeTree | ArrayLike, ax: Axes | None = None,
+                 threshold: float | None = None, **kwargs: Any) -> LineCollection:
+    """Draw each bar as a horizontal segment from its birth to its death (the loss).
+
+    The most persistent bar is at the top.
 
     Parameters
     ----------
@@ -91,8 +99,9 @@ def plot_barcode(bars, ax=None, threshold: float | None = None, **kwargs) -> Lin
     ends = np.where(np.isfinite(bars[:, 1]), bars[:, 1], top)
     rows = np.arange(len(bars), dtype=np.float64)
     kwargs.setdefault("linewidths", 2.5)
-    lines = LineCollection(np.stack([np.stack([bars[:, 0], rows], 1),
-                                     np.stack([ends, rows], 1)], 1),
+    kwargs.setdefault("label", "bar: a basin from its minimum to where it joins")
+    lines = LineCollection(list(np.stack([np.stack([bars[:, 0], rows], 1),
+                                          np.stack([ends, rows], 1)], 1)),
                            colors=_colors(bars[:, 1] - bars[:, 0], threshold), **kwargs)
     ax.add_collection(lines)
     infinite = ~np.isfinite(bars[:, 1])
@@ -105,9 +114,12 @@ def plot_barcode(bars, ax=None, threshold: float | None = None, **kwargs) -> Lin
     return lines
 
 
-def plot_persistence_diagram(bars, ax=None, threshold: float | None = None, **kwargs):
-    """Draw each bar as a point ``(birth, death)`` above the diagonal; the farther from it,
-    the deeper the basin.
+def plot_persistence_diagram(bars: MergeTree | ArrayLike, ax: Axes | None = None,
+                             threshold: float | None = None,
+                             **kwargs: Any) -> PathCollection:
+    """Draw each bar as a point ``(birth, death)`` above the diagonal.
+
+    The farther a point lies from the diagonal, the deeper its basin.
 
     Parameters
     ----------
@@ -141,8 +153,10 @@ def plot_persistence_diagram(bars, ax=None, threshold: float | None = None, **kw
 
 
 def _leaf_order(tree: MergeTree) -> np.ndarray:
-    """An x position for each branch such that no joining line crosses a branch: every
-    branch's joiners to its right, the lowest-joining nearest."""
+    """An x position for each branch, so that no joining line crosses a branch.
+
+    Every branch's joiners go to its right, the lowest-joining nearest.
+    """
     children: list[list[int]] = [[] for _ in tree.birth]
     for i in np.argsort(tree.death, kind="stable"):
         if tree.joins[i] >= 0:
@@ -156,10 +170,12 @@ def _leaf_order(tree: MergeTree) -> np.ndarray:
     return x
 
 
-def plot_merge_tree(tree: MergeTree, ax=None, threshold: float | None = None,
-                    **kwargs) -> MergeTreeArtists:
-    """Draw the merge tree: each minimum a vertical branch from its loss up to where its
-    basin joins an older one, and a horizontal line to the branch it joins.
+def plot_merge_tree(tree: MergeTree, ax: Axes | None = None, threshold: float | None = None,
+                    **kwargs: Any) -> MergeTreeArtists:
+    """Draw the merge tree, the loss upwards.
+
+    Each minimum is a vertical branch from its loss up to where its basin joins an older
+    one, with a horizontal line there to the branch it joins.
 
     Parameters
     ----------
@@ -183,6 +199,7 @@ def plot_merge_tree(tree: MergeTree, ax=None, threshold: float | None = None,
     joined = np.flatnonzero(tree.joins >= 0)
     segments += [[(x[i], ends[i]), (x[tree.joins[i]], ends[i])] for i in joined]
     kwargs.setdefault("linewidths", 1.5)
+    kwargs.setdefault("label", "branch: a basin from its minimum to where it joins")
     lines = LineCollection(segments, colors=colors + [colors[i] for i in joined], **kwargs)
     ax.add_collection(lines)
     minima = ax.scatter(x, tree.birth, marker=KIND_STYLE[MINIMUM].marker,
@@ -202,11 +219,12 @@ def plot_merge_tree(tree: MergeTree, ax=None, threshold: float | None = None,
     return MergeTreeArtists(lines, minima, saddles, [])
 
 
-def plot_merge_tree_on_plane(tree: MergeTree, ax=None, threshold: float = 0.0,
-                             labels: bool = True, **kwargs) -> MergeTreeArtists:
-    """Mark a plane's merge tree over its contours (:func:`~landscape.plot.plot_contour`):
-    the minima deeper than ``threshold`` and the saddles where their basins join deeper
-    ones, each labelled with its loss.
+def plot_merge_tree_on_plane(tree: MergeTree, ax: Axes | None = None, threshold: float = 0.0,
+                             labels: bool = True, **kwargs: Any) -> MergeTreeArtists:
+    """Mark a plane's merge tree over its contours (:func:`~landscape.plot.plot_contour`).
+
+    The minima deeper than ``threshold`` are marked, and the saddles where their basins
+    join deeper ones, each labelled with its loss.
 
     Which basins a saddle joins is the tree's (:func:`plot_merge_tree`): by the elder rule a
     basin that has already swallowed others spills as a whole, so the minimum that dies at
