@@ -227,11 +227,14 @@ class MLPObjective(ObjectiveBase):
     def _backpropagate(self, p: _Pass, delta: np.ndarray) -> list[np.ndarray]:
         """Per-layer deltas of an output cotangent ``delta`` ``(N, m)``.
 
-        The backward pass through the activation derivatives ``p.d1s`` (fresh arrays).
+        The backward pass through the activation derivatives ``p.d1s``, into reused
+        buffers (fresh ones of this size cost page faults on every product).
         """
         deltas = [delta]
         for i in range(self.model.n_layers - 1, 0, -1):
-            deltas.insert(0, (deltas[0] @ p.layers[i][0]) * p.d1s[i - 1])
+            back = np.matmul(deltas[0], p.layers[i][0],
+                             out=self._buffer(f"vjp{i - 1}", p.acts[i].shape))
+            deltas.insert(0, np.multiply(back, p.d1s[i - 1], out=back))
         return deltas
 
     def _at(self, theta: ArrayLike) -> _Pass:
