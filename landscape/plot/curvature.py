@@ -24,8 +24,8 @@ def plot_layer_curvature(layers: Any, ax: Any = None, field: str = "top_eigenval
         (e.g. ``{"Hessian": ..., "GGN": ...}``) over the same blocks: one bar per record in
         each group.
     ax : matplotlib Axes, or None.
-    field : ``'top_eigenvalue'`` or ``'trace'``; a trace's standard error, where it has one,
-        is drawn as an error bar.
+    field : ``'top_eigenvalue'`` or ``'trace'``; the traces' standard errors, where they
+        have any, are drawn as error bars (one legend entry, ``'± 1 standard error'``).
     log : a logarithmic value axis.
     **kwargs : passed to ``Axes.bar``.
 
@@ -44,14 +44,24 @@ def plot_layer_curvature(layers: Any, ax: Any = None, field: str = "top_eigenval
     ax = new_axes(ax)
     colors = label_colors(tables)
     x, width = np.arange(len(names)), 0.8 / len(tables)
-    bars = []
+    bars, where = [], []
     for i, (label, table) in enumerate(tables.items()):
-        errors = table.trace_stderr if field == "trace" and table.trace_stderr.any() else None
-        bars.append(ax.bar(x + (i - (len(tables) - 1) / 2) * width, getattr(table, field),
-                           width, yerr=errors, label=label, color=colors[label], **kwargs))
+        where.append(x + (i - (len(tables) - 1) / 2) * width)
+        bars.append(ax.bar(where[-1], getattr(table, field), width, label=label,
+                           color=colors[label], **kwargs))
+    if field == "trace" and any(t.trace_stderr.any() for t in tables.values()):
+        _error_bars(ax, np.concatenate(where), tables)
     ax.set_xticks(x, names)
     ax.set_xlabel("block")
     ax.set_ylabel(_LABELS[field])
     if log:
         ax.set_yscale("log")
     return bars
+
+
+def _error_bars(ax: Any, x: np.ndarray, tables: dict) -> None:
+    """One black error bar per trace bar, as one collection with one legend label."""
+    traces = np.concatenate([t.trace for t in tables.values()])
+    errors = np.concatenate([t.trace_stderr for t in tables.values()])
+    container = ax.errorbar(x, traces, yerr=errors, fmt="none", ecolor="k", capsize=2)
+    container.lines[2][0].set_label("± 1 standard error")
