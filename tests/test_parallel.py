@@ -609,16 +609,15 @@ def test_a_torch_objective_that_differs_has_another_fingerprint(changed, base):
     assert fingerprint(torch_objective(**changed)) != fingerprint(torch_objective(**base))
 
 
-def test_a_torch_plane_killed_in_one_process_resumes_in_another(tmp_path):
+def test_a_torch_plane_cut_short_in_another_process_resumes_here(tmp_path):
     obj = torch_objective()
     center, d = obj.theta0, random_directions(obj.dim, 2, rng=2)
     clean = plane(obj, center, d, resolution=(7, 5))
     starts = chunk_starts(clean)
-    flag = flag_files(tmp_path)[0]
-    script = tmp_path / "torch_plane.py"
-    script.write_text(textwrap.dedent(f"""
+    probe = Probe(tmp_path / "log", flag_files(tmp_path), at=starts[4], exit=True)
+    cached = Execution(cache=tmp_path / "cache")
+    code = textwrap.dedent(f"""
         import sys
-        import numpy as np
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_parallel import Probe, Probed, torch_objective
         from landscape import Execution
@@ -626,18 +625,18 @@ def test_a_torch_plane_killed_in_one_process_resumes_in_another(tmp_path):
         from landscape.directions import random_directions
         from landscape.surface import plane
 
-        obj = torch_objective()
+        obj = torch_objective()  # built again, in another process
         print(fingerprint(obj), flush=True)
-        probe = Probe({str(tmp_path / "log")!r}, [{str(flag)!r}], at={starts[4]!r}, exit=True)
-        s = plane(Probed(obj, probe), obj.theta0, random_directions(obj.dim, 2, rng=2),
-                  resolution=(7, 5), execution=Execution(cache={str(tmp_path / "cache")!r}))
-        np.save({str(tmp_path / "values.npy")!r}, s.values)
-    """))
-    runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                           timeout=120) for _ in range(2)]
-    assert [r.returncode for r in runs] == [1, 0], runs[1].stderr  # the first died at chunk 4
-    assert runs[0].stdout == runs[1].stdout == fingerprint(obj) + "\n"
-    log = Probe(tmp_path / "log")
-    assert log.keys() == starts  # chunks 0-3 in the first process, the rest in the second
-    np.testing.assert_array_equal(np.load(tmp_path / "values.npy"), clean.values)
+        probe = Probe({probe.log!r}, {probe.flags!r}, at={probe.at!r}, exit=True)
+        plane(Probed(obj, probe), obj.theta0, random_directions(obj.dim, 2, rng=2),
+              resolution=(7, 5), execution=Execution(cache={str(cached.cache)!r}))
+    """)
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=120)
+    assert other.returncode == 1, other.stderr  # it ended at chunk 4, as if killed
+    assert other.stdout == fingerprint(obj) + "\n"
+    assert probe.keys() == starts[:4]
+    resumed = plane(Probed(obj, probe), center, d, resolution=(7, 5), execution=cached)
+    np.testing.assert_array_equal(resumed.values, clean.values)
+    assert probe.keys() == starts  # chunks 0-3 there, the rest here: each computed once
 
