@@ -74,6 +74,8 @@ def _output_hessians(model, z, Y):
     s = 1 / (1 + np.exp(-z))
     if model.loss == "cross_entropy":
         return np.stack([np.diag(q * (1 - q)) for q in s])
+    if model.loss == "mae":
+        return np.zeros((N, m, m))  # |r| has no curvature off its kink
     c = (0.5 if model.half_mse else 1.0) / m
     if model.output == "linear":
         J = np.broadcast_to(np.eye(m), (N, m, m))
@@ -98,6 +100,7 @@ HEADS = {
     "linear-mse": dict(output="linear", loss="mse", half_mse=True),
     "sigmoid-mse-decay": dict(output="sigmoid", loss="mse", weight_decay=0.05),
     "softmax-mse": dict(output="softmax", loss="mse", sizes=(4, 6, 3)),
+    "sigmoid-mae": dict(output="sigmoid", loss="mae"),
 }
 
 
@@ -232,6 +235,18 @@ def test_gaussian_fisher_of_an_mse_loss_needs_its_noise_and_is_jo_t_jo_over_sigm
         fisher_operator(objective, theta, noise_std=0.0)
 
 
+def test_laplace_fisher_of_an_absolute_error_is_twice_the_gaussian_one():
+    """A Laplace of standard deviation s has scale b = s / sqrt(2) and Fisher 1 / b^2 = 2 / s^2
+    in its mean, twice the Gaussian's 1 / s^2."""
+    model, X, y, theta = _task(output="sigmoid", loss="mae")
+    gaussian = MLP(model.sizes, activation="tanh", output="sigmoid", loss="mse")
+    F_laplace = _dense(fisher_operator(model.objective(X, y), theta, noise_std=0.4))
+    F_gauss = _dense(fisher_operator(gaussian.objective(X, y), theta, noise_std=0.4))
+    np.testing.assert_allclose(F_laplace, 2 * F_gauss, atol=1e-14)
+    with pytest.raises(ValueError, match="Laplace"):
+        fisher_operator(model.objective(X, y), theta)
+
+
 @pytest.mark.parametrize("head", ["softmax-ce", "linear-mse", "sigmoid-mse-decay"])
 def test_empirical_fisher_is_the_mean_outer_product_of_sample_gradients(head):
     model, X, y, theta = _task(**HEADS[head], n=6)
@@ -249,7 +264,7 @@ def test_empirical_fisher_is_the_mean_outer_product_of_sample_gradients(head):
 def test_exact_diagonals_are_the_dense_diagonals(head):
     model, X, y, theta = _task(**HEADS[head])
     objective = model.objective(X, y)
-    noise = 0.7 if model.loss == "mse" else None
+    noise = 0.7 if model.loss in ("mse", "mae") else None
     for op in (ggn_operator(objective, theta), fisher_operator(objective, theta, noise),
                empirical_fisher_operator(objective, theta)):
         d = op.diagonal()

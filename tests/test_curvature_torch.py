@@ -125,7 +125,7 @@ def test_empirical_fisher_is_the_mean_outer_product_of_sample_gradients(name):
                                g.T @ g / N, atol=1e-13)
 
 
-def test_fisher_equals_the_ggn_for_cross_entropy_and_scales_for_bce_and_mse():
+def test_fisher_equals_the_ggn_for_cross_entropy_and_scales_for_the_others():
     for name, scale, noise in (("cross_entropy", 1.0, None), ("bce", 3.0, None),
                                ("mse", 1 / (2 / 3 * 0.5**2), 0.5)):
         _, _, objective = _problem(LOSSES[name]())
@@ -133,6 +133,10 @@ def test_fisher_equals_the_ggn_for_cross_entropy_and_scales_for_bce_and_mse():
         F = _dense(fisher_operator(objective, theta, noise_std=noise))
         G = _dense(ggn_operator(objective, theta))
         np.testing.assert_allclose(F, scale * G, atol=1e-13, err_msg=name)
+    (_, _, l1), (_, _, mse) = _problem(nn.L1Loss()), _problem(nn.MSELoss())  # one net, data
+    np.testing.assert_allclose(_dense(fisher_operator(l1, l1.theta0, noise_std=0.5)),
+                               2 * _dense(fisher_operator(mse, mse.theta0, noise_std=0.5)),
+                               atol=1e-13)  # a Laplace's Fisher is twice a Gaussian's
 
 
 def test_the_numpy_and_torch_engines_agree_on_one_network():
@@ -165,11 +169,11 @@ def test_blocks_by_torch_names_are_the_diagonal_blocks():
 
 
 def test_losses_that_are_not_likelihoods_are_refused():
-    for loss, match in ((nn.L1Loss(), "L1Loss is not one the package knows"),
+    for loss, match in ((nn.HuberLoss(), "HuberLoss is not one the package knows"),
                         (nn.CrossEntropyLoss(weight=torch.ones(3, dtype=torch.float64)),
                          "class weights"),
                         (nn.CrossEntropyLoss(label_smoothing=0.1), "label smoothing")):
-        _, _, objective = _problem(loss if not isinstance(loss, nn.L1Loss) else nn.L1Loss())
+        _, _, objective = _problem(loss)
         with pytest.raises(ValueError, match=match):
             fisher_operator(objective, objective.theta0)
         ggn_operator(objective, objective.theta0)  # the GGN needs no likelihood

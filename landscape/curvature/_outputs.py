@@ -55,22 +55,23 @@ def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=-1, keepdims=True)
 
 
-def noise_model(is_gaussian: bool, noise_std: float | None, loss: str) -> float | None:
+def noise_model(needs_noise: bool, noise_std: float | None, loss: str) -> float | None:
     """``noise_std`` checked against the likelihood.
 
-    Required (positive) for a squared error (a Gaussian only with a stated noise), refused
-    for cross-entropy.
+    Required (positive) for a squared or absolute error (a Gaussian or a Laplace only with a
+    stated noise), refused for cross-entropy.
     """
-    if is_gaussian:
+    if needs_noise:
         if noise_std is None:
             raise ValueError(f"the Fisher needs a likelihood, and the {loss} loss is one only "
                              "with a stated noise model: pass noise_std, the standard deviation "
-                             "of the Gaussian N(output, noise_std^2 I) it is the negative "
-                             "log-likelihood of")
+                             "of the Gaussian (squared error) or Laplace (absolute error) "
+                             "around the output that it is the negative log-likelihood of")
         return positive(noise_std, "noise_std")
     if noise_std is not None:
-        raise ValueError(f"noise_std is for a Gaussian (squared error) likelihood; the {loss} "
-                         "loss's predictive distribution has no noise parameter")
+        raise ValueError(f"noise_std is for a Gaussian or Laplace likelihood (squared or "
+                         f"absolute error); the {loss} loss's predictive distribution has no "
+                         "noise parameter")
     return None
 
 
@@ -93,7 +94,7 @@ class MLPOutputs:
         if kind == "ggn":
             self.outer = lambda u: head.gauss_newton(z, Y, u, o)
         elif kind == "fisher":
-            noise_std = noise_model(model.loss == "mse", noise_std, model.loss)
+            noise_std = noise_model(model.loss in ("mse", "mae"), noise_std, model.loss)
             self.outer = lambda u: head.fisher(u, o, noise_std)
         else:
             r = head.grad(z, Y, o)

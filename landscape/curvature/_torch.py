@@ -10,8 +10,9 @@ are weighted by ``batch size / n_samples``, as the objective weights its HVPs.
   backward, MSE's among them), for any loss;
 - ``'fisher'``: ``C`` is the Fisher of the predictive distribution the loss is the negative
   log-likelihood of, known for ``CrossEntropyLoss`` (categorical over the last dimension of
-  ``(B, C)`` logits), ``BCEWithLogitsLoss`` (independent Bernoullis) and ``MSELoss``
-  (Gaussian, with a stated ``noise_std``), each without weights or label smoothing;
+  ``(B, C)`` logits), ``BCEWithLogitsLoss`` (independent Bernoullis), ``MSELoss``
+  (Gaussian) and ``L1Loss`` (Laplace), the last two with a stated ``noise_std``, each
+  without weights or label smoothing;
 - ``'empirical_fisher'``: ``C_i = r_i r_i^T`` with ``r_i`` sample ``i``'s loss gradient in
   its outputs (``batch size`` times the mean loss's gradient, as ``loss_fn`` averages).
 
@@ -30,18 +31,25 @@ import torch
 from torch.func import grad, jvp, vjp
 
 from landscape.curvature._outputs import OutputKind, noise_model
-from landscape.heads import SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from landscape.heads import (
+    AbsoluteError,
+    SigmoidCrossEntropy,
+    SoftmaxCrossEntropy,
+    SquaredError,
+)
 from landscape.torch import TorchObjective
 
 F = torch.nn.functional
-Head: TypeAlias = SoftmaxCrossEntropy | SigmoidCrossEntropy | SquaredError
-_LIKELIHOODS = "CrossEntropyLoss, BCEWithLogitsLoss or MSELoss (or their functional forms)"
+Head: TypeAlias = SoftmaxCrossEntropy | SigmoidCrossEntropy | SquaredError | AbsoluteError
+_LIKELIHOODS = ("CrossEntropyLoss, BCEWithLogitsLoss, MSELoss or L1Loss (or their functional "
+                "forms)")
 
 
 def _likelihood(loss_fn: Callable, n_outputs: int) -> tuple[Head, bool]:
-    """The head whose ``fisher`` is the predictive distribution's Fisher, and whether Gaussian.
+    """The head whose ``fisher`` is the predictive distribution's Fisher, and its noise need.
 
-    A Gaussian needs ``noise_std``; a ValueError for a loss that is not a likelihood.
+    The second value says whether it needs ``noise_std`` (a Gaussian, a Laplace); a
+    ValueError for a loss that is not a likelihood.
     """
     name = getattr(loss_fn, "__qualname__", type(loss_fn).__name__)
     weighted = any(getattr(loss_fn, attr, None) is not None for attr in ("weight", "pos_weight"))
@@ -55,6 +63,8 @@ def _likelihood(loss_fn: Callable, n_outputs: int) -> tuple[Head, bool]:
         return SigmoidCrossEntropy(), False
     if isinstance(loss_fn, torch.nn.MSELoss) or loss_fn is F.mse_loss:
         return SquaredError("linear", n_outputs, False), True
+    if isinstance(loss_fn, torch.nn.L1Loss) or loss_fn is F.l1_loss:
+        return AbsoluteError("linear", n_outputs), True
     raise ValueError(f"the Fisher needs a likelihood, and {name} is not one the package knows: "
                      f"use {_LIKELIHOODS}, or the GGN (ggn_operator) for another loss")
 
