@@ -25,9 +25,10 @@ from matplotlib.container import BarContainer
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
-#: Widest the gallery shows a figure, in CSS pixels: ``landscape/gallery.py`` sets the page
-#: body to ``max-width:1100px`` with ``1em`` (16 px) of padding on each side.
-GALLERY_WIDTH = 1068
+from landscape.gallery import COLUMN_PX
+
+#: Widest the gallery shows a figure, in CSS pixels: its column (wider PNGs are scaled down).
+GALLERY_WIDTH = COLUMN_PX
 MIN_POINTS = 7.0
 NEAR_PX = 20.0  # a text this close to a reference line labels it (display pixels)
 
