@@ -33,7 +33,16 @@ How the model is treated (the choices other tools got wrong are explicit here):
   divides by something else (``CrossEntropyLoss`` with class ``weight`` or ignored labels)
   are exact on one batch only.
 - **Data** are read once at construction and held (on the module's device): a
-  DataLoader with random augmentation would otherwise make the loss random.
+  DataLoader with random augmentation would otherwise make the loss random. Data that do
+  not fit at once are streamed instead (``stream=True``: one batch at a time, re-read at
+  every evaluation from a DataLoader in a fixed order), and ``batches=`` keeps a fixed
+  subset of the batches in either mode (:mod:`landscape.torch.streaming`).
+- **Where it runs.** The copy stays on the module's device (CPU or a GPU), in ``dtype``
+  (float64 by default, float32, or the module's own with ``dtype=None``); held data live
+  there too, streamed batches are moved there one at a time. Only the flat vector crosses:
+  ``theta`` (and ``v``) go to the device as ``dtype`` tensors, each batch's result is
+  weighted and summed there in float64, and only the sum comes back, so ``theta`` and every
+  result are float64 NumPy on the CPU whatever the device and dtype.
 - **Filters** (:attr:`TorchObjective.blocks`, for filter-normalized directions): every
   trainable parameter with two or more dimensions is a block whose first dimension
   indexes the filters (``nn.Linear``: neurons; ``nn.Conv*d``: output channels; note that
@@ -55,30 +64,23 @@ import copy
 import functools
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeAlias, get_args
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
-
-try:
-    import torch
-    from torch.func import functional_call, vmap
-except ImportError as err:  # pragma: no cover - exercised in a subprocess without torch
-    raise ImportError(
-        "landscape.torch needs PyTorch; install it with: pip install 'landscape[torch]'"
-    ) from err
+from torch.func import functional_call, vmap
 
 from landscape._checks import choice, index_array, integer
 from landscape.objective import ObjectiveBase, ParameterBlock
+from landscape.torch.streaming import Batch, Stream, read_data
 from landscape.vocabulary import Theta
 
 #: The module's mode during evaluation: ``'eval'`` or ``'train'``.
 TorchMode: TypeAlias = Literal["eval", "train"]
 #: ``loss_fn(outputs, targets) -> scalar tensor``, the mean over the batch.
 LossFn: TypeAlias = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-#: An ``(inputs, targets)`` pair of tensors.
-Batch: TypeAlias = tuple[torch.Tensor, torch.Tensor]
 
 MODES: tuple[TorchMode, ...] = get_args(TorchMode)
 DTYPES = (torch.float64, torch.float32)
@@ -116,60 +118,6 @@ def _check_loss_fn(loss_fn: object) -> None:
     if reduction != "mean":
         raise ValueError(f"loss_fn must average over the batch (reduction='mean'), got "
                          f"reduction={reduction!r}")
-
-
-def _tensor(x: Any, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``x`` as a tensor on ``device``.
-
-    Floating point data are converted to ``dtype`` and checked to be finite (as the MLP
-    checks its data); complex data are refused.
-    """
-    try:
-        t = torch.as_tensor(x, device=device)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(f"{name} must be a tensor or an array: {err}") from None
-    if t.ndim == 0 or t.shape[0] == 0:
-        raise ValueError(f"{name} must have a non-empty first (sample) dimension, "
-                         f"got shape {tuple(t.shape)}")
-    if t.is_complex():
-        raise ValueError(f"{name} must be real, got {t.dtype}")
-    if not t.is_floating_point():
-        return t
-    t = t.to(dtype)
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} contains NaN or inf (in {dtype})")
-    return t
-
-
-def _is_pair_of_arrays(data: object) -> bool:
-    return (isinstance(data, (tuple, list)) and len(data) == 2
-            and all(isinstance(d, (torch.Tensor, np.ndarray)) for d in data))
-
-
-def _read_batches(data: Any, dtype: torch.dtype, device: torch.device) -> list[Batch]:
-    """``(inputs, targets)`` as one batch, or the batches of a DataLoader (read once)."""
-    if _is_pair_of_arrays(data):
-        raw = [data]
-    else:
-        try:
-            raw = list(data)
-        except TypeError:
-            raise ValueError("data must be (inputs, targets) tensors or a DataLoader of "
-                             f"(inputs, targets) batches, got {type(data).__name__}") from None
-    if not raw:
-        raise ValueError("data has no batches")
-    batches = []
-    for i, batch in enumerate(raw):
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise ValueError(f"batch {i} must be an (inputs, targets) pair, got "
-                             f"{type(batch).__name__}")
-        x = _tensor(batch[0], f"inputs of batch {i}", dtype, device)
-        y = _tensor(batch[1], f"targets of batch {i}", dtype, device)
-        if x.shape[0] != y.shape[0]:
-            raise ValueError(f"batch {i}: inputs and targets have different lengths: "
-                             f"{x.shape[0]} and {y.shape[0]}")
-        batches.append((x, y))
-    return batches
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:
@@ -219,9 +167,11 @@ class TorchObjective(ObjectiveBase):
     torch_dtype : the dtype of the evaluation (float64 or float32).
     mode : 'eval' or 'train'.
     points_per_call : int, points per vmapped call in :meth:`losses` (1: no vmap).
+    streamed : bool, whether the batches are read afresh at every evaluation.
+    batch_sizes : tuple of int, the number of samples of each batch.
     """
 
-    def __init__(self, module: torch.nn.Module, loss_fn: LossFn, batches: list[Batch],
+    def __init__(self, module: torch.nn.Module, loss_fn: LossFn, batches: list[Batch] | Stream,
                  fixed: dict[str, torch.Tensor], theta0: np.ndarray, torch_dtype: torch.dtype,
                  mode: TorchMode, points_per_call: int | None):
         self._module, self._loss_fn, self._batches = module, loss_fn, batches
@@ -237,17 +187,21 @@ class TorchObjective(ObjectiveBase):
         self.dim = int(stops[-1])
         slices = {n: slice(int(b - s), int(b)) for n, s, b in zip(self.names, sizes, stops)}
         self.blocks = _blocks(dict(zip(self.names, self.shapes)), slices)
-        self.n_samples = sum(int(x.shape[0]) for x, _ in batches)
-        self._weights = [x.shape[0] / self.n_samples for x, _ in batches]
-        largest = max(int(x.shape[0]) for x, _ in batches)
+        self.streamed = isinstance(batches, Stream)
+        self.batch_sizes = (batches.sizes if isinstance(batches, Stream)
+                            else tuple(int(x.shape[0]) for x, _ in batches))
+        self.n_samples = sum(self.batch_sizes)
+        self._weights = [size / self.n_samples for size in self.batch_sizes]
+        largest = max(self.batch_sizes)
         self.points_per_call = (max(1, min(64, _POINT_BUDGET // (self.dim * largest)))
                                 if points_per_call is None else points_per_call)
 
     def _describe(self) -> dict[str, Any]:
         loss = getattr(self._loss_fn, "__qualname__", type(self._loss_fn).__name__)
+        streamed = {"data": f"streamed, {len(self.batch_sizes)} batches"} if self.streamed else {}
         return {"module": type(self._module).__name__, "loss": loss, "mode": self.mode,
                 "torch_dtype": str(self.torch_dtype).removeprefix("torch."),
-                "device": str(self._device)}
+                "device": str(self._device), **streamed}
 
     # -- theta <-> tensors ----------------------------------------------------------
     def _to_torch(self, a: np.ndarray) -> torch.Tensor:
@@ -270,8 +224,12 @@ class TorchObjective(ObjectiveBase):
         return {**{n: t.clone() for n, t in self._fixed.items()}, **params}
 
     # -- one batch --------------------------------------------------------------------
+    def _buffers(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The buffers and frozen parameters the module is called with at ``flat``."""
+        return self._fixed
+
     def _outputs(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        state = {n: t.clone() for n, t in self._fixed.items()}
+        state = {n: t.clone() for n, t in self._buffers(flat).items()}
         state.update(self._split(flat))
         return functional_call(self._module, state, (x,))
 
@@ -337,19 +295,41 @@ class TorchObjective(ObjectiveBase):
         return hits / self.n_samples
 
     def subset(self, indices: ArrayLike) -> TorchObjective:
-        """The mean loss over the samples ``indices`` (a minibatch), batched as before."""
-        idx = index_array(indices, self.n_samples)
-        pick = torch.as_tensor(idx, device=self._device)
-        xs, ys = (torch.cat(part)[pick] for part in zip(*self._batches))
-        step = max(int(x.shape[0]) for x, _ in self._batches)
+        """The mean loss over the samples ``indices`` (a minibatch), batched as before.
+
+        The samples are held (read in one pass of a streamed objective's data).
+        """
+        idx = index_array(indices, self.n_samples) % self.n_samples
+        xs, ys = _gather(self._batches, self.batch_sizes, idx)
+        step = max(self.batch_sizes)
         batches = list(zip(torch.split(xs, step), torch.split(ys, step)))
         return TorchObjective(self._module, self._loss_fn, batches, self._fixed, self.theta0,
                               self.torch_dtype, self.mode, self.points_per_call)
 
 
+def _gather(batches: list[Batch] | Stream, sizes: Sequence[int], idx: np.ndarray
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows ``idx`` ``(m,)`` of the batches' concatenated inputs and targets, in that order."""
+    xs: torch.Tensor | None = None
+    ys: torch.Tensor | None = None
+    start = 0
+    for (x, y), size in zip(batches, sizes):
+        if xs is None or ys is None:
+            xs = x.new_empty((len(idx), *x.shape[1:]))
+            ys = y.new_empty((len(idx), *y.shape[1:]))
+        inside = np.flatnonzero((idx >= start) & (idx < start + size))
+        rows = torch.as_tensor(idx[inside] - start, device=x.device)
+        where = torch.as_tensor(inside, device=x.device)
+        xs[where], ys[where] = x[rows], y[rows]
+        start += size
+    assert xs is not None and ys is not None  # an objective has at least one batch
+    return xs, ys
+
+
 def from_module(module: torch.nn.Module, loss_fn: LossFn, data: Any, *,
-                dtype: torch.dtype = torch.float64, mode: TorchMode = "eval",
-                points_per_call: int | None = None) -> TorchObjective:
+                dtype: torch.dtype | None = torch.float64, mode: TorchMode = "eval",
+                points_per_call: int | None = None, stream: bool = False,
+                batches: int | Sequence[int] | None = None) -> TorchObjective:
     """The mean of ``loss_fn(module(inputs), targets)`` over ``data`` as an Objective.
 
     Parameters
@@ -359,15 +339,24 @@ def from_module(module: torch.nn.Module, loss_fn: LossFn, data: Any, *,
     loss_fn : callable ``loss_fn(outputs, targets) -> scalar tensor``, the mean over the
         batch, e.g. ``torch.nn.CrossEntropyLoss()`` or ``torch.nn.MSELoss()``.
     data : ``(inputs, targets)`` tensors or arrays (one batch; first dimension = samples),
-        or a DataLoader / iterable of ``(inputs, targets)`` batches (read once). Floating
-        point data are converted to ``dtype``; integer labels are kept.
+        or a DataLoader / iterable of ``(inputs, targets)`` batches (read once, or at every
+        evaluation with ``stream=True``). Floating point data are converted to ``dtype``;
+        integer labels are kept.
     dtype : torch.float64 (default; needed for tight eigenvalues and finite-difference
-        checks) or torch.float32. ``theta`` and results are float64 NumPy either way.
+        checks), torch.float32, or None for the module's own (float64 or float32).
+        ``theta`` and results are float64 NumPy either way.
     mode : 'eval' (default: deterministic, batch-independent) or 'train' (refused with
         dropout or batch normalization).
     points_per_call : int or None, points per vmapped call in ``losses``; None picks from
         the model and batch size; 1 evaluates one point at a time (no vmap: for modules
         that vmap cannot handle).
+    stream : bool, read ``data`` (a DataLoader in a fixed order) afresh at every
+        evaluation, one batch at a time, instead of holding it: memory independent of the
+        number of batches (:mod:`landscape.torch.streaming`). Refused for a shuffling
+        DataLoader or one whose batches change between passes.
+    batches : None (all), an int ``k`` (``k`` batches spread evenly over the data) or a
+        sequence of batch indices: the objective is the mean over the samples of these
+        batches only, a fixed subset (:mod:`landscape.torch.streaming`).
 
     Returns
     -------
@@ -380,8 +369,10 @@ def from_module(module: torch.nn.Module, loss_fn: LossFn, data: Any, *,
     """
     if not isinstance(module, torch.nn.Module):
         raise ValueError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    dtype = _module_dtype(module) if dtype is None else dtype
     if dtype not in DTYPES:
-        raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype}")
+        raise ValueError(f"dtype must be torch.float64, torch.float32 or None (the module's, "
+                         f"if one of those), got {dtype}")
     if points_per_call is not None:
         points_per_call = integer(points_per_call, "points_per_call", 1)
     _check_mode(module, mode)
@@ -396,16 +387,22 @@ def from_module(module: torch.nn.Module, loss_fn: LossFn, data: Any, *,
     twin = copy.deepcopy(module).to(dtype).train(mode == "train")
     fixed = {n: t.detach() for n, t in twin.named_buffers()}
     fixed.update({n: p.detach() for n, p in twin.named_parameters() if not p.requires_grad})
-    batches = _read_batches(data, dtype, _device_of(twin))
-    objective = TorchObjective(twin, loss_fn, batches, fixed, theta0.cpu().numpy(), dtype, mode,
+    source = read_data(data, dtype, _device_of(twin), bool(stream), batches)
+    objective = TorchObjective(twin, loss_fn, source, fixed, theta0.cpu().numpy(), dtype, mode,
                                points_per_call)
     _check_scalar_loss(objective)
     return objective
 
 
+def _module_dtype(module: torch.nn.Module) -> torch.dtype:
+    """The dtype of the module's first floating-point parameter (float64 if none)."""
+    kinds = [p.dtype for p in module.parameters() if p.is_floating_point()]
+    return kinds[0] if kinds else torch.float64
+
+
 def _check_scalar_loss(objective: TorchObjective) -> None:
     """The loss of the first batch must be a scalar (a mean, not per-sample values)."""
-    x, y = objective._batches[0]
+    x, y = next(iter(objective._batches))
     with torch.no_grad():
         value = objective._batch_loss(objective._to_torch(objective.theta0), x, y)
     if not isinstance(value, torch.Tensor) or value.ndim != 0:
