@@ -36,6 +36,7 @@ section{{border-top:1px solid #ccc;padding:1em 0}}
 figure{{margin:1.2em 0}}
 figure img{{max-width:100%;height:auto;border:1px solid #eee}}
 figcaption{{color:#444;font-size:.95em;margin-top:.2em}}
+figure.page{{display:inline-block;vertical-align:top;max-width:460px;margin-right:1.5em}}
 .page img{{border:1px solid #36c}}
 .hint{{color:#36c}}
 table{{border-collapse:collapse;font-size:.9em}}
