@@ -152,7 +152,10 @@ class _Recorder:
         return t % self.every == 0
 
     def add(self, t: int, theta: np.ndarray, loss: float, objective: Objective) -> None:
-        values = metric_values(self.metrics, objective, theta)
+        self.keep(t, theta, loss, metric_values(self.metrics, objective, theta))
+
+    def keep(self, t: int, theta: np.ndarray, loss: float, values: tuple[float, ...]) -> None:
+        """Keep a record whose metric values (in ``metrics``' order) are known."""
         self.rows.append((t, theta.copy(), loss, values))
         while len(self.rows) > self.cap:
             self.every *= 2

@@ -33,10 +33,17 @@ from landscape.torch.adapter import MODES as MODES
 from landscape.torch.adapter import LossFn as LossFn
 from landscape.torch.adapter import TorchMode as TorchMode
 from landscape.torch.adapter import TorchObjective, from_module
+from landscape.torch.batchnorm import recompute_batch_norm
+from landscape.torch.checkpoints import from_checkpoints
+from landscape.torch.recorder import Recorder, WarmLanczos
 from landscape.torch.streaming import Batch as Batch
 
 # The functions and classes (the aliases and constants above are importable too).
 __all__ = [
+    "Recorder",
     "TorchObjective",
+    "WarmLanczos",
+    "from_checkpoints",
     "from_module",
+    "recompute_batch_norm",
 ]
