@@ -101,12 +101,19 @@ def _steps(files: list[Path], steps: Sequence[int] | None) -> np.ndarray:
     return found.astype(np.int64)
 
 
+def _reason(err: Exception) -> str:
+    """The line of a loading error that says what was wrong (torch's advice left out)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    found = [line for line in lines if "Unsupported global" in line]
+    return found[0].split(" Please use")[0] if found else (lines[0] if lines else repr(err))
+
+
 def _state_dict(path: Path, key: str | None) -> Mapping[str, Any]:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # unpickling errors come in many types
         raise ValueError(f"cannot read checkpoint {path.name} as a PyTorch state dict "
-                         f"(weights_only=True): {err}") from None
+                         f"(weights_only=True): {_reason(err)}") from None
     if key is not None:
         if not isinstance(loaded, Mapping) or key not in loaded:
             keys = list(loaded) if isinstance(loaded, Mapping) else type(loaded).__name__
