@@ -1,0 +1,288 @@
+"""The explorer's picture: the landscape with its runs, and their loss curves, as one plotly figure.
+
+:func:`landscape_figure` draws a :class:`~landscape.explore.compute.View`: on the left the
+loss as contours (with the basins map over them when one was computed) or as a 3-D
+surface, the critical points marked by kind, and each run's path; on the right each run's
+loss against the step. Frames animate the runs step by step (the Play button and the step
+slider under the picture); without playing, the figure shows every run whole.
+
+Traces on the landscape carry ``meta='landscape'`` (clicks and hovers on them are points of
+the landscape); the first trace covers the whole grid (a transparent heatmap, or the
+surface), so a click anywhere on the box gives a point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from landscape.explore.compute import BasinMap, RunView, View, shown_values
+from landscape.plot._style import KIND_STYLE, PALETTE
+from landscape.vocabulary import DEGENERATE, DIVERGED, KINDS, MAXIMUM, MINIMUM, SADDLE, Kind
+
+#: Plotly's marker for each kind (matplotlib's markers in :data:`KIND_STYLE`).
+SYMBOLS: dict[Kind, str] = {MINIMUM: "circle", SADDLE: "x", MAXIMUM: "triangle-up",
+                            DEGENERATE: "square"}
+#: The same in 3-D, where plotly has fewer markers (no triangles).
+SYMBOLS_3D: dict[Kind, str] = {**SYMBOLS, MAXIMUM: "diamond"}
+#: The most frames of an animation (steps are thinned evenly beyond it).
+MAX_FRAMES = 50
+#: Landscape on the left, loss curves on the right: the panels' horizontal extents.
+LEFT, RIGHT = (0.0, 0.55), (0.72, 1.0)
+_LANDSCAPE = "landscape"
+
+
+def optimizer_colors(runs: Sequence[RunView]) -> dict[str, str]:
+    """A colour per optimizer name, in order of first appearance (matplotlib's tab10)."""
+    names = list(dict.fromkeys(r.optimizer for r in runs))
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def shown_length(run: RunView, view: View) -> int:
+    """How many of a run's recorded points are drawn.
+
+    The points up to the first that is not finite or lies outside the box widened by its
+    own size on every side (a diverging run is drawn until it leaves the picture).
+    """
+    bounds = view.landscape.bounds
+    width = bounds[:, 1] - bounds[:, 0]
+    thetas, loss = run.trajectory.thetas, run.trajectory.loss
+    with np.errstate(invalid="ignore"):
+        inside = (np.all(np.isfinite(thetas), axis=1) & np.isfinite(loss)
+                  & np.all(thetas >= bounds[:, 0] - width, axis=1)
+                  & np.all(thetas <= bounds[:, 1] + width, axis=1))
+    return int(np.argmin(inside)) if not inside.all() else len(inside)
+
+
+def heights(loss: np.ndarray, view: View) -> np.ndarray:
+    """Losses as the 3-D surface's heights (its log scale, floored at the surface's lowest)."""
+    if not view.log:
+        return loss
+    values = view.surface.values
+    low = float(np.nanmin(values))
+    offset = shown_values(values, True)[1]
+    return np.log10(np.maximum(loss - low, 0.0) + offset)
+
+
+def _loss_ticks(view: View) -> dict[str, Any]:
+    """Log colour-bar ticks at the losses ``lowest + 10^k``, labelled with those losses."""
+    z, offset = shown_values(view.surface.values, True)
+    low = float(np.nanmin(view.surface.values))
+    powers = np.arange(np.ceil(np.log10(offset)), np.floor(np.nanmax(z)) + 1)
+    return {"tickvals": np.log10(10.0 ** powers + offset).tolist(),
+            "ticktext": [f"{low + 10.0 ** k:.3g}" for k in powers]}
+
+
+def _colorbar(view: View) -> dict[str, Any]:
+    bar: dict[str, Any] = {"title": {"text": "loss (log)" if view.log else "loss"},
+                           "x": LEFT[1] + 0.01, "len": 0.8, "thickness": 14}
+    return {**bar, **_loss_ticks(view)} if view.log else bar
+
+
+def _landscape_traces(view: View) -> list[Any]:
+    """The grid: the click-catching first trace, then the contours (or the surface only)."""
+    s = view.surface
+    # plotly's z[i][j] sits at (x[j], y[i]); float32 halves the page and shows the same
+    loss = s.values.T.astype(np.float32)
+    x, y, z = s.axes[0], s.axes[1], shown_values(s.values, view.log)[0].T.astype(np.float32)
+    labels = view.landscape.labels
+    hover = (f"{labels[0]}: %{{x:.4g}}<br>{labels[1]}: %{{y:.4g}}<br>loss: %{{customdata:.5g}}"
+             "<extra></extra>")
+    if view.mode == "surface":
+        return [go.Surface(x=x, y=y, z=z, customdata=loss, colorscale="Viridis",
+                           colorbar=_colorbar(view), hovertemplate=hover, meta=_LANDSCAPE,
+                           name="loss", contours_z={"show": True, "usecolormap": True,
+                                                    "project_z": True})]
+    catcher = go.Heatmap(x=x, y=y, z=loss, opacity=0, showscale=False, meta=_LANDSCAPE,
+                         hovertemplate=hover.replace("customdata", "z"), name="loss")
+    contours = go.Contour(x=x, y=y, z=z, colorscale="Viridis", ncontours=30,
+                          colorbar=_colorbar(view), hoverinfo="skip", meta=_LANDSCAPE,
+                          line={"width": 0.5}, name="contours")
+    return [catcher, contours]
+
+
+def basin_categories(basins: BasinMap) -> tuple[list[str], list[str]]:
+    """Names and colours of a basins map's labels ``-2, -1, 0, 1, ...`` (in that order)."""
+    centers = [f"{kind} ({c[0]:.3g}, {c[1]:.3g})"
+               for kind, c in zip(basins.kinds, basins.centers)]
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(centers))]
+    return (["diverged", "no critical point reached"] + centers,
+            ["#000000", "#d9d9d9"] + colors)
+
+
+def _basin_traces(basins: BasinMap) -> list[Any]:
+    """The basins map over the contours, and a legend entry per basin reached."""
+    names, colors = basin_categories(basins)
+    categories = basins.labels + 2  # -2, -1, 0, 1, ... -> 0, 1, 2, ...
+    n = len(names)
+    scale = [[edge, color] for i, color in enumerate(colors) for edge in (i / n, (i + 1) / n)]
+    traces: list[Any] = [go.Heatmap(
+        x=basins.axes[0], y=basins.axes[1], z=categories.T, zmin=-0.5, zmax=n - 0.5,
+        colorscale=scale, opacity=0.45, showscale=False, hoverinfo="skip", meta=_LANDSCAPE,
+        name="basins")]
+    total = categories.size
+    for i in np.unique(categories):
+        share = np.sum(categories == i) / total
+        traces.append(go.Scatter(x=[None], y=[None], mode="markers", meta=_LANDSCAPE,
+                                 marker={"symbol": "square", "size": 10, "color": colors[i]},
+                                 name=f"{names[i]}: {share:.0%} of starts",
+                                 legendgroup="basins", legendgrouptitle_text=(
+                                     f"basins of {basins.optimizer}, {basins.steps} steps")))
+    return traces
+
+
+def _critical_traces(view: View) -> list[Any]:
+    points = view.landscape.critical_points
+    traces: list[Any] = []
+    for kind in KINDS:
+        chosen = [p for p in points if p.kind == kind]
+        if not chosen:
+            continue
+        xy = np.array([p.theta for p in chosen])
+        loss = np.array([p.loss for p in chosen])
+        symbols = SYMBOLS_3D if view.mode == "surface" else SYMBOLS
+        marker = {"symbol": symbols[kind], "color": KIND_STYLE[kind].color, "size": 11,
+                  "line": {"color": "black", "width": 1}}
+        common = {"mode": "markers", "marker": marker, "name": kind, "meta": _LANDSCAPE,
+                  "customdata": loss, "legendgroup": "critical points",
+                  "legendgrouptitle_text": "critical points",
+                  "hovertemplate": f"{kind}<br>(%{{x:.4g}}, %{{y:.4g}})<br>loss: "
+                                   "%{customdata:.5g}<extra></extra>"}
+        if view.mode == "surface":
+            traces.append(go.Scatter3d(x=xy[:, 0], y=xy[:, 1], z=heights(loss, view), **common))
+        else:
+            traces.append(go.Scatter(x=xy[:, 0], y=xy[:, 1], **common))
+    return traces
+
+
+def _frame_steps(view: View) -> np.ndarray:
+    """The recorded indices the frames stop at (at most :data:`MAX_FRAMES`)."""
+    longest = max((len(r.trajectory.steps) for r in view.runs), default=1)
+    return np.unique(np.round(np.linspace(0, longest - 1, min(longest, MAX_FRAMES))).astype(int))
+
+
+def _run_traces(run: RunView, view: View, color: str, first: bool) -> list[Any]:
+    """A run's path with its end marker on the landscape, and its loss curve."""
+    k = shown_length(run, view)
+    tr, end = run.trajectory, run.ending
+    xy, loss, steps = tr.thetas[:k], tr.loss[:k], tr.steps[:k]
+    hover = [f"{run.label}<br>step {s}<br>loss {v:.5g}" for s, v in zip(steps, loss)]
+    symbol = "x" if end.status == DIVERGED else "diamond"
+    line = {"mode": "lines+markers", "line": {"color": color, "width": 3},
+            "marker": {"size": _head(k), "color": color, "symbol": symbol,
+                       "line": {"color": "white", "width": 1}},
+            "name": run.label.split(",")[0], "showlegend": first, "hovertext": hover,
+            "hoverinfo": "text", "legendgroup": run.optimizer, "meta": _LANDSCAPE}
+    if view.mode == "surface":
+        path = go.Scatter3d(x=xy[:, 0], y=xy[:, 1], z=heights(loss, view), **line)
+    else:
+        path = go.Scatter(x=xy[:, 0], y=xy[:, 1], **line)
+    curve = go.Scatter(x=steps, y=loss, mode="lines", line={"color": color, "width": 2},
+                       xaxis="x2", yaxis="y2", showlegend=False, hovertext=hover,
+                       hoverinfo="text", legendgroup=run.optimizer,
+                       customdata=["curve"] * k)  # not a point of the landscape
+    return [path, curve]
+
+
+def _head(k: int) -> np.ndarray:
+    """Marker sizes of a path of ``k`` points: small, the last one large."""
+    sizes = np.full(k, 4.0)
+    sizes[-1:] = 12.0
+    return sizes
+
+
+def _frame_data(run: RunView, view: View, upto: int) -> list[dict[str, Any]]:
+    """What a frame changes in a run's two traces: their first ``upto`` points.
+
+    Plotly merges them into the traces (their colours, hover texts and names stay), so
+    each frame carries only coordinates, in float32 (a frame is a picture).
+    """
+    k = min(upto, shown_length(run, view))
+    tr = run.trajectory
+    xy, loss = tr.thetas[:k].astype(np.float32), tr.loss[:k].astype(np.float32)
+    path: dict[str, Any] = {"type": "scatter", "x": xy[:, 0], "y": xy[:, 1],
+                            "marker": {"size": _head(k).astype(np.uint8)}}
+    if view.mode == "surface":
+        path.update(type="scatter3d", z=heights(tr.loss[:k], view).astype(np.float32))
+    return [path, {"type": "scatter", "x": tr.steps[:k].astype(np.int32), "y": loss}]
+
+
+def _animation(view: View, first_index: int) -> tuple[list[go.Frame], dict, dict]:
+    """The frames (each run's traces up to a step), the Play/Pause buttons and the slider."""
+    indices = list(range(first_index, first_index + 2 * len(view.runs)))
+    frames, slider_steps = [], []
+    for upto in _frame_steps(view) + 1:
+        data = [d for r in view.runs for d in _frame_data(r, view, int(upto))]
+        step = int(max(r.trajectory.steps[min(upto, len(r.trajectory.steps)) - 1]
+                       for r in view.runs))
+        frames.append(go.Frame(data=data, traces=indices, name=str(step)))
+        slider_steps.append({"label": str(step), "method": "animate",
+                             "args": [[str(step)], {"mode": "immediate",
+                                                    "frame": {"duration": 0, "redraw": True},
+                                                    "transition": {"duration": 0}}]})
+    play = {"frame": {"duration": 80, "redraw": view.mode == "surface"},
+            "transition": {"duration": 0}, "fromcurrent": False, "mode": "immediate"}
+    buttons = {"type": "buttons", "direction": "left", "x": LEFT[0], "y": -0.1,
+               "xanchor": "left", "yanchor": "top", "showactive": False,
+               "buttons": [{"label": "▶ play", "method": "animate", "args": [None, play]},
+                           {"label": "❚❚ pause", "method": "animate",
+                            "args": [[None], {"mode": "immediate",
+                                              "frame": {"duration": 0, "redraw": False}}]}]}
+    slider = {"active": len(frames) - 1, "steps": slider_steps, "x": LEFT[0] + 0.18,
+              "len": LEFT[1] - LEFT[0] - 0.18, "y": -0.1, "yanchor": "top",
+              "currentvalue": {"prefix": "step "}, "pad": {"t": 0}}
+    return frames, buttons, slider
+
+
+def landscape_figure(view: View) -> go.Figure:
+    """The explorer's figure of ``view``: landscape and runs, loss curves, animation frames.
+
+    Parameters
+    ----------
+    view : :class:`~landscape.explore.compute.View`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    traces = _landscape_traces(view)
+    if view.basins is not None and view.mode == "contour":
+        traces += _basin_traces(view.basins)
+    traces += _critical_traces(view)
+    first_run = len(traces)
+    colors, seen = optimizer_colors(view.runs), set()
+    for r in view.runs:
+        traces += _run_traces(r, view, colors[r.optimizer], r.optimizer not in seen)
+        seen.add(r.optimizer)
+    fig = go.Figure(traces)
+    (low_x, high_x), (low_y, high_y) = view.landscape.bounds
+    labels = view.landscape.labels
+    losses = [r.trajectory.loss[:shown_length(r, view)] for r in view.runs]
+    positive = all(np.all(v > 0) for v in losses)
+    fig.update_layout(
+        title={"text": view.landscape.title, "x": 0.01},
+        xaxis2={"domain": RIGHT, "title": "step", "anchor": "y2"},
+        yaxis2={"anchor": "x2", "domain": [0.45, 1.0], "title": "loss",
+                "type": "log" if view.log and positive else "linear",
+                "exponentformat": "power"},
+        legend={"x": RIGHT[0], "y": 0.32, "yanchor": "top", "groupclick": "toggleitem"},
+        margin={"l": 60, "r": 20, "t": 40, "b": 100}, height=640, hovermode="closest",
+        uirevision=str(view.landscape.key),
+    )
+    if view.mode == "surface":
+        fig.update_layout(scene={"domain": {"x": LEFT, "y": [0.0, 1.0]},
+                                 "xaxis_title": labels[0], "yaxis_title": labels[1],
+                                 "zaxis_title": "log loss" if view.log else "loss",
+                                 "aspectmode": "manual",
+                                 "aspectratio": {"x": 1.0, "y": 1.0, "z": 0.6}})
+    else:
+        fig.update_layout(xaxis={"domain": LEFT, "range": [low_x, high_x], "title": labels[0]},
+                          yaxis={"range": [low_y, high_y], "title": labels[1]})
+    if view.runs:
+        frames, buttons, slider = _animation(view, first_run)
+        fig.frames = frames
+        fig.update_layout(updatemenus=[buttons], sliders=[slider])
+    return fig
