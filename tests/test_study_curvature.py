@@ -41,9 +41,11 @@ def test_conclusion_carries_the_numbers(result):
     conclusion, numbers = result[1]["conclusion"], result[1]["numbers"]
     assert f"{numbers['top']['Hessian'][-1]:.3g}" in conclusion
     assert f"the sharpest layer was {numbers['sharpest_layer'][-1]}" in conclusion
+    assert f"{numbers['sharpest_layer'][-1]} is the sharpest layer" in result[1]["headline"]
 
 
 def test_figures_are_pngs(result):
     for name in ("top_eigenvalues.png", "layers.png"):
         data = (result[0] / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000
+    assert set(STUDY.FIGURES) == {"top_eigenvalues.png", "layers.png"}
