@@ -2,6 +2,7 @@
 
     landscape list
     landscape run NAME [NAME ...] | all  [--quick] [--out DIR] [--jobs N] [--seed S] [--threads T]
+    landscape explore [--port N]
 
 The studies are the modules of the package ``landscape.studies`` (built from the
 repository's top-level ``studies/`` folder and installed with the package), found through
@@ -42,6 +43,11 @@ run); 2 bad usage (unknown study name, no such ``--studies`` folder, a negative 
 ``--jobs`` or ``--threads`` below 1, an ``--out`` that is a file or cannot be written), found
 before any study starts and told in one line. ``landscape`` alone prints this help; output
 into a pipe that closes early (``landscape list | head -1``) ends quietly.
+
+``landscape explore`` serves the interactive explorer (:mod:`landscape.explore`, extra
+``explore``) on 127.0.0.1, on a free port or ``--port N``, prints its address and serves
+until Ctrl+C; it exits with 2 when Dash is not installed or the port is taken or out of
+range.
 """
 
 from __future__ import annotations
@@ -239,6 +245,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _explore(port: int) -> int:
+    """Serve the explorer until interrupted; 2 when Dash is missing or the port is unusable."""
+    try:
+        from landscape.explore.app import serve
+    except ImportError as err:
+        print(f"landscape explore: error: {err.name or err} is not installed; install the "
+              "extra: pip install 'landscape-nn[explore]'", file=sys.stderr)
+        return 2
+    try:
+        serve(port, say=lambda line: print(line, flush=True))
+    except (ValueError, OSError) as err:
+        print(f"landscape explore: error: --port {port}: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="landscape", description=__doc__.split("\n")[0])
     parser.add_argument("--studies", type=Path,
@@ -252,10 +274,14 @@ def _main(argv: Sequence[str] | None) -> int:
     runp.add_argument("--jobs", type=int, default=1, help="studies run in parallel")
     runp.add_argument("--seed", type=int, default=0)
     runp.add_argument("--threads", type=int, default=1, help="BLAS threads per study")
+    explorep = sub.add_parser("explore", help="the interactive explorer in your browser")
+    explorep.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "explore":
+        return _explore(args.port)
     try:
         studies = find_studies(args.studies)
     except FileNotFoundError as err:
