@@ -24,7 +24,7 @@ HOST = "127.0.0.1"
 
 def create_app() -> Dash:
     """The explorer's Dash app, with a fresh server-side session (basins job and map)."""
-    app = Dash(__name__, title="landscape explore", update_title=None, serve_locally=True)
+    app = Dash(__name__, title="landscape explore", update_title="", serve_locally=True)
     app.layout = page()
     register(app, Session())
     return app

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dash import ALL, MATCH, Dash, Input, Output, State, ctx, dcc, html, no_update
 
@@ -33,15 +33,21 @@ from landscape.explore.compute import (
 from landscape.explore.fields import FIELDS, OPTIMIZERS, make_optimizer, parse_field
 from landscape.explore.figures import landscape_figure, optimizer_colors
 from landscape.explore.jobs import Job
-from landscape.explore.landscapes import Landscape, make_landscape
+from landscape.explore.landscapes import (
+    DataName,
+    Landscape,
+    LandscapeName,
+    PlaneName,
+    make_landscape,
+)
 from landscape.explore.layout import from_slider, show, to_slider
 from landscape.explore.still import export_view
 
 #: The page's inputs that make a view, in the order :func:`_view` takes them.
-VIEW_INPUTS = [("landscape", "value"), ("mlp-data", "value"), ("mlp-plane", "value"),
-               ("starts", "data"), ({"type": "text", "field": ALL}, "value"),
-               ("optimizers", "value"), ("mode", "value"), ("scale", "value"),
-               ("basins", "data")]
+VIEW_INPUTS: list[tuple[Any, str]] = [
+    ("landscape", "value"), ("mlp-data", "value"), ("mlp-plane", "value"), ("starts", "data"),
+    ({"type": "text", "field": ALL}, "value"), ("optimizers", "value"), ("mode", "value"),
+    ("scale", "value"), ("basins", "data")]
 _TEXT_IDS = State({"type": "text", "field": ALL}, "id")
 _LANDSCAPE_STATE = [State("landscape", "value"), State("mlp-data", "value"),
                     State("mlp-plane", "value"), State({"type": "text", "field": ALL}, "value"),
@@ -76,9 +82,11 @@ def _values(texts: list[str], ids: list[dict]) -> dict[str, str]:
 
 
 def _landscape(name: str, data_name: str, plane: str, values: dict[str, str]) -> Landscape:
+    """The landscape the page's controls name (``make_landscape`` checks the names)."""
     condition = parse_field("valley.condition", values["valley.condition"]) if (
         name == "valley") else 1.0
-    return make_landscape(name, condition, data_name, plane)
+    return make_landscape(cast(LandscapeName, name), condition, cast(DataName, data_name),
+                          cast(PlaneName, plane))
 
 
 def _settings(name: str, values: dict[str, str]) -> dict[str, float]:
@@ -116,7 +124,7 @@ def _ends_table(view: View) -> list[html.Tr]:
     for i, r in enumerate(view.runs):
         start, end = r.trajectory.theta0, r.ending
         swatch = html.Span("■ ", style={"color": colors[r.optimizer]})
-        cells = [html.Span([swatch, r.label]), f"({show(start[0])}, {show(start[1])})",
+        cells: list[Any] = [html.Span([swatch, r.label]), f"({show(start[0])}, {show(start[1])})",
                  f"({show(end.theta[0])}, {show(end.theta[1])})", show(end.loss),
                  f"{end.grad_norm:.2g}", end.text]
         rows.append(html.Tr([html.Td(c, className=k, style={"padding": "0 8px"})
@@ -155,7 +163,7 @@ def register(app: Dash, session: Session) -> None:
                   Input({"type": "text", "field": MATCH}, "value"),
                   Input({"type": "slider", "field": MATCH}, "value"),
                   prevent_initial_call=True)
-    def follow(text: str, position: float):
+    def follow(text: str, position: float) -> tuple:
         key = ctx.triggered_id["field"]
         field = FIELDS[key]
         if ctx.triggered_id["type"] == "slider":
@@ -172,7 +180,7 @@ def register(app: Dash, session: Session) -> None:
                   Input("landscape", "value"), Input("optimizers", "value"),
                   State({"type": "opt-box", "name": ALL}, "id"),
                   State("basins-optimizer", "value"))
-    def toggle(name: str, checked: list[str], boxes: list[dict], chosen: str | None):
+    def toggle(name: str, checked: list[str], boxes: list[dict], chosen: str | None) -> tuple:
         options = [{"label": OPTIMIZERS[o].label, "value": o} for o in OPTIMIZERS if o in checked]
         values = [o["value"] for o in options]
         return (_SHOWN if name == "valley" else _HIDDEN, _SHOWN if name == "mlp" else _HIDDEN,

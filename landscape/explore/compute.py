@@ -125,7 +125,7 @@ class PointInfo(NamedTuple):
 
 def point_info(objective: Objective, theta: ArrayLike) -> PointInfo:
     """The loss, gradient, Hessian eigenvalues and their kind at ``theta`` (``(2,)``)."""
-    point = classify(objective, theta)
+    point = classify(objective, np.asarray(theta, dtype=np.float64))
     return PointInfo(point.theta, point.loss, objective.grad(point.theta), point.grad_norm,
                      point.eigenvalues, point.kind)
 

@@ -81,21 +81,18 @@ FIELDS: dict[str, Field] = {
 }
 
 
-def _number(text: Any, label: str, whole: bool) -> float:
-    """``text`` read as a number (an int where ``whole``); a ValueError naming ``label``."""
+def _number(text: Any, label: str) -> float:
+    """``text`` read as a number; a ValueError naming ``label``."""
     try:
-        value = float(str(text).strip())
+        return float(str(text).strip())
     except ValueError:
         raise ValueError(f"{label}: {str(text).strip()!r} is not a number") from None
-    if whole:
-        if not (math.isfinite(value) and value == round(value)):
-            raise ValueError(f"{label} must be a whole number, got {str(text).strip()!r}")
-        return int(value)
-    return value
 
 
 def parse_field(key: str, text: Any) -> float:
     """The value typed into field ``key`` (a key of :data:`FIELDS`), checked.
+
+    An int for the integer fields (the steps).
 
     Raises
     ------
@@ -104,12 +101,14 @@ def parse_field(key: str, text: Any) -> float:
         or the landscape refuses (a learning rate of 0 or NaN, a condition number below 1).
     """
     field = FIELDS[choice(key, FIELDS, "field")]
-    value = _number(text, field.label, field.integer)
+    value = _number(text, field.label)
     group, name = key.split(".")
+    if field.integer:
+        if not (math.isfinite(value) and value == round(value)):
+            raise ValueError(f"{field.label} must be a whole number, got {str(text).strip()!r}")
+        return integer(int(value), name, 1, 100_000)
     if group in OPTIMIZERS:
         make_optimizer(group, {name: value})
-    elif key == "run.steps":
-        integer(value, "steps", 1, 100_000)
     else:
         make_landscape("valley", condition=value)
     return value

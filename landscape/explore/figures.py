@@ -13,7 +13,7 @@ surface), so a click anywhere on the box gives a point.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ LEFT, RIGHT = (0.0, 0.55), (0.72, 1.0)
 _LANDSCAPE = "landscape"
 
 
-def optimizer_colors(runs: Sequence[RunView]) -> dict[str, str]:
+def optimizer_colors(runs: Sequence[RunView]) -> dict[Hashable, str]:
     """A colour per optimizer name, in order of first appearance (matplotlib's tab10)."""
     names = list(dict.fromkeys(r.optimizer for r in runs))
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}

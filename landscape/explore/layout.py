@@ -14,9 +14,16 @@ from typing import Any
 from dash import dcc, html
 
 from landscape.explore.fields import FIELDS, OPTIMIZERS, Field
-from landscape.explore.landscapes import DATA_SETS, LANDSCAPES, PLANES, TITLES, make_landscape
+from landscape.explore.landscapes import (
+    DATA_SETS,
+    LANDSCAPES,
+    PLANES,
+    TITLES,
+    LandscapeName,
+    make_landscape,
+)
 
-DEFAULT_LANDSCAPE = "himmelblau"
+DEFAULT_LANDSCAPE: LandscapeName = "himmelblau"
 BASIN_RESOLUTIONS = (15, 25, 41)
 _MSG = {"color": "#b00020", "fontSize": "0.85em", "minHeight": "1em"}
 _SECTION = {"borderTop": "1px solid #ddd", "paddingTop": "6px", "marginTop": "8px"}
