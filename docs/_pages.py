@@ -132,9 +132,21 @@ def studies_page() -> str:
 
 
 def write_pages(docs: Path) -> None:
-    """Write the generated pages into ``docs / 'generated'``."""
-    _write(docs / "generated" / "api.rst", api_page())
-    _write(docs / "generated" / "studies.rst", studies_page())
+    """Write the generated pages into ``docs / 'generated'``, and remove the pages of names
+    that are no longer public (autosummary adds pages but never removes one)."""
+    folder = docs / "generated"
+    api = api_page()
+    _write(folder / "api.rst", api)
+    _write(folder / "studies.rst", studies_page())
+    current, names = None, {"api", "studies"}
+    for line in api.splitlines():
+        if line.startswith(".. currentmodule:: "):
+            current = line.split()[-1]
+        elif line.startswith("   ") and line.strip() and not line.strip().startswith(":"):
+            names.add(f"{current}.{line.strip()}")
+    for page in folder.glob("*.rst"):
+        if page.stem not in names:
+            page.unlink()
 
 
 # The gallery's order: from the first picture to the more specialized questions.
