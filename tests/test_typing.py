@@ -99,3 +99,15 @@ def test_torch_modes():
     with pytest.raises(ValueError, match="choose one of") as err:
         from_module(torch.nn.Linear(2, 1), torch.nn.MSELoss(), data, mode="bogus")
     assert _offered(err) == sorted(get_args(TorchMode))
+
+
+def test_recorder_curvature_names():
+    torch = pytest.importorskip("torch")
+    from landscape.torch.recorder import CurvatureName, Recorder
+
+    net, data = torch.nn.Linear(2, 1), (torch.ones(3, 2), torch.zeros(3, 1))
+    for name in get_args(CurvatureName):
+        Recorder(net, torch.nn.MSELoss(), data, curvature=(name,))
+    with pytest.raises(ValueError, match="choose one of") as err:
+        Recorder(net, torch.nn.MSELoss(), data, curvature=("bogus",))
+    assert _offered(err) == sorted(get_args(CurvatureName))

@@ -18,6 +18,9 @@ statistics are their size-weighted means ``sum_b n_b m_b / N`` and ``sum_b n_b v
 (dnn-mode-connectivity's cumulative momentum ``n_b / (n_seen + n_b)``, the same numbers;
 PyTorch's ``torch.optim.swa_utils.update_bn`` weighs batches alike, the same numbers
 when they are of one size). The loss is then the eval-mode loss with these statistics.
+Like training's, the statistics depend on how the data are batched (unbiased variances per
+batch; deeper layers see inputs normalized by batch statistics): the same data in other
+batches give slightly other numbers.
 This costs one more pass over the statistics data at every point. The numbers are the
 same on every executor where PyTorch runs with the same number of threads: its batch-norm
 kernel sums in an order that depends on that number, so between different counts the
