@@ -7,8 +7,10 @@ dense symmetric array) and counts the products it spends: ``n_hvp`` in the recor
 the cost in HVPs, the currency of curvature work.
 
 - :func:`eigenpairs`: the ``k`` largest (``'LA'``, the sharpness end) or smallest
-  (``'SA'``, the negative-curvature end) eigenpairs, by Lanczos (``eigsh``) on the operator,
-  or exactly (``eigh`` on the dense Hessian) when ``n`` is small;
+  (``'SA'``, the negative-curvature end) eigenpairs, by a thick-restart Lanczos on the
+  operator that stops at the first product where every wanted pair's residual meets the
+  tolerance (:mod:`landscape.krylov`), or exactly (``eigh`` on the dense Hessian) when
+  ``n`` is small;
 - :func:`full_spectrum`: all ``n`` eigenpairs, for small ``n``;
 - :func:`sharpness`, :func:`min_eigenvalue`: the two extremes as plain floats, usable as
   runner metric hooks ``fn(objective, theta) -> float``; :func:`curvature_along` evaluates
@@ -29,20 +31,29 @@ from typing import Literal, NamedTuple, TypeAlias, get_args
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.linalg import eigh_tridiagonal
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, aslinearoperator, eigsh
+from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-from landscape._checks import as_rng, choice, finite_array, integer, theta_matrix, theta_vector
+from landscape._checks import (
+    as_rng,
+    choice,
+    finite_array,
+    integer,
+    real_in,
+    theta_matrix,
+    theta_vector,
+)
 from landscape.critical_point import RTOL as RTOL
 from landscape.critical_point import Inertia as Inertia
 from landscape.critical_point import inertia as inertia
 from landscape.critical_point import zero_tolerance as zero_tolerance
+from landscape.krylov import thick_restart_lanczos, tridiagonalize
 from landscape.objective import Objective, check_objective
 from landscape.records import record
 from landscape.vocabulary import RngLike, Theta, Thetas
 
 #: Which end of the spectrum: ``'LA'`` (largest algebraic) or ``'SA'`` (smallest algebraic).
 Which: TypeAlias = Literal["LA", "SA"]
-#: How :func:`eigenpairs` computes: ``'auto'``, ``'lanczos'`` (``eigsh``) or ``'dense'``.
+#: How :func:`eigenpairs` computes: ``'auto'``, ``'lanczos'`` (thick restart) or ``'dense'``.
 EigenMethod: TypeAlias = Literal["auto", "lanczos", "dense"]
 #: A symmetric matrix: a LinearOperator or a dense array, shape ``(n, n)``.
 SymmetricMatrix: TypeAlias = LinearOperator | ArrayLike
@@ -57,8 +68,9 @@ class Spectrum(NamedTuple):
         ``eigenvalues[i]``.
     which : ``'LA'`` (the largest), ``'SA'`` (the smallest) or ``'all'``.
     n_hvp : operator products (Hessian-vector products) spent.
-    converged : False when Lanczos stopped before reaching its tolerance; the pairs it had
-        are returned (possibly fewer than ``k``).
+    converged : False when Lanczos stopped (at ``maxiter``) before every wanted pair
+        reached its tolerance; only the wanted pairs that reached it are returned (fewer
+        than ``k``, possibly none).
     """
 
     eigenvalues: np.ndarray
@@ -234,17 +246,15 @@ def _dense_pairs(op: CountingOperator, k: int, which: Which) -> Spectrum:
 def _lanczos_pairs(op: CountingOperator, k: int, which: Which, rng: RngLike, tol: float,
                    ncv: int | None, maxiter: int | None) -> Spectrum:
     n = op.shape[0]
-    ncv = min(n, max(2 * k + 1, 20)) if ncv is None else ncv
-    v0 = as_rng(rng).standard_normal(n)
-    w: np.ndarray
-    v: np.ndarray
-    try:
-        w, v = eigsh(op, k, which=which, v0=v0, tol=tol, ncv=ncv, maxiter=maxiter)
-        converged = True
-    except ArpackNoConvergence as err:
-        w, v, converged = err.eigenvalues, err.eigenvectors, False
-    order = np.argsort(w)
-    return Spectrum(w[order], v[:, order], which, op.count, converged)
+    ncv = min(n, max(2 * k + 1, 30)) if ncv is None else integer(ncv, "ncv", 1)
+    if not k < ncv <= n:
+        raise ValueError(f"ncv must satisfy k < ncv <= n (k={k}, n={n}), got ncv={ncv}")
+    maxiter = 10 * n if maxiter is None else integer(maxiter, "maxiter", 1)
+    tol = real_in(tol, "tol", 0.0)
+    generator = as_rng(rng)
+    found = thick_restart_lanczos(op, k, which == "LA", generator.standard_normal(n), tol, ncv,
+                                  maxiter, generator)
+    return Spectrum(*found[:2], which, op.count, found.converged)
 
 
 def eigenpairs(H: SymmetricMatrix, k: int = 1, which: Which = "LA", *, rng: RngLike = None,
@@ -260,17 +270,22 @@ def eigenpairs(H: SymmetricMatrix, k: int = 1, which: Which = "LA", *, rng: RngL
     k : int, ``1 <= k <= n``.
     which : ``'LA'`` (largest algebraic: the sharpness end) or ``'SA'`` (smallest
         algebraic: the most negative curvature).
-    rng : int seed or Generator for Lanczos' start vector.
-    method : ``'lanczos'`` (``eigsh`` on the operator), ``'dense'`` (``eigh`` on the dense
-        matrix built from ``n`` products) or ``'auto'``: dense when ``n <= dense_max`` or
-        ``k = n`` (where ARPACK cannot run), Lanczos otherwise.
-    tol, ncv, maxiter : passed to ``eigsh``; ``tol=0`` means machine precision and ``ncv``
-        defaults to ``min(n, max(2k + 1, 20))``.
+    rng : int seed or Generator for Lanczos' start vector (its first draw, as before
+        the solver changed) and for a new direction if the Krylov space is exhausted.
+    method : ``'lanczos'`` (:func:`landscape.krylov.thick_restart_lanczos` on the
+        operator), ``'dense'`` (``eigh`` on the dense matrix built from ``n`` products) or
+        ``'auto'``: dense when ``n <= dense_max`` or ``k = n``, Lanczos otherwise.
+    tol, ncv, maxiter : Lanczos stops at the first product after which every wanted Ritz
+        pair ``(θ, y)`` has ``‖H y - θ y‖ <= tol |θ|`` (``tol >= 0``, ``0``: machine
+        epsilon; ``eigsh``'s meaning), holding ``k < ncv <= n`` basis vectors (default
+        ``min(n, max(2k + 1, 30))``, ``8 n`` bytes each once used) between restarts, for at
+        most ``maxiter`` fillings of the basis (default ``10 n``): see :mod:`landscape.krylov`.
 
     Returns
     -------
     Spectrum
-        eigenvalues ascending, ``(k,)``; eigenvectors ``(n, k)``; products spent.
+        eigenvalues ascending, ``(k,)``; eigenvectors ``(n, k)``; products spent. For
+        ``k > 1`` and ``'LA'`` the largest eigenvalue is the last.
     """
     choice(which, get_args(Which), "which")
     choice(method, get_args(EigenMethod), "method")
@@ -279,7 +294,7 @@ def eigenpairs(H: SymmetricMatrix, k: int = 1, which: Which = "LA", *, rng: RngL
     k = _check_k(k, n)
     lanczos_ok = k < n
     if method == "lanczos" and not lanczos_ok:
-        raise ValueError(f"Lanczos (eigsh) needs k < n = {n}, got k={k}: use method='dense'")
+        raise ValueError(f"Lanczos needs k < n = {n}, got k={k}: use method='dense'")
     if method == "dense" or (method == "auto" and (n <= dense_max or not lanczos_ok)):
         return _dense_pairs(op, k, which)
     return _lanczos_pairs(op, k, which, rng, tol, ncv, maxiter)
@@ -359,10 +374,12 @@ def condition_number(eigenvalues: ArrayLike) -> float:
 def lanczos(H: SymmetricMatrix, v0: ArrayLike, m: int) -> Lanczos:
     """``m`` steps of Lanczos on a symmetric ``H`` from ``v0`` (``(n,)``, nonzero).
 
-    Full reorthogonalization (two Gram-Schmidt passes against all previous vectors, cost
+    Full reorthogonalization (after the three-term recurrence, Gram-Schmidt against all
+    previous vectors, twice when needed: :func:`landscape.krylov.orthogonalize`; cost
     ``O(n m^2)``) keeps the basis orthonormal to rounding, so the tridiagonal matrix's
     eigenvalues are faithful Ritz values and no spurious copies appear. Stops early when the
-    Krylov space is exhausted (an invariant subspace, ``beta`` at rounding level).
+    Krylov space is exhausted (an invariant subspace, ``beta`` at rounding level). The
+    small linear algebra runs with BLAS on one thread, the products at the caller's count.
     """
     op = as_symmetric_operator(H)
     n = op.shape[0]
@@ -371,25 +388,7 @@ def lanczos(H: SymmetricMatrix, v0: ArrayLike, m: int) -> Lanczos:
     norm = np.linalg.norm(v)
     if norm == 0:
         raise ValueError("v0 must be nonzero")
-    m = min(m, n)
-    basis = np.zeros((n, m))
-    alpha, beta = np.zeros(m), np.zeros(max(m - 1, 0))
-    basis[:, 0] = v / norm
-    scale = float(np.finfo(float).tiny)
-    for j in range(m):
-        w = op.matvec(basis[:, j])
-        scale = max(scale, float(np.linalg.norm(w)))
-        alpha[j] = basis[:, j] @ w
-        for _ in range(2):
-            w -= basis[:, : j + 1] @ (basis[:, : j + 1].T @ w)
-        if j == m - 1:
-            break
-        b = np.linalg.norm(w)
-        if b <= 1e-12 * scale:
-            return Lanczos(alpha[: j + 1], beta[:j], basis[:, : j + 1])
-        beta[j] = b
-        basis[:, j + 1] = w / b
-    return Lanczos(alpha, beta, basis)
+    return Lanczos(*tridiagonalize(op, v / norm, min(m, n)))
 
 
 def ritz(result: Lanczos) -> tuple[np.ndarray, np.ndarray]:

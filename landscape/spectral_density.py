@@ -13,9 +13,10 @@ Deflation. A network's Hessian has a few large outliers above a bulk near zero (
 al. 2017; Ghorbani et al. 2019), and they dominate the sampling error: the mean of one
 probe's rule, ``vᵀ H v``, has standard deviation about ``sqrt(2 / n_eff)`` times the mean,
 ``n_eff = (Σλ)² / Σλ²`` being a handful. With ``deflate=k`` the ``k`` largest eigenpairs
-are computed exactly (Lanczos, ``eigsh``) and given mass ``1/n`` each, and the probes
-sample only their orthogonal complement (the operator ``P H P``, ``P = I - V Vᵀ``), which
-takes the error of the mean from tens of percent to a fraction of a percent.
+are computed exactly (:func:`~landscape.hessian.eigenpairs`) and given mass ``1/n`` each,
+and the probes sample only their orthogonal complement (the operator ``P H P``,
+``P = I - V Vᵀ``), which takes the error of the mean from tens of percent to a fraction of
+a percent.
 
 Hutchinson's estimator: ``tr(H) = E[zᵀ H z]`` for Rademacher ``z`` (entries ±1), with
 variance ``2 Σ_{i≠j} H_ij²`` per probe.

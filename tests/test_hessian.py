@@ -147,6 +147,113 @@ def test_digits_sized_mlp_lanczos_matches_dense_eigh():
     assert top.n_hvp < 200 and bottom.n_hvp < obj.dim
 
 
+def _residuals(a, spectrum):
+    """True relative residuals ``‖A y - θ y‖ / |θ|`` of a spectrum's pairs, from dense ``a``."""
+    y, w = spectrum.eigenvectors, spectrum.eigenvalues
+    return np.linalg.norm(a @ y - y * w, axis=0) / np.abs(w)
+
+
+def _fewest_steps(a, v0, k, largest, tol):
+    """The fewest plain Lanczos steps from ``v0`` whose ``k`` wanted Ritz pairs have true
+    residuals (dense ``a``) within ``tol``: the best any stopping rule on them can do."""
+    run = lanczos(a, v0, 80)
+    for m in range(k, run.alpha.size + 1):
+        theta, s = ritz(run._replace(alpha=run.alpha[:m], beta=run.beta[:m - 1]))
+        want = slice(m - k, m) if largest else slice(0, k)
+        y = run.basis[:, :m] @ s[:, want]
+        if np.all(np.linalg.norm(a @ y - y * theta[want], axis=0) <= tol * np.abs(theta[want])):
+            return m
+    raise AssertionError("not reached in 80 steps")
+
+
+@pytest.mark.parametrize("tol", [1e-6, 1e-8])
+def test_lanczos_stops_at_the_first_product_meeting_the_residual_rule(small_net, tol):
+    obj, theta, w = small_net
+    a = obj.hessian(theta)
+    v0 = np.random.default_rng(0).standard_normal(obj.dim)  # eigenpairs' start for rng=0
+    for k, which, exact in ((1, "LA", w[-1:]), (5, "LA", w[-5:]), (1, "SA", w[:1])):
+        # ncv=80: no restart, so the count is comparable with plain Lanczos'
+        s = eigenpairs(hessian_operator(obj, theta), k, which, rng=0, method="lanczos", tol=tol,
+                       ncv=80)
+        assert s.converged and s.eigenvalues.shape == (k,)
+        residual = _residuals(a, s)
+        assert np.all(residual <= 1.01 * tol)
+        # an eigenvalue's error is at most its residual (and about residual^2 / gap)
+        assert np.all(np.abs(s.eigenvalues - exact) <= residual * np.abs(exact) + 1e-13)
+        fewest = _fewest_steps(a, v0, k, which == "LA", tol)
+        assert fewest <= s.n_hvp <= fewest + 1, (k, which, fewest, s.n_hvp)
+
+
+def test_fewer_products_than_eigsh_at_its_own_tolerance(small_net):
+    from scipy.sparse.linalg import eigsh
+
+    obj, theta, w = small_net
+    H = hessian_operator(obj, theta)
+    for tol in (1e-6, 1e-8):
+        for k, which in ((1, "LA"), (5, "LA"), (1, "SA")):
+            ours = eigenpairs(H, k, which, rng=0, method="lanczos", tol=tol)
+            counter = Counter(obj.hessian(theta))
+            v0 = np.random.default_rng(0).standard_normal(obj.dim)
+            eigsh(counter, k, which=which, tol=tol, v0=v0, ncv=max(2 * k + 1, 20))
+            assert ours.n_hvp < counter.count, (tol, k, which, ours.n_hvp, counter.count)
+
+
+def test_thick_restarts_keep_converging_to_the_exact_pairs():
+    w = np.concatenate([np.linspace(-1.0, 1.0, 395), [1.5, 1.6, 1.7, 1.8, 1.9]])
+    a = symmetric(w, rng=13)
+    for k, which, exact in ((3, "LA", w[-3:]), (2, "SA", w[:2])):
+        counter = Counter(a)
+        s = eigenpairs(counter, k, which, rng=1, method="lanczos", tol=1e-10, ncv=8)
+        assert s.converged and s.n_hvp > 8  # restarted
+        assert s.n_hvp == counter.count - 2  # the symmetry probe's 2 are not counted
+        np.testing.assert_allclose(s.eigenvalues, exact, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(s.eigenvectors.T @ s.eigenvectors, np.eye(k), atol=1e-12)
+        assert np.all(_residuals(a, s) <= 1.01e-10)
+
+
+def test_an_exhausted_krylov_space_gives_new_directions():
+    # Two distinct eigenvalues: every start vector's Krylov space has dimension 2.
+    a = np.diag(np.repeat([1.0, 2.0], 100))
+    s = eigenpairs(a, 3, "LA", rng=0, method="lanczos")
+    assert s.converged
+    np.testing.assert_allclose(s.eigenvalues, [2.0, 2.0, 2.0], atol=1e-12)
+    np.testing.assert_allclose(s.eigenvectors.T @ s.eigenvectors, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(s.eigenvectors[:100], 0.0, atol=1e-12)  # in the 2-eigenspace
+    zero = eigenpairs(np.diag(np.linspace(0.0, 1.0, 150)), 1, "SA", rng=0, method="lanczos")
+    assert zero.converged and abs(zero.eigenvalues[0]) < 1e-9  # a zero eigenvalue converges
+
+
+def test_solver_algebra_on_one_blas_thread_products_at_the_callers():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import landscape.krylov as krylov
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    seen = {"product": set(), "algebra": set()}
+
+    class Recorder(Counter):
+        def _matvec(self, v):
+            seen["product"] |= blas_threads()
+            return super()._matvec(v)
+
+    def recorded(*args):
+        seen["algebra"] |= blas_threads()
+        return orthogonalize(*args)
+
+    orthogonalize = krylov.orthogonalize
+    a = symmetric(np.linspace(0, 1, 200), rng=14)
+    with threadpool_limits(2):
+        krylov.orthogonalize = recorded
+        try:
+            eigenpairs(Recorder(a), 2, "LA", rng=0, method="lanczos", tol=1e-8)
+        finally:
+            krylov.orthogonalize = orthogonalize
+        assert blas_threads() == {2}  # the caller's limit is back
+    assert seen == {"product": {2}, "algebra": {1}}
+
+
 def test_curvature_along_points():
     f = F.lee_saddle()  # Hessian diag(1, 3 y^2 - 1)
     thetas = np.array([[0.0, 0.0], [0.3, 1.0], [0.0, 2.0]])
@@ -267,6 +374,14 @@ def test_bad_input_is_a_clear_error():
         eigenpairs(np.eye(3), which="LM")
     with pytest.raises(ValueError, match="k < n"):
         eigenpairs(np.eye(5), k=5, method="lanczos")
+    with pytest.raises(ValueError, match="ncv"):
+        eigenpairs(np.eye(50), k=3, method="lanczos", ncv=3)
+    with pytest.raises(ValueError, match="ncv"):
+        eigenpairs(np.eye(50), k=3, method="lanczos", ncv=51)
+    with pytest.raises(ValueError, match="tol"):
+        eigenpairs(np.eye(50), method="lanczos", tol=-1e-6)
+    with pytest.raises(ValueError, match="maxiter"):
+        eigenpairs(np.eye(50), method="lanczos", maxiter=0)
     with pytest.raises(ValueError, match="deflate"):
         spectral_density(np.eye(5), deflate=5)
     with pytest.raises(ValueError, match="sigma"):
