@@ -163,7 +163,8 @@ class Recorder:
     ----------
     objective : the probe objective (:class:`~landscape.torch.TorchObjective`).
     n_steps : int, the steps recorded so far.
-    seconds : float, the time spent recording (records and per-step bookkeeping).
+    seconds : float, the time spent in :meth:`step` (records and per-step bookkeeping).
+    record_seconds : float, the part of ``seconds`` spent on records.
     """
 
     def __init__(self, module: torch.nn.Module, loss_fn: LossFn, probe: Any, *, every: int = 1,
@@ -189,7 +190,7 @@ class Recorder:
         self._per_step: dict[str, np.ndarray] = {
             f: np.full(STEP_BLOCK, np.nan) for f in ("batch_loss", "grad_norm", "lr", "wall_time")}
         self._pending: list[tuple[int, Any, Any]] = []  # (t, batch loss, grad norm) tensors
-        self.n_steps, self.seconds = 0, 0.0
+        self.n_steps, self.seconds, self.record_seconds = 0, 0.0, 0.0
         self._diverged_at: int | None = None
         self._last = time.perf_counter()
 
@@ -230,7 +231,9 @@ class Recorder:
         if due or len(self._pending) >= _PENDING:
             self._flush()
         if due:
+            begun = time.perf_counter()
             self._record(t, self._rows)
+            self.record_seconds += time.perf_counter() - begun
         self.n_steps = t + 1
         self._last = time.perf_counter()
         self.seconds += self._last - start
