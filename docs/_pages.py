@@ -150,12 +150,13 @@ def write_pages(docs: Path) -> None:
 
 
 # The gallery's order: from the first picture to the more specialized questions.
-EXAMPLES = ["plot_first_picture", "plot_own_function", "plot_torch_plane",
+EXAMPLES = ["plot_first_picture", "plot_own_function", "plot_torch_plane", "plot_streaming",
             "plot_step_activation", "plot_momentum_valley", "plot_optimizer_basins",
             "plot_critical_points", "plot_topology", "plot_saddle_plateaus",
             "plot_digits_spectrum",
-            "plot_edge_of_stability", "plot_hessian_plane", "plot_pca_plane",
-            "plot_interpolation", "plot_bezier_path"]
+            "plot_edge_of_stability", "plot_training_recorder", "plot_hessian_plane",
+            "plot_pca_plane", "plot_checkpoints",
+            "plot_interpolation", "plot_bezier_path", "plot_batchnorm_path"]
 
 
 class ExampleOrder:
