@@ -242,7 +242,7 @@ def filter_normalized_directions(objective: Objective, center: Theta, k: int = 2
 # ---------------------------------------------------------------------------------
 
 
-def _trajectory_points(trajectories: TrajectoryLike | Sequence[TrajectoryLike]
+def trajectory_points(trajectories: TrajectoryLike | Sequence[TrajectoryLike]
                        ) -> list[np.ndarray]:
     """The ``(k_i, n)`` point arrays of one trajectory or a sequence of them.
 
@@ -282,7 +282,7 @@ def pca_directions(trajectories: TrajectoryLike | Sequence[TrajectoryLike], k: i
     entry in absolute value is positive), ``center``, and ``explained_variance`` ``(k,)``:
     the fraction of the total variance of the points along each component.
     """
-    arrays = _trajectory_points(trajectories)
+    arrays = trajectory_points(trajectories)
     points = np.concatenate(arrays)
     n = points.shape[1]
     center = arrays[0][-1].copy() if center is None else theta_vector(center, n, "center")

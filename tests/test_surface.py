@@ -4,6 +4,7 @@ gaps, Bezier paths against their formula and a hand-written training loop, a clo
 optimal bend, and mode connectivity."""
 
 import concurrent.futures as cf
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -151,13 +152,58 @@ def test_projection_of_points_in_the_plane_is_exact():
     off = rng.standard_normal(12)
     off -= q @ (q.T @ off)
     theta = center + np.array([0.5, -1.0]) @ directions + off
-    r = project(theta[None], center, directions)
+    with pytest.warns(UserWarning, match="off the plane"):  # residual 0.74
+        r = project(theta[None], center, directions)
     np.testing.assert_allclose(r.coords[0], [0.5, -1.0], atol=1e-12)
     expected = np.linalg.norm(off) / np.linalg.norm(theta - center)
     assert r.residual[0] == pytest.approx(expected, rel=1e-12)
     assert project(center[None], center, directions).residual[0] == 0.0
     with pytest.raises(ValueError, match="linearly dependent"):
         project(theta[None], center, np.stack([directions[0], 2 * directions[0]]))
+
+
+def test_projection_warns_for_a_path_off_the_plane_and_not_for_one_in_it():
+    rng = np.random.default_rng(1)
+    center, directions = rng.standard_normal(10), np.eye(10)[:2]
+    inside = center + np.column_stack([np.linspace(0, 3, 20), np.linspace(1, -2, 20)]) @ directions
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        project(inside, center, directions)
+    orthogonal = center + rng.standard_normal((20, 8)) @ np.eye(10)[2:]  # residual 1 everywhere
+    with pytest.warns(UserWarning, match="pca_directions") as caught:
+        p = project(orthogonal, center, directions)
+    np.testing.assert_allclose(p.residual, 1.0, rtol=1e-12)
+    assert "median projection residual 1.00 > 0.5" in str(caught[0].message)
+    # Just over half of the points off the plane warns; just under half does not.
+    mixed = np.concatenate([inside[1:10], orthogonal[:11]])
+    with pytest.warns(UserWarning, match="mostly off the plane"):
+        project(mixed, center, directions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        project(np.concatenate([inside[1:12], orthogonal[:9]]), center, directions)
+
+
+def test_auto_span_covers_every_projected_point_with_the_center_in_the_middle():
+    f = himmelblau()
+    center = np.array([0.5, -1.0])
+    d = np.array([[2.0, 0.0], [1.0, 1.0]])  # not orthogonal: coordinates by least squares
+    paths = [center + np.array([[0.0, 0.0], [1.5, -0.2], [-0.3, 0.8]]) @ d,
+             center + np.array([[-2.0, 0.1]]) @ d]
+    s = plane(f, center, d, span="auto", cover=paths, resolution=11)
+    # the coordinates by hand: farthest |a| is 2.0, |b| 0.8, and 10% beyond
+    np.testing.assert_allclose(s.meta["span"], [[-2.2, 2.2], [-0.88, 0.88]], rtol=1e-12)
+    for p in paths:
+        c = project(p, center, s.directions).coords
+        assert np.all((c >= [a[0] for a in s.axes]) & (c <= [a[-1] for a in s.axes]))
+    assert s.values[5, 5] == f.loss(center)
+    one = plane(f, center, d, span="auto", cover=paths[0], resolution=5)
+    np.testing.assert_allclose(one.meta["span"], [[-1.65, 1.65], [-0.88, 0.88]], rtol=1e-12)
+    with pytest.raises(ValueError, match="needs cover"):
+        plane(f, center, d, span="auto")
+    with pytest.raises(ValueError, match="only with span='auto'"):
+        plane(f, center, d, span=1.0, cover=paths)
+    with pytest.raises(ValueError, match="nothing to cover"):
+        plane(f, center, d, span="auto", cover=center[None])
 
 
 class _Run(NamedTuple):

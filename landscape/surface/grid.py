@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -29,10 +29,11 @@ from landscape._checks import (
     theta_matrix,
     theta_vector,
 )
-from landscape.directions import Directions
+from landscape.directions import Directions, TrajectoryLike, trajectory_points
 from landscape.objective import Objective, check_objective
 from landscape.parallel import N_CHUNKS, map_chunks
 from landscape.settings import Execution, resolve
+from landscape.surface.projection import coordinates
 from landscape.surface.records import Surface, grid_coords
 from landscape.vocabulary import Metric, Theta, Thetas
 
@@ -103,6 +104,10 @@ def _evaluate_grid(objective: Objective, center: Theta, directions: Thetas,
     work = partial(_grid_chunk, objective, center, directions, metrics, axes)
     return _gathered(map_chunks(work, chunks, settings, desc), metrics)
 
+
+#: ``plane(..., span='auto', cover=path)`` reaches this fraction beyond the path's farthest
+#: projected point on each axis.
+COVER_MARGIN = 0.1
 
 # ---------------------------------------------------------------------------------
 # Checking the grid's settings
@@ -230,7 +235,9 @@ def line(objective: Objective, center: ArrayLike, direction: ArrayLike | Directi
 
 
 def plane(objective: Objective, center: ArrayLike, d1: ArrayLike | Directions,
-          d2: ArrayLike | None = None, span: ArrayLike = 1.0, resolution: ArrayLike = 51, *,
+          d2: ArrayLike | None = None, span: ArrayLike | Literal["auto"] = 1.0,
+          resolution: ArrayLike = 51, *,
+          cover: TrajectoryLike | Sequence[TrajectoryLike] | None = None,
           metrics: Mapping[str, Metric] | None = None,
           execution: Execution | None = None) -> Surface:
     """The loss at ``center + a d1 + b d2`` on a regular ``(a, b)`` grid.
@@ -243,13 +250,25 @@ def plane(objective: Objective, center: ArrayLike, d1: ArrayLike | Directions,
         ``(2, n)`` array) and ``d2`` None. A Directions record's kind and settings go into
         ``meta``.
     span : a positive number ``s`` (``[-s, s]``), a pair ``(low, high)``, or one of those
-        per axis: ``((a_low, a_high), (b_low, b_high))``.
+        per axis: ``((a_low, a_high), (b_low, b_high))``; or ``'auto'``: per axis
+        ``[-s, s]`` with ``s`` 10% beyond the farthest point of ``cover`` projected on the
+        plane (:data:`COVER_MARGIN`), so the drawn path lies inside the picture and the
+        center stays in its middle.
     resolution : int, or ``(n_a, n_b)``: grid points per axis.
+    cover : the path(s) the ``'auto'`` span covers (only with it): a ``(k, n)`` array of
+        points or a trajectory record (with ``thetas``), or a sequence of them, as
+        :func:`~landscape.directions.pca_directions` takes them.
     metrics, execution : as in :func:`line`.
 
     Returns
     -------
     Surface with ``d = 2``; ``values[i, j]`` is the loss at ``(axes[0][i], axes[1][j])``.
+
+    Raises
+    ------
+    ValueError
+        ``span='auto'`` without ``cover``, ``cover`` without ``span='auto'``, or a ``cover``
+        whose points all project on the center along an axis.
     """
     center = theta_vector(center, check_objective(objective).dim, "center")
     if d2 is None:
@@ -260,10 +279,36 @@ def plane(objective: Objective, center: ArrayLike, d1: ArrayLike | Directions,
     else:
         pair = [theta_vector(d, objective.dim, name) for d, name in ((d1, "d1"), (d2, "d2"))]
         rows, info = _direction_rows(np.stack(pair), objective.dim, 2)
+    if isinstance(span, str) and span == "auto":
+        span = _covering_span(cover, center, rows)
+    elif cover is not None:
+        raise ValueError("cover is used only with span='auto' (the span covering it); "
+                         f"got span={span!r}")
     spans, res = _spans_and_resolutions(span, resolution, 2)
     axes = tuple(np.linspace(lo, hi, r) for (lo, hi), r in zip(spans, res))
     meta = {"kind": "plane", **info, "span": [list(s) for s in spans], "resolution": res}
     return _grid(objective, center, rows, axes, metrics, execution, meta)
+
+
+def _covering_span(cover: TrajectoryLike | Sequence[TrajectoryLike] | None, center: Theta,
+                   rows: Thetas) -> list[tuple[float, float]]:
+    """Per axis the span ``(-s, s)`` that covers the path(s) ``cover``.
+
+    ``s`` is the farthest projected coordinate of ``cover`` times ``1 + COVER_MARGIN``.
+    """
+    if cover is None:
+        raise ValueError("span='auto' needs cover=: the trajectory (or trajectories) whose "
+                         "projection the span should cover")
+    points = np.concatenate(trajectory_points(cover))
+    if points.shape[1] != center.size:
+        raise ValueError(f"cover must have points of length {center.size}, got "
+                         f"{points.shape[1]}")
+    coords, _ = coordinates(points, center, rows)
+    reach = np.max(np.abs(coords), axis=0)
+    if np.any(reach == 0):
+        raise ValueError("cover's points all project on the center along an axis: span='auto' "
+                         "has nothing to cover there; give the span")
+    return [(-float(s), float(s)) for s in reach * (1 + COVER_MARGIN)]
 
 
 def grid(objective: Objective, center: ArrayLike, directions: ArrayLike | Directions,

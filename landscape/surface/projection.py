@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,11 @@ from numpy.typing import ArrayLike
 from landscape._checks import finite_array, theta_matrix, theta_vector
 from landscape.directions import Directions
 from landscape.surface.records import Projection
+from landscape.vocabulary import Thetas
+
+#: :func:`project` warns when the median relative residual of the points exceeds this:
+#: then most of the path lies off the slice and the drawn path is a shadow of it.
+RESIDUAL_WARNING = 0.5
 
 
 def project(trajectory: Any, center: ArrayLike, directions: ArrayLike | Directions,
@@ -30,8 +36,39 @@ def project(trajectory: Any, center: ArrayLike, directions: ArrayLike | Directio
     Returns
     -------
     Projection
+
+    Warns
+    -----
+    UserWarning
+        When the median ``residual`` exceeds :data:`RESIDUAL_WARNING` (0.5): most of the
+        path lies off the slice (as a training path does on a random or filter-normalized
+        plane), so the drawn path is a shadow of it. The warning says to draw it on the plane
+        of its principal components, :func:`~landscape.directions.pca_directions`.
     """
     thetas = finite_array(getattr(trajectory, "thetas", trajectory), "trajectory", ndim=2)
+    coords, residual = coordinates(thetas, center, directions)
+    median = float(np.median(residual))
+    if median > RESIDUAL_WARNING:
+        warnings.warn(
+            f"the path lies mostly off the plane (median projection residual {median:.2f} > "
+            f"{RESIDUAL_WARNING}), so its drawing is a shadow of it; to draw the path itself "
+            "use the plane of its principal components: d = ls.pca_directions(trajectory), "
+            "then ls.plane(objective, d.center, d, span='auto', cover=trajectory)",
+            UserWarning, stacklevel=2)
+    steps = getattr(trajectory, "steps", None) if steps is None else steps
+    loss = getattr(trajectory, "loss", None) if loss is None else loss
+    label = _label(trajectory) if label is None else label
+    return Projection(coords, residual, _per_point(steps, len(thetas), "steps"),
+                      _per_point(loss, len(thetas), "loss"), label)
+
+
+def coordinates(thetas: Thetas, center: ArrayLike, directions: ArrayLike | Directions
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares coordinates ``(k, d)`` of points ``(k, n)`` and their residuals ``(k,)``.
+
+    As :func:`project` computes them (``residual`` as in :class:`Projection`), without the
+    record or the warning.
+    """
     center = theta_vector(center, thetas.shape[1], "center")
     rows = directions.vectors if isinstance(directions, Directions) else directions
     rows = theta_matrix(np.atleast_2d(rows), thetas.shape[1], "directions")
@@ -41,12 +78,7 @@ def project(trajectory: Any, center: ArrayLike, directions: ArrayLike | Directio
     coords = np.linalg.lstsq(rows.T, offsets.T, rcond=None)[0].T
     off = np.linalg.norm(offsets, axis=1)
     miss = np.linalg.norm(offsets - coords @ rows, axis=1)
-    residual = np.divide(miss, off, out=np.zeros_like(off), where=off > 0)
-    steps = getattr(trajectory, "steps", None) if steps is None else steps
-    loss = getattr(trajectory, "loss", None) if loss is None else loss
-    label = _label(trajectory) if label is None else label
-    return Projection(coords, residual, _per_point(steps, len(thetas), "steps"),
-                      _per_point(loss, len(thetas), "loss"), label)
+    return coords, np.divide(miss, off, out=np.zeros_like(off), where=off > 0)
 
 
 def _label(trajectory: Any) -> str | None:
