@@ -173,5 +173,5 @@ def test_list_into_a_closed_pipe_ends_quietly(tmp_path):
 def test_no_arguments_prints_the_help(tmp_path):
     done = _command(cwd=tmp_path)
     assert done.returncode == 0, done
-    assert done.stdout.startswith("usage: landscape") and "{list,run}" in done.stdout
+    assert done.stdout.startswith("usage: landscape") and "{list,run," in done.stdout
     assert done.stderr == ""
