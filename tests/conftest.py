@@ -98,20 +98,27 @@ def result(request, quick_run):
     return run.out, run.returned
 
 
-@pytest.fixture
-def browser(tmp_path):
-    """A headless Chromium driver that records page errors; quits after the test."""
+def start_chromium(profile: Path):
+    """A headless Chromium driver with a fresh ``profile`` folder, recording page errors
+    (the caller quits it); skips the test where no browser or selenium is installed."""
     if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
         pytest.skip(f"no browser: {CHROMIUM} and {DRIVER} are needed "
                     "(apt-get install chromium chromium-driver)")
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
+    for flag in FLAGS + [f"--user-data-dir={profile}"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_HOOK})
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A headless Chromium driver that records page errors; quits after the test."""
+    driver = start_chromium(tmp_path / "profile")
     try:
         yield driver
     finally:

@@ -31,7 +31,7 @@ from landscape.explore.compute import (
     point_info,
 )
 from landscape.explore.fields import FIELDS, OPTIMIZERS, make_optimizer, parse_field
-from landscape.explore.figures import landscape_figure, optimizer_colors
+from landscape.explore.figures import ANIMATE_JS, landscape_figure, optimizer_colors
 from landscape.explore.jobs import Job
 from landscape.explore.landscapes import (
     DataName,
@@ -154,8 +154,21 @@ def _landscape_point(event: dict | None) -> tuple[float, float] | None:
     return float(f"{point['x']:.6g}"), float(f"{point['y']:.6g}")
 
 
+#: Runs in the browser with each new figure: the figure's play button animates its runs.
+_ATTACH = ("function (figure) {" + ANIMATE_JS + """
+  const attach = function () {
+    const gd = document.querySelector('#graph .js-plotly-plot');
+    if (gd && gd.on) { window.landscapeExplore.attach(gd); } else { setTimeout(attach, 100); }
+  };
+  attach();
+  return '';
+}""")
+
+
 def register(app: Dash, session: Session) -> None:
     """Connect the page's callbacks to ``app``, keeping server state in ``session``."""
+    app.clientside_callback(_ATTACH, Output("animate-hook", "children"),
+                            Input("graph", "figure"))
 
     @app.callback(Output({"type": "text", "field": MATCH}, "value"),
                   Output({"type": "slider", "field": MATCH}, "value"),

@@ -3,8 +3,11 @@
 :func:`landscape_figure` draws a :class:`~landscape.explore.compute.View`: on the left the
 loss as contours (with the basins map over them when one was computed) or as a 3-D
 surface, the critical points marked by kind, and each run's path; on the right each run's
-loss against the step. Frames animate the runs step by step (the Play button and the step
-slider under the picture); without playing, the figure shows every run whole.
+loss against the step. The figure shows every run whole; its play button animates them
+step by step. Plotly's own frames clear every heatmap and contour of a subplot while they
+play (whether they redraw or not, measured with plotly.js 3), so the animation is
+:data:`ANIMATE_JS` instead: it restyles the runs' traces only, from the points the figure
+carries in ``layout.meta['animation']``.
 
 Traces on the landscape carry ``meta='landscape'`` (clicks and hovers on them are points of
 the landscape); the first trace covers the whole grid (a transparent heatmap, or the
@@ -13,6 +16,8 @@ surface), so a click anywhere on the box gives a point.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -21,18 +26,60 @@ import plotly.graph_objects as go
 
 from landscape.explore.compute import BasinMap, RunView, View, shown_values
 from landscape.plot._style import KIND_STYLE, PALETTE
+from landscape.plot.interactive import LIFT
 from landscape.vocabulary import DEGENERATE, DIVERGED, KINDS, MAXIMUM, MINIMUM, SADDLE, Kind
 
 #: Plotly's marker for each kind (matplotlib's markers in :data:`KIND_STYLE`).
 SYMBOLS: dict[Kind, str] = {MINIMUM: "circle", SADDLE: "x", MAXIMUM: "triangle-up",
                             DEGENERATE: "square"}
 #: The same in 3-D, where plotly has fewer markers (no triangles).
-SYMBOLS_3D: dict[Kind, str] = {**SYMBOLS, MAXIMUM: "diamond"}
-#: The most frames of an animation (steps are thinned evenly beyond it).
-MAX_FRAMES = 50
+SYMBOLS_3D: dict[Kind, str] = {**SYMBOLS, SADDLE: "cross", MAXIMUM: "diamond"}
+#: The most frames of an animation (steps are thinned evenly beyond it), and their duration.
+MAX_FRAMES, FRAME_MS = 60, 80
 #: Landscape on the left, loss curves on the right: the panels' horizontal extents.
 LEFT, RIGHT = (0.0, 0.55), (0.72, 1.0)
 _LANDSCAPE = "landscape"
+
+#: The animation, in the page: ``landscapeExplore.attach(gd)`` makes the figure's play button
+#: restyle the runs' traces frame by frame (``layout.meta.animation``, see :func:`_animation`)
+#: and the pause button stop; a new figure stops the old one's animation.
+ANIMATE_JS = """
+window.landscapeExplore = window.landscapeExplore || (function () {
+  function frame(gd, a, f) {
+    const cut = function (v) {
+      return v === null ? null : v.slice(0, Math.min(a.upto[f], v.length));
+    };
+    const x = a.x.map(cut);
+    const update = {x: x, y: a.y.map(cut), 'marker.size': x.map(function (v, i) {
+      return a.head[i] ? v.map(function (_, j) { return j === v.length - 1 ? 12 : 4; }) : null;
+    })};
+    if (a.z) { update.z = a.z.map(cut); }
+    Plotly.restyle(gd, update, a.traces);
+    Plotly.relayout(gd, {'annotations[0].text': 'step ' + a.steps[f]});
+  }
+  function stop(gd) { clearInterval(gd.landscapeTimer); gd.landscapeTimer = null; }
+  function current(gd) { return gd.layout.meta && gd.layout.meta.animation; }
+  function play(gd) {
+    stop(gd);
+    const a = current(gd);
+    if (!a) { return; }
+    let f = 0;
+    gd.landscapeTimer = setInterval(function () {
+      const now = current(gd);  // Dash copies the layout: compare the figure's token
+      if (!now || now.token !== a.token || f >= a.upto.length) { stop(gd); return; }
+      frame(gd, a, f);
+      f += 1;
+    }, a.duration);
+  }
+  return {attach: function (gd) {
+    if (gd.landscapeAttached) { return; }
+    gd.landscapeAttached = true;
+    gd.on('plotly_buttonclicked', function (event) {
+      if (event.button.label.indexOf('play') >= 0) { play(gd); } else { stop(gd); }
+    });
+  }};
+})();
+"""
 
 
 def optimizer_colors(runs: Sequence[RunView]) -> dict[Hashable, str]:
@@ -58,13 +105,18 @@ def shown_length(run: RunView, view: View) -> int:
 
 
 def heights(loss: np.ndarray, view: View) -> np.ndarray:
-    """Losses as the 3-D surface's heights (its log scale, floored at the surface's lowest)."""
+    """Losses as heights over the 3-D surface.
+
+    On its scale (the log one floored at the surface's lowest value) and lifted by
+    :data:`~landscape.plot.interactive.LIFT` of its height range, so that the surface,
+    which runs straight between grid points, does not cover them.
+    """
+    z, offset = shown_values(view.surface.values, view.log)
+    lift = LIFT * float(np.nanmax(z) - np.nanmin(z))
     if not view.log:
-        return loss
-    values = view.surface.values
-    low = float(np.nanmin(values))
-    offset = shown_values(values, True)[1]
-    return np.log10(np.maximum(loss - low, 0.0) + offset)
+        return loss + lift
+    low = float(np.nanmin(view.surface.values))
+    return np.log10(np.maximum(loss - low, 0.0) + offset) + lift
 
 
 def _loss_ticks(view: View) -> dict[str, Any]:
@@ -83,7 +135,11 @@ def _colorbar(view: View) -> dict[str, Any]:
 
 
 def _landscape_traces(view: View) -> list[Any]:
-    """The grid: the click-catching first trace, then the contours (or the surface only)."""
+    """The grid: the click-catching first trace, then the contours (or the surface only).
+
+    Over a basins map the contours are lines only: plotly draws every contour trace above
+    every heatmap, so filled contours would hide the map.
+    """
     s = view.surface
     # plotly's z[i][j] sits at (x[j], y[i]); float32 halves the page and shows the same
     loss = s.values.T.astype(np.float32)
@@ -100,7 +156,8 @@ def _landscape_traces(view: View) -> list[Any]:
                          hovertemplate=hover.replace("customdata", "z"), name="loss")
     contours = go.Contour(x=x, y=y, z=z, colorscale="Viridis", ncontours=30,
                           colorbar=_colorbar(view), hoverinfo="skip", meta=_LANDSCAPE,
-                          line={"width": 0.5}, name="contours")
+                          line={"width": 1.0 if view.basins else 0.5}, name="contours",
+                          contours_coloring="lines" if view.basins else "fill")
     return [catcher, contours]
 
 
@@ -120,8 +177,9 @@ def _basin_traces(basins: BasinMap) -> list[Any]:
     n = len(names)
     scale = [[edge, color] for i, color in enumerate(colors) for edge in (i / n, (i + 1) / n)]
     traces: list[Any] = [go.Heatmap(
-        x=basins.axes[0], y=basins.axes[1], z=categories.T, zmin=-0.5, zmax=n - 0.5,
-        colorscale=scale, opacity=0.45, showscale=False, hoverinfo="skip", meta=_LANDSCAPE,
+        x=basins.axes[0], y=basins.axes[1], z=categories.T.astype(np.int8), zmin=-0.5,
+        zmax=n - 0.5,
+        colorscale=scale, opacity=0.5, showscale=False, hoverinfo="skip", meta=_LANDSCAPE,
         name="basins")]
     total = categories.size
     for i in np.unique(categories):
@@ -143,9 +201,10 @@ def _critical_traces(view: View) -> list[Any]:
             continue
         xy = np.array([p.theta for p in chosen])
         loss = np.array([p.loss for p in chosen])
-        symbols = SYMBOLS_3D if view.mode == "surface" else SYMBOLS
-        marker = {"symbol": symbols[kind], "color": KIND_STYLE[kind].color, "size": 11,
-                  "line": {"color": "black", "width": 1}}
+        marker: dict[str, Any] = {"symbol": SYMBOLS[kind], "color": KIND_STYLE[kind].color,
+                                  "size": 11, "line": {"color": "black", "width": 1}}
+        if view.mode == "surface":  # plotly's 3-D markers: fewer symbols, no outline
+            marker = {"symbol": SYMBOLS_3D[kind], "color": marker["color"], "size": 5}
         common = {"mode": "markers", "marker": marker, "name": kind, "meta": _LANDSCAPE,
                   "customdata": loss, "legendgroup": "critical points",
                   "legendgrouptitle_text": "critical points",
@@ -158,12 +217,6 @@ def _critical_traces(view: View) -> list[Any]:
     return traces
 
 
-def _frame_steps(view: View) -> np.ndarray:
-    """The recorded indices the frames stop at (at most :data:`MAX_FRAMES`)."""
-    longest = max((len(r.trajectory.steps) for r in view.runs), default=1)
-    return np.unique(np.round(np.linspace(0, longest - 1, min(longest, MAX_FRAMES))).astype(int))
-
-
 def _run_traces(run: RunView, view: View, color: str, first: bool) -> list[Any]:
     """A run's path with its end marker on the landscape, and its loss curve."""
     k = shown_length(run, view)
@@ -172,7 +225,8 @@ def _run_traces(run: RunView, view: View, color: str, first: bool) -> list[Any]:
     hover = [f"{run.label}<br>step {s}<br>loss {v:.5g}" for s, v in zip(steps, loss)]
     symbol = "x" if end.status == DIVERGED else "diamond"
     line = {"mode": "lines+markers", "line": {"color": color, "width": 3},
-            "marker": {"size": _head(k), "color": color, "symbol": symbol,
+            "marker": {"size": np.where(np.arange(k) == k - 1, 12, 4), "color": color,
+                       "symbol": symbol,
                        "line": {"color": "white", "width": 1}},
             "name": run.label.split(",")[0], "showlegend": first, "hovertext": hover,
             "hoverinfo": "text", "legendgroup": run.optimizer, "meta": _LANDSCAPE}
@@ -187,58 +241,65 @@ def _run_traces(run: RunView, view: View, color: str, first: bool) -> list[Any]:
     return [path, curve]
 
 
-def _head(k: int) -> np.ndarray:
-    """Marker sizes of a path of ``k`` points: small, the last one large."""
-    sizes = np.full(k, 4.0)
-    sizes[-1:] = 12.0
-    return sizes
+def _frame_points(view: View) -> list[int]:
+    """How many recorded points each frame shows (at most :data:`MAX_FRAMES` frames)."""
+    longest = max((len(r.trajectory.steps) for r in view.runs), default=1)
+    return (np.unique(np.round(np.linspace(0, longest - 1, min(longest, MAX_FRAMES)))) + 1
+            ).astype(int).tolist()
 
 
-def _frame_data(run: RunView, view: View, upto: int) -> list[dict[str, Any]]:
-    """What a frame changes in a run's two traces: their first ``upto`` points.
+def _listed(values: np.ndarray) -> list[float]:
+    """Values as a JSON list, rounded to 7 significant digits (a frame is a picture)."""
+    return [float(f"{v:.7g}") for v in np.asarray(values, dtype=np.float64)]
 
-    Plotly merges them into the traces (their colours, hover texts and names stay), so
-    each frame carries only coordinates, in float32 (a frame is a picture).
+
+def _animation(view: View, first_index: int) -> dict[str, Any]:
+    """What :data:`ANIMATE_JS` plays: each run's two traces, whole, and the frames' lengths.
+
+    ``traces`` the indices of the paths and loss curves, ``x``, ``y`` (and ``z`` in 3-D,
+    None for the curves) their points, ``head`` which are paths (their last point drawn
+    large), ``upto`` the points shown per frame, ``steps`` the step each frame reaches and
+    ``duration`` the milliseconds per frame, and ``token`` a hash of them all (a new
+    figure stops an animation of the old one). Plain lists: this rides in ``layout.meta``.
     """
-    k = min(upto, shown_length(run, view))
-    tr = run.trajectory
-    xy, loss = tr.thetas[:k].astype(np.float32), tr.loss[:k].astype(np.float32)
-    path: dict[str, Any] = {"type": "scatter", "x": xy[:, 0], "y": xy[:, 1],
-                            "marker": {"size": _head(k).astype(np.uint8)}}
+    xs, ys, zs = [], [], []
+    for r in view.runs:
+        k = shown_length(r, view)
+        tr = r.trajectory
+        xs += [_listed(tr.thetas[:k, 0]), tr.steps[:k].tolist()]
+        ys += [_listed(tr.thetas[:k, 1]), _listed(tr.loss[:k])]
+        zs += [_listed(heights(tr.loss[:k], view)), None]
+    upto = _frame_points(view)
+    longest = max(view.runs, key=lambda r: len(r.trajectory.steps)).trajectory.steps
+    animation: dict[str, Any] = {
+        "traces": list(range(first_index, first_index + 2 * len(view.runs))), "x": xs,
+        "y": ys, "head": [True, False] * len(view.runs), "upto": upto,
+        "steps": [int(longest[u - 1]) for u in upto], "duration": FRAME_MS}
     if view.mode == "surface":
-        path.update(type="scatter3d", z=heights(tr.loss[:k], view).astype(np.float32))
-    return [path, {"type": "scatter", "x": tr.steps[:k].astype(np.int32), "y": loss}]
+        animation["z"] = zs
+    text = json.dumps(animation, sort_keys=True).encode()
+    return {**animation, "token": hashlib.sha256(text).hexdigest()[:16]}
 
 
-def _animation(view: View, first_index: int) -> tuple[list[go.Frame], dict, dict]:
-    """The frames (each run's traces up to a step), the Play/Pause buttons and the slider."""
-    indices = list(range(first_index, first_index + 2 * len(view.runs)))
-    frames, slider_steps = [], []
-    for upto in _frame_steps(view) + 1:
-        data = [d for r in view.runs for d in _frame_data(r, view, int(upto))]
-        step = int(max(r.trajectory.steps[min(upto, len(r.trajectory.steps)) - 1]
-                       for r in view.runs))
-        frames.append(go.Frame(data=data, traces=indices, name=str(step)))
-        slider_steps.append({"label": str(step), "method": "animate",
-                             "args": [[str(step)], {"mode": "immediate",
-                                                    "frame": {"duration": 0, "redraw": True},
-                                                    "transition": {"duration": 0}}]})
-    play = {"frame": {"duration": 80, "redraw": view.mode == "surface"},
-            "transition": {"duration": 0}, "fromcurrent": False, "mode": "immediate"}
+def _controls(view: View) -> dict[str, Any]:
+    """The play and pause buttons and the step shown: layout settings."""
     buttons = {"type": "buttons", "direction": "left", "x": LEFT[0], "y": -0.1,
                "xanchor": "left", "yanchor": "top", "showactive": False,
-               "buttons": [{"label": "▶ play", "method": "animate", "args": [None, play]},
-                           {"label": "❚❚ pause", "method": "animate",
-                            "args": [[None], {"mode": "immediate",
-                                              "frame": {"duration": 0, "redraw": False}}]}]}
-    slider = {"active": len(frames) - 1, "steps": slider_steps, "x": LEFT[0] + 0.18,
-              "len": LEFT[1] - LEFT[0] - 0.18, "y": -0.1, "yanchor": "top",
-              "currentvalue": {"prefix": "step "}, "pad": {"t": 0}}
-    return frames, buttons, slider
+               "buttons": [{"label": "▶ play", "method": "skip", "args": [None]},
+                           {"label": "❚❚ pause", "method": "skip", "args": [None]}]}
+    last = max(int(r.trajectory.steps[-1]) for r in view.runs)
+    step = {"text": f"step {last}", "x": LEFT[0] + 0.2, "y": -0.1, "xref": "paper",
+            "yref": "paper", "xanchor": "left", "yanchor": "top", "showarrow": False,
+            "font": {"size": 14}}
+    return {"updatemenus": [buttons], "annotations": [step]}
 
 
 def landscape_figure(view: View) -> go.Figure:
-    """The explorer's figure of ``view``: landscape and runs, loss curves, animation frames.
+    """The explorer's figure of ``view``: landscape and runs, loss curves, their animation.
+
+    The figure shows every run whole; its play button animates them step by step where
+    :data:`ANIMATE_JS` runs (the explorer's page, and pages written by
+    :func:`~landscape.explore.export_view`).
 
     Parameters
     ----------
@@ -282,7 +343,5 @@ def landscape_figure(view: View) -> go.Figure:
         fig.update_layout(xaxis={"domain": LEFT, "range": [low_x, high_x], "title": labels[0]},
                           yaxis={"range": [low_y, high_y], "title": labels[1]})
     if view.runs:
-        frames, buttons, slider = _animation(view, first_run)
-        fig.frames = frames
-        fig.update_layout(updatemenus=[buttons], sliders=[slider])
+        fig.update_layout(meta={"animation": _animation(view, first_run)}, **_controls(view))
     return fig

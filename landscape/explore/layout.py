@@ -53,7 +53,7 @@ def show(value: float) -> str:
 def _marks(field: Field) -> dict[float, str]:
     if not field.log:
         return {field.low: show(field.low), field.high: show(field.high)}
-    return {float(k): show(10.0 ** k)
+    return {float(k): show(10.0 ** k) if abs(k) < 4 else f"1e{k}"
             for k in range(math.ceil(math.log10(field.low)),
                            math.floor(math.log10(field.high)) + 1)}
 
@@ -71,7 +71,8 @@ def field_row(key: str) -> html.Div:
                      debounce=True, size="8", name=key)
     return html.Div([
         html.Div([html.Label(field.label, style={"width": "9em"}), text], style=_ROW),
-        slider, html.Div(id={"type": "msg", "field": key}, style=_MSG)])
+        html.Div(slider, style={"padding": "0 12px"}),  # room for the end marks' labels
+        html.Div(id={"type": "msg", "field": key}, style=_MSG)])
 
 
 def _section(title: str, children: list[Any], **kwargs: Any) -> html.Div:
@@ -162,6 +163,7 @@ def page() -> html.Div:
         html.Table(id="ends", style={"fontSize": "13px", "borderCollapse": "collapse"}),
         html.Div(id="readout", style={"fontSize": "13px", "marginTop": "6px",
                                       "fontFamily": "monospace"}),
+        html.Div(id="animate-hook", hidden=True),
     ], style={"flex": "1", "minWidth": "0", "fontFamily": "sans-serif"})
     return html.Div([controls, main, dcc.Store(id="starts", data=[first]),
                      dcc.Store(id="basins", data=None)],

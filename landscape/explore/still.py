@@ -17,6 +17,7 @@ import numpy as np
 
 from landscape.explore.compute import BasinMap, View, shown_values
 from landscape.explore.figures import (
+    ANIMATE_JS,
     basin_categories,
     heights,
     landscape_figure,
@@ -129,11 +130,9 @@ def _kaleido_png(view: View, path: Path) -> bool:
         import kaleido
     except ImportError:
         return False
-    fig = landscape_figure(view)
-    fig.frames = ()
-    png = kaleido.calc_fig_sync(fig.to_dict(), opts={"format": "png", "width": WIDTH,
-                                                     "height": HEIGHT},
-                                kopts={"mathjax": False})
+    png = kaleido.calc_fig_sync(landscape_figure(view).to_dict(),
+                                opts={"format": "png", "width": WIDTH, "height": HEIGHT},
+                                kopts={"mathjax": False})  # no MathJax from the network
     with atomic_path(path) as tmp:
         tmp.write_bytes(png)
     return True
@@ -149,8 +148,9 @@ def export_view(view: View, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".html":
-        return save_figure(landscape_figure(view), path)
+    if suffix == ".html":  # the play button works there too
+        attach = "landscapeExplore.attach(document.getElementById('{plot_id}'));"
+        return save_figure(landscape_figure(view), path, post_script=ANIMATE_JS + attach)
     if suffix != ".png":
         raise ValueError(f"path must end in .html or .png, got {path.name!r}")
     if not _kaleido_png(view, path):
