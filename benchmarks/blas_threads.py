@@ -38,7 +38,7 @@ def _inputs():
 
     X, y = data.digits()
     model = MLP([64, 64, 64, 10], activation="tanh", output="softmax", loss="cross_entropy")
-    return model.objective(X, y), model.init(0), random_directions(model.n_params, 2, rng=1)
+    return model.objective(X, y), model.init(0), random_directions(model.n_params, k=2, rng=1)
 
 
 def _plane(resolution: int, executor=None):

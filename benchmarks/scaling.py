@@ -95,7 +95,7 @@ def _grid(sizes: Sizes, budget):
     from landscape.surface import plane
 
     model, objective = _model()
-    center, d = model.init(0), random_directions(model.n_params, 2, rng=1)
+    center, d = model.init(0), random_directions(model.n_params, k=2, rng=1)
 
     def call(executor) -> str:
         s = plane(objective, center, d, resolution=sizes.grid,

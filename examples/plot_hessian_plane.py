@@ -22,7 +22,7 @@ traj = ls.run(objective, model.init(rng=0), ls.adam(0.01), steps=300, record_eve
 center = traj.thetas[-1]
 
 top = ls.eigenpairs(ls.hessian_operator(objective, center), k=2, which="LA", rng=0)
-planes = {"random directions": ls.random_directions(objective.dim, rng=0),
+planes = {"random directions": ls.random_directions(objective, center, rng=0),
           "top-2 Hessian eigenvectors": ls.hessian_directions(top)}
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 for ax, (name, directions) in zip(axes, planes.items()):

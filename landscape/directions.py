@@ -2,7 +2,9 @@
 
 Every function returns a :class:`Directions` record whose ``vectors`` (shape ``(d, n)``)
 are the rows ``d_1, ..., d_d``; a surface then evaluates the loss at
-``center + sum_j c_j d_j``. The methods:
+``center + sum_j c_j d_j``. The makers that draw directions at a point are called alike,
+``maker(objective, center, k=2, rng=None, ...)``, so one replaces the other; the others
+take what they are made from (trajectories, eigenvectors, points). The methods:
 
 - :func:`random_directions`: isotropic Gaussian, unit norm, orthogonal by default.
 - :func:`filter_normalized_directions` / :func:`filter_normalize`: Li et al. (2018),
@@ -85,26 +87,40 @@ def _orthonormal_columns(a: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------
 
 
-def random_directions(dim: int, k: int = 2, rng: RngLike = None, orthogonal: bool = True
-                      ) -> Directions:
-    """``k`` random unit directions in ``R^dim``, drawn from the isotropic Gaussian.
+def random_directions(objective: Objective | int, center: Theta | None = None, k: int = 2,
+                      rng: RngLike = None, orthogonal: bool = True) -> Directions:
+    """``k`` random unit directions in ``R^n``, drawn from the isotropic Gaussian.
+
+    Called as :func:`filter_normalized_directions` is, ``(objective, center, k=..., rng=...)``,
+    so that one replaces the other; the directions do not depend on the center.
 
     Parameters
     ----------
-    dim : int, the number of parameters ``n``.
+    objective : an Objective (only its ``dim`` is used), or the number of parameters ``n``.
+    center : array_like, shape ``(n,)``, or None: only its length is checked.
     k : int, the number of directions.
     rng : int seed or ``numpy.random.Generator``.
     orthogonal : bool, make the directions orthonormal (Gram-Schmidt in the order drawn).
 
     Returns
     -------
-    Directions with ``vectors`` of shape ``(k, dim)`` and unit-norm rows. The raw Gaussian
+    Directions with ``vectors`` of shape ``(k, n)`` and unit-norm rows. The raw Gaussian
     draw is the same as :func:`filter_normalized_directions`'s for the same ``rng``.
+
+    Raises
+    ------
+    ValueError
+        A number as ``center``: the old call ``random_directions(dim, k)``; pass ``k=`` by
+        name.
     """
-    if hasattr(dim, "dim"):
-        raise ValueError(f"dim must be an integer >= 1, got a {type(dim).__name__}: pass "
-                         "objective.dim, not the objective")
-    dim = integer(dim, "dim", 1)
+    given: Any = objective
+    dim = integer(given.dim if hasattr(given, "dim") else given, "dim", 1)
+    if center is not None:
+        if np.ndim(center) == 0:
+            raise ValueError(f"center must be a vector of length {dim}, got {center!r}: the "
+                             "direction makers are called as (objective, center, k=...); "
+                             f"pass k by name, random_directions(..., k={center!r})")
+        theta_vector(center, dim, "center")
     k = integer(k, "k", 1, dim if orthogonal else None)
     raw = as_rng(rng).standard_normal((k, dim))
     if orthogonal:

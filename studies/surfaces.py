@@ -81,7 +81,7 @@ def make_directions(objective, theta, seed: int) -> dict:
     spectrum = eigenpairs(hessian_operator(objective, theta), k=2, which="LA", rng=seed)
     filtered = filter_normalized_directions(objective, theta, k=2, rng=seed)
     lengths = np.linalg.norm(filtered.vectors, axis=1, keepdims=True)
-    rand = random_directions(objective.dim, k=2, rng=seed)  # the same Gaussian draw
+    rand = random_directions(objective, theta, k=2, rng=seed)  # the same Gaussian draw
     rand = rand._replace(vectors=rand.vectors * lengths,
                          meta={**rand.meta, "length": lengths.ravel().tolist()})
     return {"random": rand, "filter": filtered, "hessian": hessian_directions(spectrum)}

@@ -108,7 +108,7 @@ def make_directions(objective, theta, seed: int):
     hessian = hessian_directions(spectrum)
     filtered = filter_normalized_directions(objective, theta, k=2, rng=seed)
     lengths = np.linalg.norm(filtered.vectors, axis=1, keepdims=True)
-    rand = random_directions(objective.dim, k=2, rng=seed)
+    rand = random_directions(objective, theta, k=2, rng=seed)
     rand = rand._replace(vectors=rand.vectors * lengths,
                          meta={**rand.meta, "length": lengths.ravel().tolist()})
     unit = float(np.sqrt(2 * HESSIAN_UNIT / hessian.meta["eigenvalues"][0]))

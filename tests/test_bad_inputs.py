@@ -185,8 +185,8 @@ CASES = {
     "inverse_time decay negative": (lambda: inverse_time(0.1, decay=-1.0), ["decay"]),
     # -- directions ------------------------------------------------------------------
     "random_directions dim None": (lambda: ls.random_directions(None), ["dim", "None"]),
-    "random_directions given an objective": (lambda: ls.random_directions(OBJ),
-                                             ["dim", "objective.dim"]),
+    "random_directions the old positional k": (lambda: ls.random_directions(OBJ.dim, 2),
+                                               ["center", "pass k by name", "k=2"]),
     "random_directions k 0": (lambda: ls.random_directions(5, k=0), ["k", ">= 1"]),
     "random_directions k above dim": (lambda: ls.random_directions(3, k=4), ["k", "at most 3"]),
     "filter normalization at a zero center": (

@@ -37,16 +37,20 @@ def _filter_norms(vector, blocks):
 
 
 def test_random_directions_are_orthonormal_and_reproducible():
-    d = random_directions(50, 3, rng=7)
+    d = random_directions(50, k=3, rng=7)
     np.testing.assert_allclose(d.vectors @ d.vectors.T, np.eye(3), atol=1e-13)
-    np.testing.assert_array_equal(d.vectors, random_directions(50, 3, rng=7).vectors)
-    assert not np.allclose(d.vectors, random_directions(50, 3, rng=8).vectors)
+    np.testing.assert_array_equal(d.vectors, random_directions(50, k=3, rng=7).vectors)
+    assert not np.allclose(d.vectors, random_directions(50, k=3, rng=8).vectors)
     # Gram-Schmidt keeps the first draw's direction.
     raw = np.random.default_rng(7).standard_normal((3, 50))
     np.testing.assert_allclose(d.vectors[0], raw[0] / np.linalg.norm(raw[0]), atol=1e-13)
-    loose = random_directions(50, 3, rng=7, orthogonal=False).vectors
+    loose = random_directions(50, k=3, rng=7, orthogonal=False).vectors
     np.testing.assert_allclose(loose, raw / np.linalg.norm(raw, axis=1, keepdims=True))
     assert d.meta["seed"] == 7
+    # Called as filter_normalized_directions is: (objective, center, k=, rng=); the same draw.
+    f = from_function(lambda t: float(t @ t), 50)
+    same = random_directions(f, np.ones(50), k=3, rng=7)
+    np.testing.assert_array_equal(same.vectors, d.vectors)
 
 
 @pytest.mark.parametrize("bias", ["zero", "copy"])
@@ -97,7 +101,7 @@ def test_filter_normalization_removes_relu_rescaling(bias):
                   (theta, scaled)]
     a, b = (curve_along(t, d.vectors[0]) for t, d in zip((theta, scaled), normalized))
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
-    raw = random_directions(model.n_params, 1, rng=3).vectors[0]
+    raw = random_directions(model.n_params, k=1, rng=3).vectors[0]
     assert np.max(np.abs(curve_along(theta, raw) - curve_along(scaled, raw))) > 1e-3
 
 
@@ -217,8 +221,12 @@ def test_directions_records_and_validation():
     with pytest.raises(ValueError, match="end must have length 3"):
         interpolation(np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="k must be"):
-        random_directions(3, 4)
+        random_directions(3, k=4)
+    with pytest.raises(ValueError, match=r"pass k by name, random_directions\(\.\.\., k=4\)"):
+        random_directions(5, 4)  # the old (dim, k): 4 is read as the center
+    with pytest.raises(ValueError, match="center must have length 5"):
+        random_directions(5, np.zeros(4))
     with pytest.raises(ValueError, match="rng"):
-        random_directions(3, 2, rng="seed")
+        random_directions(3, k=2, rng="seed")
     with pytest.raises(ValueError, match="eigenvalues must have 2 entries"):
         hessian_directions(np.eye(3)[:, :2], eigenvalues=[1.0])

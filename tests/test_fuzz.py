@@ -74,7 +74,7 @@ def test_batched_losses_equal_the_loop(net, k):
     thetas = theta + rng.standard_normal((k, model.n_params))
     loop = np.array([objective.loss(t) for t in thetas])
     np.testing.assert_allclose(objective.losses(thetas), loop, rtol=1e-12, atol=1e-14)
-    d = ls.random_directions(model.n_params, min(2, model.n_params), rng=k).vectors
+    d = ls.random_directions(model.n_params, k=min(2, model.n_params), rng=k).vectors
     coords = rng.uniform(-1, 1, (k, len(d)))
     span = objective.losses_in_span(theta, d, coords)
     np.testing.assert_allclose(span, [objective.loss(theta + c @ d) for c in coords],
@@ -165,7 +165,7 @@ def test_plane_values_are_the_formula(q, span, n_a, n_b):
     assume(n >= 2)
     objective = ls.from_function(lambda t: 0.5 * t @ A @ t + b @ t, n)
     center = np.arange(n, dtype=float)
-    d = ls.random_directions(n, 2, rng=n)
+    d = ls.random_directions(n, k=2, rng=n)
     surface = ls.plane(objective, center, d, span=span, resolution=(n_a, n_b))
     points = center + surface.coords() @ d.vectors
     expected = 0.5 * np.einsum("ki,ij,kj->k", points, A, points) + points @ b

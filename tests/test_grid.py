@@ -46,7 +46,7 @@ def test_a_grid_in_three_directions_reproduces_the_function_in_ij_order():
 
 def test_a_grid_in_two_directions_is_the_plane():
     f = from_function(_asymmetric, 4)
-    d = random_directions(4, 2, rng=0)
+    d = random_directions(4, k=2, rng=0)
     p = plane(f, np.ones(4), d, span=(-1, 0.5), resolution=(7, 6))
     g = grid(f, np.ones(4), d, span=(-1, 0.5), resolution=(7, 6))
     np.testing.assert_array_equal(g.values, p.values)

@@ -99,7 +99,7 @@ def chunk_starts(surface) -> list:
 def mlp_plane_inputs():
     X, y = data.moons(60, rng=0)
     model = MLP([2, 16, 16, 1], activation="tanh", output="sigmoid", loss="cross_entropy")
-    return model.objective(X, y), model.init(1), random_directions(model.n_params, 2, rng=2)
+    return model.objective(X, y), model.init(1), random_directions(model.n_params, k=2, rng=2)
 
 
 # ---------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def digits_plane_inputs():
     before every chunk ran on one thread."""
     X, y = data.digits()
     model = MLP([64, 32, 32, 10], activation="tanh", output="softmax", loss="cross_entropy")
-    d = random_directions(model.n_params, 2, rng=1)
+    d = random_directions(model.n_params, k=2, rng=1)
     return model.objective(X, y), model.init(0), d, dict(span=1.0, resolution=(5, 3))
 
 
@@ -611,7 +611,7 @@ def test_a_torch_objective_that_differs_has_another_fingerprint(changed, base):
 
 def test_a_torch_plane_cut_short_in_another_process_resumes_here(tmp_path):
     obj = torch_objective()
-    center, d = obj.theta0, random_directions(obj.dim, 2, rng=2)
+    center, d = obj.theta0, random_directions(obj.dim, k=2, rng=2)
     clean = plane(obj, center, d, resolution=(7, 5))
     starts = chunk_starts(clean)
     probe = Probe(tmp_path / "log", flag_files(tmp_path), at=starts[4], exit=True)
@@ -628,7 +628,7 @@ def test_a_torch_plane_cut_short_in_another_process_resumes_here(tmp_path):
         obj = torch_objective()  # built again, in another process
         print(fingerprint(obj), flush=True)
         probe = Probe({probe.log!r}, {probe.flags!r}, at={probe.at!r}, exit=True)
-        plane(Probed(obj, probe), obj.theta0, random_directions(obj.dim, 2, rng=2),
+        plane(Probed(obj, probe), obj.theta0, random_directions(obj.dim, k=2, rng=2),
               resolution=(7, 5), execution=Execution(cache={str(cached.cache)!r}))
     """)
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -195,7 +195,7 @@ def test_critical_points_and_curvature_round_trip(himmelblau, tmp_path):
     round_trip(ls.spectral_density(a, n_probes=2, m=4, rng=0), tmp_path, "density")
     round_trip(ls.hutchinson_trace(a, 5, rng=0), tmp_path, "trace")
     round_trip(ls.check_derivatives(himmelblau, [1.0, 2.0], rng=0), tmp_path, "check")
-    round_trip(ls.random_directions(5, 2, rng=0), tmp_path, "directions")
+    round_trip(ls.random_directions(5, k=2, rng=0), tmp_path, "directions")
 
 
 # ---------------------------------------------------------------------------------

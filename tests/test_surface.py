@@ -64,7 +64,7 @@ class _CountingSpan:
 def test_the_batched_grid_equals_the_per_point_loop():
     model, obj = _mlp(weight_decay=1e-3)
     center = model.init(1)
-    d = random_directions(model.n_params, 2, rng=2)
+    d = random_directions(model.n_params, k=2, rng=2)
     counting = _CountingSpan(obj)
     s = plane(counting, center, d, span=2.0, resolution=(15, 11))
     loop = np.array([obj.loss(center + c @ d.vectors) for c in s.coords()]).reshape(15, 11)
@@ -77,7 +77,7 @@ def test_the_batched_grid_equals_the_per_point_loop():
 def test_executors_give_the_serial_numbers():
     model, obj = _mlp()
     center = model.init(1)
-    d = random_directions(model.n_params, 2, rng=0)
+    d = random_directions(model.n_params, k=2, rng=0)
     serial = plane(obj, center, d, resolution=9)
     with cf.ThreadPoolExecutor(2) as pool:
         threaded = plane(obj, center, d, resolution=9, execution=Execution(executor=pool))
@@ -100,7 +100,7 @@ def _norm(objective, theta) -> float:
 def test_metrics_at_every_point_under_a_one_point_memory_budget():
     model, obj = _mlp()
     center = model.init(3)
-    d = random_directions(model.n_params, 1, rng=1)
+    d = random_directions(model.n_params, k=1, rng=1)
     metrics = {"accuracy": _accuracy, "norm": _norm}
     s = line(obj, center, d, resolution=7, metrics=metrics,
              execution=Execution(memory_budget=1.0))  # one point per chunk and per pass
