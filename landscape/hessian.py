@@ -63,9 +63,13 @@ SymmetricMatrix: TypeAlias = LinearOperator | ArrayLike
 class Spectrum(NamedTuple):
     """Some eigenpairs of a symmetric operator.
 
-    eigenvalues : ndarray, shape ``(k,)``, ascending (as ``eigh`` returns them).
+    eigenvalues : ndarray, shape ``(k,)``, ascending (as ``eigh`` returns them) whatever
+        ``which`` is: for ``'LA'`` the largest (the sharpness) is the last,
+        ``eigenvalues[-1]``, and ``eigenvalues[::-1]`` is largest first; for ``'SA'`` the
+        smallest (the most negative curvature) is the first, ``eigenvalues[0]``.
     eigenvectors : ndarray, shape ``(n, k)``, orthonormal columns; column ``i`` belongs to
-        ``eigenvalues[i]``.
+        ``eigenvalues[i]`` (:func:`~landscape.directions.hessian_directions` orders them
+        the most curved first).
     which : ``'LA'`` (the largest), ``'SA'`` (the smallest) or ``'all'``.
     n_hvp : operator products (Hessian-vector products) spent.
     converged : False when Lanczos stopped (at ``maxiter``) before every wanted pair
@@ -284,8 +288,10 @@ def eigenpairs(H: SymmetricMatrix, k: int = 1, which: Which = "LA", *, rng: RngL
     Returns
     -------
     Spectrum
-        eigenvalues ascending, ``(k,)``; eigenvectors ``(n, k)``; products spent. For
-        ``k > 1`` and ``'LA'`` the largest eigenvalue is the last.
+        eigenvalues ``(k,)`` in ascending order for both ends, so the extreme one is at the
+        end asked for: ``'LA'``'s largest is ``eigenvalues[-1]`` (the top ``k`` largest
+        first: ``eigenvalues[::-1]``), ``'SA'``'s smallest is ``eigenvalues[0]``;
+        eigenvectors ``(n, k)``, column ``i`` that of ``eigenvalues[i]``; products spent.
     """
     choice(which, get_args(Which), "which")
     choice(method, get_args(EigenMethod), "method")

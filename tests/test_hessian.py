@@ -393,3 +393,15 @@ def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="NaN or inf"):
         full_spectrum(hessian_operator(from_function(lambda t: 0.0, 2,
                                                      hvp=lambda t, v: v * np.nan), [0, 0]))
+
+
+@pytest.mark.parametrize("method", ["dense", "lanczos"])
+def test_eigenvalues_are_ascending_for_both_ends_as_documented(method):
+    H = np.diag(np.arange(-20.0, 180.0))  # eigenvalues -20, ..., 179
+    top = eigenpairs(H, k=3, which="LA", method=method, rng=0)
+    bottom = eigenpairs(H, k=3, which="SA", method=method, rng=0)
+    np.testing.assert_allclose(top.eigenvalues, [177.0, 178.0, 179.0], atol=1e-8)
+    np.testing.assert_allclose(bottom.eigenvalues, [-20.0, -19.0, -18.0], atol=1e-8)
+    # column i is the eigenvector of eigenvalues[i]: here the unit vector e_(value + 20)
+    np.testing.assert_allclose(np.abs(top.eigenvectors[[197, 198, 199], [0, 1, 2]]), 1.0,
+                               atol=1e-8)
