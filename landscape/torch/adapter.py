@@ -52,7 +52,10 @@ How the model is treated (the choices other tools got wrong are explicit here):
   shifts) are in no block: filter normalization treats them like biases.
 
 Derivatives: gradients by backpropagation, HVPs by double backward
-(``torch.autograd.grad`` with ``create_graph=True``), exact to rounding in float64.
+(``torch.autograd.grad`` with ``create_graph=True``), exact to rounding in float64. Held
+batches keep their gradient's graph at the last HVP point, so the products that follow at
+that point (Lanczos, traces, densities) cost one backward pass each
+(:mod:`landscape.torch.hvp`: within the memory budget in force, equal bit for bit).
 Many points (:meth:`TorchObjective.losses`) are evaluated with
 :func:`torch.func.vmap` over ``points_per_call`` points at a time, which pays where a
 point is cheap (small models and batches, where Python overhead dominates).
@@ -74,6 +77,8 @@ from torch.func import functional_call, vmap
 
 from landscape._checks import choice, index_array, integer
 from landscape.objective import ObjectiveBase, ParameterBlock
+from landscape.settings import current_execution
+from landscape.torch.hvp import KeptGradients, gradient
 from landscape.torch.streaming import Batch, Stream, read_data
 from landscape.vocabulary import Theta
 
@@ -195,6 +200,10 @@ class TorchObjective(ObjectiveBase):
         largest = max(self.batch_sizes)
         self.points_per_call = (max(1, min(64, _POINT_BUDGET // (self.dim * largest)))
                                 if points_per_call is None else points_per_call)
+        self._gradients = KeptGradients()  # the graphs of the last HVP point
+
+    def __getstate__(self) -> dict[str, Any]:  # pickle the definition, not the graphs
+        return {**self.__dict__, "_gradients": KeptGradients()}
 
     def _describe(self) -> dict[str, Any]:
         loss = getattr(self._loss_fn, "__qualname__", type(self._loss_fn).__name__)
@@ -243,15 +252,6 @@ class TorchObjective(ObjectiveBase):
         (g,) = torch.autograd.grad(value, flat)
         return value.detach(), g
 
-    def _batch_hvp(self, flat: torch.Tensor, v: torch.Tensor, x: torch.Tensor,
-                   y: torch.Tensor) -> torch.Tensor:
-        flat = flat.detach().requires_grad_(True)
-        (g,) = torch.autograd.grad(self._batch_loss(flat, x, y), flat, create_graph=True)
-        if not g.requires_grad:  # the loss is at most linear in theta
-            return torch.zeros_like(flat)
-        (hv,) = torch.autograd.grad(g, flat, v, allow_unused=True, materialize_grads=True)
-        return hv
-
     def _mean(self, per_batch: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
               ) -> np.ndarray:
         """``sum_b (n_b / N) * per_batch(x_b, y_b)`` as float64 NumPy."""
@@ -273,7 +273,13 @@ class TorchObjective(ObjectiveBase):
 
     def _hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         flat, tangent = self._to_torch(theta), self._to_torch(v)
-        return self._mean(lambda x, y: self._batch_hvp(flat, tangent, x, y))
+        if self.streamed:  # one batch's graph at a time, none kept
+            return self._mean(lambda x, y: gradient(
+                lambda t: self._batch_loss(t, x, y), flat)[0].product(tangent))
+        losses = [functools.partial(self._batch_loss, x=x, y=y) for x, y in self._batches]
+        products = self._gradients.products(theta, flat, tangent, losses,
+                                            current_execution().memory_budget)
+        return self._mean(lambda x, y: next(products))
 
     def _losses(self, thetas: np.ndarray) -> np.ndarray:
         flats = self._to_torch(thetas)

@@ -1,0 +1,124 @@
+"""The PyTorch adapter's HVP with the gradient's graph kept per point, against a double
+backward from scratch written here, the NumPy MLP on the same weights, and a count of
+the module's forward passes."""
+
+import concurrent.futures as cf
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import landscape as ls
+from landscape import MLP
+from landscape.torch import from_module
+
+torch.set_num_threads(1)
+nn = torch.nn
+FORWARDS = []  # one entry per forward pass of a Counted module (its copies included)
+
+
+class Counted(nn.Module):
+    """A 5-7-6-3 tanh network that counts its forward passes."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 6), nn.Tanh(),
+                                 nn.Linear(6, 3))
+
+    def forward(self, x):
+        FORWARDS.append(1)
+        return self.net(x)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((50, 5)), rng.integers(0, 3, 50)
+    torch.manual_seed(0)
+    net = Counted().double()
+    model = MLP([5, 7, 6, 3], activation="tanh", output="softmax", loss="cross_entropy")
+    thetas = model.init(rng, gain=1.5) + 0.1 * rng.standard_normal((2, model.n_params))
+    return net, X, y, model.objective(X, y), thetas, rng.standard_normal((2, model.n_params))
+
+
+def _loader(X, y, batch_size):
+    data = torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y))
+    return torch.utils.data.DataLoader(data, batch_size=batch_size)
+
+
+def scratch(net, X, y, theta, v):
+    """The mean-loss HVP by a double backward through the full batch, from scratch (through
+    the inner network: these forward passes are not counted)."""
+    flat = torch.tensor(theta, requires_grad=True)
+    sizes = [p.numel() for p in net.parameters()]
+    params = {name.removeprefix("net."): piece.reshape(p.shape) for (name, p), piece
+              in zip(net.named_parameters(), flat.split(sizes))}
+    out = torch.func.functional_call(net.net, params, (torch.as_tensor(X),))
+    loss = nn.functional.cross_entropy(out, torch.as_tensor(y))
+    (g,) = torch.autograd.grad(loss, flat, create_graph=True)
+    return torch.autograd.grad(g, flat, torch.as_tensor(v))[0].numpy()
+
+
+def _relative(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("batch_size", [50, 16])
+def test_products_at_a_kept_point_equal_double_backward_and_the_engine(problem, batch_size):
+    net, X, y, engine, thetas, vs = problem
+    obj = from_module(net, nn.CrossEntropyLoss(), _loader(X, y, batch_size))
+    n_batches = len(obj.batch_sizes)
+    for theta in thetas:  # a new point, then products at it
+        FORWARDS.clear()
+        for v in (vs[0], vs[1], vs[0]):
+            hv = obj.hvp(theta, v)
+            assert _relative(hv, scratch(net, X, y, theta, v)) < 1e-12
+            assert _relative(hv, engine.hvp(theta, v)) < 1e-10
+        assert len(FORWARDS) == n_batches  # the first product's forward passes only
+    np.testing.assert_array_equal(obj.hvp(thetas[1], vs[0]), hv)  # same bits when kept
+
+
+def test_past_the_memory_budget_products_are_recomputed(problem):
+    net, X, y, engine, thetas, vs = problem
+    obj = from_module(net, nn.CrossEntropyLoss(), _loader(X, y, 16))
+    kept = [obj.hvp(thetas[0], v) for v in vs]
+    fresh = from_module(net, nn.CrossEntropyLoss(), _loader(X, y, 16))
+    FORWARDS.clear()
+    with ls.execution(memory_budget=1):
+        recomputed = [fresh.hvp(thetas[0], v) for v in vs]
+    assert len(FORWARDS) == 2 * 4  # every product, every batch
+    for a, b in zip(kept, recomputed):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_streamed_products_keep_nothing_and_agree(problem):
+    net, X, y, engine, thetas, vs = problem
+    obj = from_module(net, nn.CrossEntropyLoss(), _loader(X, y, 16), stream=True)
+    FORWARDS.clear()
+    for v in vs:
+        assert _relative(obj.hvp(thetas[0], v), scratch(net, X, y, thetas[0], v)) < 1e-12
+    assert len(FORWARDS) == 2 * 4
+
+
+def test_kept_graphs_survive_threads_and_pickling(problem):
+    net, X, y, engine, thetas, vs = problem
+    obj = from_module(net, nn.CrossEntropyLoss(), _loader(X, y, 16))
+    jobs = [(t, v) for t in thetas for v in vs] * 3
+    with cf.ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda job: obj.hvp(*job), jobs))
+    for (theta, v), hv in zip(jobs, got):
+        assert _relative(hv, scratch(net, X, y, theta, v)) < 1e-12
+    copy = pickle.loads(pickle.dumps(obj))  # the graphs stay behind
+    np.testing.assert_array_equal(copy.hvp(thetas[0], vs[0]), obj.hvp(thetas[0], vs[0]))
+
+
+def test_top_eigenvalue_through_kept_products_matches_dense(problem):
+    net, X, y, engine, thetas, vs = problem
+    obj = from_module(net, nn.CrossEntropyLoss(), (X, y))
+    exact = np.linalg.eigvalsh(engine.hessian(thetas[0]))[-1]
+    FORWARDS.clear()
+    top = ls.eigenpairs(ls.hessian_operator(obj, thetas[0]), 1, "LA", rng=0, method="lanczos",
+                        tol=1e-10)
+    assert top.converged and abs(top.eigenvalues[0] - exact) < 1e-10 * abs(exact)
+    assert len(FORWARDS) == 1  # one forward pass for all of Lanczos' products
