@@ -22,6 +22,7 @@ Run: ``landscape run batch`` or ``python -m landscape.studies.batch OUT_DIR [--q
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -106,8 +107,10 @@ def plot_plane(objective, runs: dict, theta0, out: Path, resolution: int) -> lis
     median projection residual."""
     n = objective.n_samples
     directions = pca_directions(list(runs.values()), center=theta0)
-    projections = [project(tr, theta0, directions, label=label(size, n))
-                   for size, tr in runs.items()]
+    with warnings.catch_warnings():  # the residuals are measured and said in the figure
+        warnings.filterwarnings("ignore", "the path lies mostly off the plane", UserWarning)
+        projections = [project(tr, theta0, directions, label=label(size, n))
+                       for size, tr in runs.items()]
     coords = np.concatenate([p.coords for p in projections])
     lo, hi = coords.min(axis=0), coords.max(axis=0)
     pad = 0.15 * (hi - lo)
