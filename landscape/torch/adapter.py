@@ -79,7 +79,7 @@ from landscape._checks import choice, index_array, integer
 from landscape.objective import ObjectiveBase, ParameterBlock
 from landscape.settings import current_execution
 from landscape.torch.hvp import KeptGradients, gradient
-from landscape.torch.streaming import Batch, Stream, read_data
+from landscape.torch.streaming import Batch, Stream, gather, read_data
 from landscape.vocabulary import Theta
 
 #: The module's mode during evaluation: ``'eval'`` or ``'train'``.
@@ -306,30 +306,11 @@ class TorchObjective(ObjectiveBase):
         The samples are held (read in one pass of a streamed objective's data).
         """
         idx = index_array(indices, self.n_samples) % self.n_samples
-        xs, ys = _gather(self._batches, self.batch_sizes, idx)
+        xs, ys = gather(self._batches, self.batch_sizes, idx)
         step = max(self.batch_sizes)
         batches = list(zip(torch.split(xs, step), torch.split(ys, step)))
         return TorchObjective(self._module, self._loss_fn, batches, self._fixed, self.theta0,
                               self.torch_dtype, self.mode, self.points_per_call)
-
-
-def _gather(batches: list[Batch] | Stream, sizes: Sequence[int], idx: np.ndarray
-            ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows ``idx`` ``(m,)`` of the batches' concatenated inputs and targets, in that order."""
-    xs: torch.Tensor | None = None
-    ys: torch.Tensor | None = None
-    start = 0
-    for (x, y), size in zip(batches, sizes):
-        if xs is None or ys is None:
-            xs = x.new_empty((len(idx), *x.shape[1:]))
-            ys = y.new_empty((len(idx), *y.shape[1:]))
-        inside = np.flatnonzero((idx >= start) & (idx < start + size))
-        rows = torch.as_tensor(idx[inside] - start, device=x.device)
-        where = torch.as_tensor(inside, device=x.device)
-        xs[where], ys[where] = x[rows], y[rows]
-        start += size
-    assert xs is not None and ys is not None  # an objective has at least one batch
-    return xs, ys
 
 
 def from_module(module: torch.nn.Module, loss_fn: LossFn, data: Any, *,

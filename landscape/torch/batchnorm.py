@@ -86,8 +86,8 @@ class BatchNormRecomputed(TorchObjective):
         self._counts = tuple(f"{name}.num_batches_tracked" for name in layers)
         self._cached: tuple[torch.Tensor, dict[str, torch.Tensor]] | None = None
 
-    def __getstate__(self) -> dict[str, Any]:  # pickle the definition, not the cache
-        return {**self.__dict__, "_cached": None}
+    def __getstate__(self) -> dict[str, Any]:  # pickle the definition, not the caches
+        return {**super().__getstate__(), "_cached": None}
 
     def _describe(self) -> dict[str, Any]:
         return {**super()._describe(), "batch_norm": "recomputed"}

@@ -274,6 +274,7 @@ class Recorder:
         with torch.no_grad():
             for name, tensor in fixed.items():
                 tensor.copy_(live[name])
+        self.objective._gradients = type(self.objective._gradients)()  # graphs of old buffers
 
     def _record(self, t: int, rows: _Recorder) -> None:
         theta = self._theta()

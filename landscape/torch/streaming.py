@@ -36,7 +36,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import torch
 
-__all__ = ["Stream", "read_data"]
+__all__ = ["Stream", "gather", "read_data"]
 
 #: An ``(inputs, targets)`` pair of tensors.
 Batch: TypeAlias = tuple[torch.Tensor, torch.Tensor]
@@ -228,3 +228,25 @@ def read_data(data: Any, dtype: torch.dtype, device: torch.device, stream: bool,
         raise ValueError("data has no batches")
     pick = _picked(len(raw), batches)
     return [_pair(raw[i], i, dtype, device) for i in (range(len(raw)) if pick is None else pick)]
+
+
+def gather(batches: list[Batch] | Stream, sizes: Sequence[int], idx: np.ndarray
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows ``idx`` ``(m,)`` of the batches' concatenated inputs and targets, in that order.
+
+    One pass over the batches (of ``sizes`` samples each); only the picked rows are kept.
+    """
+    xs: torch.Tensor | None = None
+    ys: torch.Tensor | None = None
+    start = 0
+    for (x, y), size in zip(batches, sizes):
+        if xs is None or ys is None:
+            xs = x.new_empty((len(idx), *x.shape[1:]))
+            ys = y.new_empty((len(idx), *y.shape[1:]))
+        inside = np.flatnonzero((idx >= start) & (idx < start + size))
+        rows = torch.as_tensor(idx[inside] - start, device=x.device)
+        where = torch.as_tensor(inside, device=x.device)
+        xs[where], ys[where] = x[rows], y[rows]
+        start += size
+    assert xs is not None and ys is not None  # an objective has at least one batch
+    return xs, ys
