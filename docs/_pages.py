@@ -21,8 +21,10 @@ import landscape
 
 ROOT = Path(__file__).resolve().parents[1]
 # The command line's machinery and the studies are not a library interface (the guide's
-# command-line page and the studies page document them).
-NOT_API = ("landscape.cli", "landscape.gallery", "landscape.__main__", "landscape.studies")
+# command-line page and the studies page document them); nor is the explorer's web page
+# (Dash, extra 'explore'; the guide's explorer page documents it).
+NOT_API = ("landscape.cli", "landscape.gallery", "landscape.__main__", "landscape.studies",
+           "landscape.explore.app", "landscape.explore.callbacks", "landscape.explore.layout")
 
 
 def _write(path: Path, text: str) -> None:
@@ -152,6 +154,7 @@ def write_pages(docs: Path) -> None:
 # The gallery's order: from the first picture to the more specialized questions.
 EXAMPLES = ["plot_first_picture", "plot_own_function", "plot_torch_plane", "plot_streaming",
             "plot_step_activation", "plot_momentum_valley", "plot_optimizer_basins",
+            "plot_explore",
             "plot_critical_points", "plot_topology", "plot_saddle_plateaus",
             "plot_digits_spectrum",
             "plot_edge_of_stability", "plot_training_recorder", "plot_hessian_plane",

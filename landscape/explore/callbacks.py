@@ -60,7 +60,7 @@ class Session:
 
     def __init__(self) -> None:
         self.job: Job | None = None
-        self.pending: tuple[str, tuple] | None = None  # (token, landscape key) of the job
+        self.pending: tuple[str, tuple, int] | None = None  # (token, landscape key, runs)
         self.finished: tuple[str, tuple, BasinMap] | None = None
         self._tokens = itertools.count(1)
 
@@ -298,7 +298,7 @@ def _start_basins(session: Session, opt: str | None, resolution: int, name: str,
         session.job.cancel()
     session.job = Job(lambda progress, cancelled: basins_map(
         landscape, optimizer, steps, resolution, progress, cancelled))
-    session.pending = (session.new_token(), landscape.key)
+    session.pending = (session.new_token(), landscape.key, resolution**2)
     return False, f"computing {resolution * resolution} runs...", "0", str(resolution**2), \
         no_update
 
@@ -308,13 +308,12 @@ def _poll_basins(session: Session) -> tuple:
     job = session.job
     if job is None or session.pending is None:
         return True, no_update, no_update, no_update, no_update
+    token, key, total = session.pending
     if job.running:
-        return (False, f"{job.done} of {job.total} runs done", str(job.done),
-                str(max(job.total, 1)), no_update)
-    token, key = session.pending
+        return False, f"{job.done} of {total} runs done", str(job.done), str(total), no_update
     if job.error is not None:
         return True, f"basins map failed: {job.error}", "0", "1", no_update
     if job.result is None:
         return True, "basins map cancelled", "0", "1", no_update
     session.finished = (token, key, job.result)
-    return True, f"basins map of {job.total} runs", str(job.total), str(job.total), token
+    return True, f"basins map of {total} runs", str(total), str(total), token

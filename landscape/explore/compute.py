@@ -189,7 +189,7 @@ class BasinMap(NamedTuple):
 
 def basins_map(landscape: Landscape, optimizer: Optimizer, steps: int, resolution: int = 25,
                progress: Callable[[int, int], None] | None = None,
-               cancelled: Callable[[], bool] | None = None, chunks: int = 20
+               cancelled: Callable[[], bool] | None = None, chunks: int = 50
                ) -> BasinMap | None:
     """Run ``optimizer`` from every start of a ``resolution x resolution`` grid over the box.
 

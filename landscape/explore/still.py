@@ -3,7 +3,8 @@
 :func:`export_view` writes :func:`~landscape.explore.figures.landscape_figure` as an HTML
 page with plotly.js inside (it works offline, animation included), or as a PNG: drawn by
 kaleido where it is installed (with Debian's Chromium; MathJax off, so nothing is fetched),
-else by :func:`still_figure`, the same picture drawn with matplotlib.
+else (or without a Chrome for it) by :func:`still_figure`, the same picture drawn with
+matplotlib.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _draw_basins(ax: Axes, basins: BasinMap) -> None:
     names, colors = basin_categories(basins)
     categories = basins.labels + 2
     ax.pcolormesh(basins.axes[0], basins.axes[1], categories.T, shading="nearest",
-                  cmap=ListedColormap(colors), vmin=-0.5, vmax=len(colors) - 0.5, alpha=0.45)
+                  cmap=ListedColormap(colors), vmin=-0.5, vmax=len(colors) - 0.5, alpha=0.5)
     ax.legend(handles=[Patch(color=colors[i], alpha=0.6, label=names[i])
                        for i in np.unique(categories)], fontsize=8, loc="upper left",
               bbox_to_anchor=(0.0, -0.12), ncols=2, title=f"basins of {basins.optimizer}")
@@ -74,7 +75,8 @@ def _draw_landscape(fig: Figure, view: View) -> Axes:
         ax3.set(xlabel=view.landscape.labels[0], ylabel=view.landscape.labels[1])
         return ax3
     ax = fig.add_subplot(1, 2, 1)
-    drawn = plot_contour(s, ax=ax, levels=30, log=view.log)
+    # over a basins map the loss is drawn as lines, as on the page
+    drawn = plot_contour(s, ax=ax, levels=30, log=view.log, filled=view.basins is None)
     add_colorbar(drawn, label="loss above its lowest" if view.log else "loss")
     if view.basins is not None:
         _draw_basins(ax, view.basins)
@@ -125,14 +127,18 @@ def still_figure(view: View) -> Figure:
 
 
 def _kaleido_png(view: View, path: Path) -> bool:
-    """Write the plotly figure as a PNG with kaleido; False when kaleido is not installed."""
+    """Write the plotly figure as a PNG with kaleido; False without kaleido or a Chrome."""
     try:
         import kaleido
+        from kaleido.errors import ChromeNotFoundError
     except ImportError:
         return False
-    png = kaleido.calc_fig_sync(landscape_figure(view).to_dict(),
-                                opts={"format": "png", "width": WIDTH, "height": HEIGHT},
-                                kopts={"mathjax": False})  # no MathJax from the network
+    fig = landscape_figure(view).update_layout(updatemenus=[], annotations=[])  # a still
+    try:
+        png = kaleido.calc_fig_sync(fig.to_dict(), kopts={"mathjax": False},  # no network
+                                    opts={"format": "png", "width": WIDTH, "height": HEIGHT})
+    except ChromeNotFoundError:
+        return False
     with atomic_path(path) as tmp:
         tmp.write_bytes(png)
     return True
