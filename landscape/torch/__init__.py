@@ -18,7 +18,9 @@ Lanczos, directions, planes and records live. The recorder reads the parameters 
 training module (any device and dtype) once per record.
 
 Needs PyTorch (the ``torch`` extra); ``import landscape`` does not import it, ``ls.torch``
-does on first use.
+does on first use. The modules sit at two levels of the package's flow: the adapter, its
+data and batch normalization beside the other objectives; checkpoints and the recorder
+beside the runner (they make Trajectories and use Lanczos and Hutch++).
 """
 
 try:
