@@ -133,11 +133,32 @@ def test_a_float32_module_is_read_as_float64():
 
 
 def test_a_diverging_run_is_marked_where_its_loss_first_fails():
+    """A huge step on a steep loss: the loss overflows, then the parameters. The record
+    ends at the last finite parameters, as the package's runner ends a diverged run."""
     net, _, _, X, y = _mlp_pair()
     recorder = Recorder(net, nn.CrossEntropyLoss(), (X, y), every=3, curvature=())
-    trajectory = _train(net, X, y, 12, 1e6, recorder, loss_fn=lambda o, t: (o ** 8).mean())
-    bad = np.flatnonzero(~np.isfinite(trajectory.batch_loss[:-1]))
-    assert trajectory.status == "diverged" and trajectory.diverged_at == bad[0] > 0
+    optimizer = torch.optim.SGD(net.parameters(), lr=1e6)
+    losses, finite = [], []
+
+    def all_finite():
+        return bool(all(p.isfinite().all() for p in net.parameters()))
+
+    for _ in range(12):
+        optimizer.zero_grad()
+        loss = (net(X) ** 8).mean()
+        loss.backward()
+        recorder.step(loss)
+        losses.append(float(loss.detach()))
+        finite.append(all_finite())
+        optimizer.step()
+    finite.append(all_finite())  # step 12's parameters, recorded by trajectory()
+    trajectory = recorder.trajectory()
+    first_bad_loss = next(t for t, value in enumerate(losses) if not np.isfinite(value))
+    assert trajectory.status == "diverged" and trajectory.diverged_at == first_bad_loss > 0
+    recorded = [t for t, ok in enumerate(finite) if ok and (t % 3 == 0 or t == 12)]
+    np.testing.assert_array_equal(trajectory.steps, recorded)
+    assert np.all(np.isfinite(trajectory.thetas))
+    assert len(trajectory.batch_loss) == trajectory.steps[-1] + 1
 
 
 @pytest.mark.parametrize("kwargs, message", [

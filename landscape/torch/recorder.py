@@ -276,32 +276,38 @@ class Recorder:
                 tensor.copy_(live[name])
         self.objective._gradients = type(self.objective._gradients)()  # graphs of old buffers
 
-    def _record(self, t: int, rows: _Recorder) -> None:
+    def _record(self, t: int, rows: _Recorder) -> bool:
+        """Record step ``t`` into ``rows``; False (and the run diverged) if theta is not finite."""
         theta = self._theta()
         if not np.all(np.isfinite(theta)):
             self._diverged(t)
-            rows.keep(t, theta, np.nan, (np.nan,) * len(rows.metrics))
-            return
+            return False
         self._follow_buffers()
         rows.add(t, theta, self.objective.loss(theta), self.objective)
+        return True
 
     # -- the result -------------------------------------------------------------------
     def trajectory(self) -> Trajectory:
         """The run so far, with the module's current parameters as its last record.
 
         The last record is step ``T = n_steps`` (after the last update); its per-step
-        fields are NaN. The recorder can go on recording afterwards.
+        fields are NaN. Records whose parameters were not finite are left out (the run is
+        diverged then), and a trajectory ends at its last finite record, as
+        :func:`landscape.run`'s do. The recorder can go on recording afterwards.
         """
         self._flush()
         T = self.n_steps
         rows = copy.copy(self._rows)
         rows.rows = list(self._rows.rows)
-        self._record(T, rows)
-        per_step = _room(self._per_step, T, sys.maxsize)
-        per_step = {f: a[:T + 1].copy() for f, a in per_step.items()}
-        per_step["wall_time"][T] = np.nan
-        for field in ("batch_loss", "grad_norm", "lr"):
-            per_step[field][T] = np.nan
+        final = self._record(T, rows)
+        if not rows.rows:
+            raise ValueError("no record had finite parameters: there is no trajectory")
+        last = rows.rows[-1][0]
+        per_step = _room(self._per_step, last, sys.maxsize)
+        per_step = {f: a[:last + 1].copy() for f, a in per_step.items()}
+        if final:  # step T was not taken: only its parameters are known
+            for field in per_step:
+                per_step[field][T] = np.nan
         status = MAX_STEPS if self._diverged_at is None else DIVERGED
         opt = self._optimizer
         return Trajectory(
