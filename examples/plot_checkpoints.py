@@ -40,8 +40,8 @@ objective = landscape.torch.from_module(net, torch.nn.CrossEntropyLoss(), (X, y)
 run = landscape.torch.from_checkpoints(objective, folder, optimizer="SGD + momentum")
 directions = ls.pca_directions(run)
 path = ls.project(run, directions.center, directions)
-span = 1.2 * abs(path.coords).max()
-surface = ls.plane(objective, directions.center, directions, span=span, resolution=31)
+surface = ls.plane(objective, directions.center, directions, span="auto", cover=run,
+                   resolution=31)
 
 fig, ax = plt.subplots(figsize=(6, 4.5))
 contours = plot.plot_contour(surface, ax=ax, log=True, levels=25)
