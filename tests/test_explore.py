@@ -412,18 +412,19 @@ def test_page_click_runs_as_run_does_and_settings_change_the_run(chrome, url, sh
     gd_paths, heavy = _paths(chrome)[0::2], _paths(chrome)[1::2]
     assert all(np.shape(a) != np.shape(b) or not np.allclose(a, b)
                for a, b in zip(gd_paths, heavy))
-    # the learning-rate slider of gradient descent, clicked at 60% of its track
+    # the learning-rate slider of gradient descent, clicked at 45% of its track
     track = _element(chrome, "gd.lr", "slider").find_element("css selector",
                                                              ".dash-slider-root")
     width = track.size["width"]
-    ActionChains(chrome).move_to_element_with_offset(track, int(0.1 * width), 0).click().perform()
+    ActionChains(chrome).move_to_element_with_offset(track, -int(0.05 * width), 0).click().perform()
     _wait(chrome, lambda d: d.find_element("css selector", 'input[name="gd.lr"]')
           .get_attribute("value") != "0.01")
     lr = float(chrome.find_element("css selector", 'input[name="gd.lr"]').get_attribute("value"))
-    assert 0.01 < lr < 0.1  # 60% of the way from 1e-4 to 1 in powers of ten: about 0.025
-    _wait(chrome, lambda d: _show(_point(_rows(d)[0]["end"])) == _show(ls.run(
-        functions.himmelblau(), [-0.5, -4.0], ls.gd(lr), 200).final_theta))
-    assert _paths(chrome)[0] != gd_paths[0]
+    assert 0.002 < lr < 0.01  # 45% of the way from 1e-4 to 1 in powers of ten: about 0.006
+    _wait(chrome, lambda d: _paths(d)[0] != gd_paths[0])
+    slower = ls.run(functions.himmelblau(), [-0.5, -4.0], ls.gd(lr), 200)
+    np.testing.assert_allclose(np.transpose(_paths(chrome)[0]), slower.thetas, rtol=1e-12)
+    assert _rows(chrome)[0]["end"] == _show(slower.final_theta)
     chrome.save_screenshot(str(shots / "explore_runs.png"))
     assert page_errors(chrome) == []
 
@@ -459,4 +460,34 @@ def test_page_bad_input_messages_and_basins_map(chrome, url, shots):
     _wait(chrome, lambda d: pixel_std(d) > 20)
     time.sleep(1)  # the WebGL scene's first paint
     chrome.save_screenshot(str(shots / "explore_surface.png"))
+    assert page_errors(chrome) == []
+
+
+def _choose(driver, dropdown: str, label: str) -> None:
+    """Pick the option starting with ``label`` of a Dash dropdown."""
+    driver.find_element("id", dropdown).click()
+    _wait(driver, lambda d: [o for o in d.find_elements("css selector", '[role="option"]')
+                             if o.text.startswith(label)])[0].click()
+
+
+def test_page_mlp_plane_and_a_cancelled_basins_map(chrome, url, shots):
+    from conftest import page_errors
+
+    _open(chrome, url)
+    _choose(chrome, "landscape", "MLP")
+    _wait(chrome, lambda d: d.execute_script(
+        "return document.querySelector('#graph .js-plotly-plot').layout.xaxis.title.text")
+        == "PC1")
+    _wait(chrome, lambda d: _rows(d) and _rows(d)[0]["run"].endswith("start 1"))
+    assert "trained solution" in chrome.find_element("id", "landscape-note").text
+    chrome.find_element("css selector", '#optimizers input[value="adam"]').click()
+    _wait(chrome, lambda d: len(_rows(d)) == 2)
+    chrome.save_screenshot(str(shots / "explore_mlp.png"))
+    # the long work: 41 x 41 runs on the network's plane, with progress, then cancelled
+    _choose(chrome, "basins-resolution", "41")
+    chrome.find_element("id", "basins-go").click()
+    message = chrome.find_element("id", "basins-msg")
+    _wait(chrome, lambda d: re.fullmatch(r"([1-9]\d*) of 1681 runs done", message.text))
+    chrome.find_element("id", "basins-cancel").click()
+    _wait(chrome, lambda d: message.text == "basins map cancelled")
     assert page_errors(chrome) == []

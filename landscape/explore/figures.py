@@ -41,8 +41,9 @@ LEFT, RIGHT = (0.0, 0.55), (0.72, 1.0)
 _LANDSCAPE = "landscape"
 
 #: The animation, in the page: ``landscapeExplore.attach(gd)`` makes the figure's play button
-#: restyle the runs' traces frame by frame (``layout.meta.animation``, see :func:`_animation`)
-#: and the pause button stop; a new figure stops the old one's animation.
+#: restyle the runs' traces frame by frame (``layout.meta.animation``, see :func:`_animation`;
+#: each frame at least ``duration`` ms after the last one is drawn) and the pause button stop;
+#: a new figure stops the old one's animation.
 ANIMATE_JS = """
 window.landscapeExplore = window.landscapeExplore || (function () {
   function frame(gd, a, f) {
@@ -54,22 +55,25 @@ window.landscapeExplore = window.landscapeExplore || (function () {
       return a.head[i] ? v.map(function (_, j) { return j === v.length - 1 ? 12 : 4; }) : null;
     })};
     if (a.z) { update.z = a.z.map(cut); }
-    Plotly.restyle(gd, update, a.traces);
-    Plotly.relayout(gd, {'annotations[0].text': 'step ' + a.steps[f]});
+    return Plotly.restyle(gd, update, a.traces).then(function () {
+      return Plotly.relayout(gd, {'annotations[0].text': 'step ' + a.steps[f]});
+    });
   }
-  function stop(gd) { clearInterval(gd.landscapeTimer); gd.landscapeTimer = null; }
   function current(gd) { return gd.layout.meta && gd.layout.meta.animation; }
+  function stop(gd) { gd.landscapePlaying = null; }
   function play(gd) {
-    stop(gd);
     const a = current(gd);
     if (!a) { return; }
+    const playing = {};
+    gd.landscapePlaying = playing;
     let f = 0;
-    gd.landscapeTimer = setInterval(function () {
+    const tick = function () {  // the next frame waits for this one: the page stays responsive
       const now = current(gd);  // Dash copies the layout: compare the figure's token
-      if (!now || now.token !== a.token || f >= a.upto.length) { stop(gd); return; }
-      frame(gd, a, f);
-      f += 1;
-    }, a.duration);
+      if (gd.landscapePlaying !== playing || !now || now.token !== a.token
+          || f >= a.upto.length) { return; }
+      frame(gd, a, f).then(function () { f += 1; setTimeout(tick, a.duration); });
+    };
+    tick();
   }
   return {attach: function (gd) {
     if (gd.landscapeAttached) { return; }
@@ -294,6 +298,22 @@ def _controls(view: View) -> dict[str, Any]:
     return {"updatemenus": [buttons], "annotations": [step]}
 
 
+def _loss_axis(view: View) -> dict[str, Any]:
+    """The loss panel's scale and range, fixed to the whole runs (an animation grows in it).
+
+    Logarithmic with the colours when every loss drawn is positive.
+    """
+    losses = np.concatenate([r.trajectory.loss[:shown_length(r, view)] for r in view.runs]
+                            or [np.ones(1)])
+    if view.log and np.all(losses > 0):
+        low, high = np.log10(losses.min()), np.log10(losses.max())
+        pad = 0.05 * max(high - low, 1.0)
+        return {"type": "log", "range": [low - pad, high + pad]}
+    low, high = float(losses.min()), float(losses.max())
+    pad = 0.05 * max(high - low, 1e-12)
+    return {"type": "linear", "range": [low - pad, high + pad]}
+
+
 def landscape_figure(view: View) -> go.Figure:
     """The explorer's figure of ``view``: landscape and runs, loss curves, their animation.
 
@@ -321,14 +341,11 @@ def landscape_figure(view: View) -> go.Figure:
     fig = go.Figure(traces)
     (low_x, high_x), (low_y, high_y) = view.landscape.bounds
     labels = view.landscape.labels
-    losses = [r.trajectory.loss[:shown_length(r, view)] for r in view.runs]
-    positive = all(np.all(v > 0) for v in losses)
     fig.update_layout(
         title={"text": view.landscape.title, "x": 0.01},
         xaxis2={"domain": RIGHT, "title": "step", "anchor": "y2"},
         yaxis2={"anchor": "x2", "domain": [0.45, 1.0], "title": "loss",
-                "type": "log" if view.log and positive else "linear",
-                "exponentformat": "power"},
+                "exponentformat": "power", **_loss_axis(view)},
         legend={"x": RIGHT[0], "y": 0.32, "yanchor": "top", "groupclick": "toggleitem"},
         margin={"l": 60, "r": 20, "t": 40, "b": 100}, height=640, hovermode="closest",
         uirevision=str(view.landscape.key),
@@ -343,5 +360,7 @@ def landscape_figure(view: View) -> go.Figure:
         fig.update_layout(xaxis={"domain": LEFT, "range": [low_x, high_x], "title": labels[0]},
                           yaxis={"range": [low_y, high_y], "title": labels[1]})
     if view.runs:
-        fig.update_layout(meta={"animation": _animation(view, first_run)}, **_controls(view))
+        last = max(int(r.trajectory.steps[-1]) for r in view.runs)
+        fig.update_layout(meta={"animation": _animation(view, first_run)},
+                          xaxis2_range=[0, max(last, 1)], **_controls(view))
     return fig
