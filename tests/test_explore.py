@@ -170,6 +170,28 @@ def test_bad_input_is_a_message_naming_it():
         "start 2 not run: start (9, 0) lies outside the box [-2, 2] x [-1, 1]")
 
 
+def test_name_arguments_accept_their_literal_and_refuse_others():
+    import ast
+    from typing import get_args
+
+    from landscape.explore.compute import Mode, Scale
+    from landscape.explore.landscapes import DataName, LandscapeName, PlaneName
+
+    land = ex.make_landscape("lee_saddle")
+    calls = {LandscapeName: lambda n: ex.make_landscape(n),
+             DataName: lambda n: ex.make_landscape("mlp", data_name=n),
+             PlaneName: lambda n: ex.make_landscape("mlp", plane=n),
+             Mode: lambda n: ex.compute_view(land, [], {}, 1, mode=n),
+             Scale: lambda n: ex.compute_view(land, [], {}, 1, scale=n)}
+    for literal, call in calls.items():
+        for name in get_args(literal):
+            call(name)
+        with pytest.raises(ValueError, match="choose one of") as err:
+            call("bogus")
+        assert ast.literal_eval(str(err.value).split("choose one of ", 1)[1]) == sorted(
+            get_args(literal))
+
+
 def test_colours_go_log_where_the_loss_spans_decades():
     def values(name):
         return ex.compute_view(ex.make_landscape(name), [], {}, 1).surface.values

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal, NamedTuple, TypeAlias
+from typing import Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -273,8 +273,8 @@ def compute_view(landscape: Landscape, starts: Sequence[ArrayLike],
     -------
     View
     """
-    choice(mode, ("contour", "surface"), "mode")
-    choice(scale, ("auto", "linear", "log"), "scale")
+    choice(mode, get_args(Mode), "mode")
+    choice(scale, get_args(Scale), "scale")
     steps = integer(steps, "steps", 1)
     surface = landscape_surface(landscape)
     messages, built = [], {}
