@@ -7,6 +7,10 @@ multi-threaded BLAS on small matrices mostly fights the other test processes.
 saves (:mod:`figure_lint`); ``result`` is that run for a test module's ``STUDY``, so the
 study tests and the figure lint (``test_figures.py``) share one run of each study.
 
+In CI (``CI`` set, as ``.ci/run`` runs) a test that skips for a missing package or browser
+fails instead: ``.ci/run`` installs everything the suite uses, so such a skip would hide an
+untested part. Skips for what no install brings (a GPU) stay skips.
+
 ``browser`` is a headless Chromium (Debian's ``chromium`` and ``chromium-driver``, which
 ``.ci/run`` installs) with a hook collecting JavaScript errors in ``window.__errors``; a
 test using it skips, saying why, only where no browser is installed.
@@ -40,6 +44,31 @@ window.__errors = [];
 window.addEventListener('error', e => window.__errors.push(String(e.message)));
 window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason)));
 """
+
+
+#: Words of the skip messages that mean "not installed" (pytest.importorskip's and ours).
+MISSING = ("could not import", "is not installed", "no browser")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI, turn a skip for something ``.ci/run`` could have installed into a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and any(
+            word in str(report.longrepr) for word in MISSING):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI for a missing dependency: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """The same for a whole test file skipped at import (a module-level importorskip)."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and any(
+            word in str(report.longrepr) for word in MISSING):
+        report.outcome = "failed"
 
 
 @pytest.fixture(autouse=True, scope="session")
