@@ -150,7 +150,12 @@ def test_a_killed_process_pool_leaves_no_worker_and_its_chunks_resume(tmp_path):
 
 
 def _big(index: int) -> np.ndarray:
-    """A chunk's result of 1.2 MB, so that most of a run's time goes into writing files."""
+    """A chunk's result of 1.2 MB, so that a good part of a run's time goes into writing files.
+
+    Each chunk also waits 30 ms: on an idle machine the 40 chunks were otherwise all written
+    before the test could see three new ones and kill the parent.
+    """
+    time.sleep(0.03)
     return np.full(150_000, float(index))
 
 
