@@ -324,11 +324,12 @@ def _eigen(results) -> list[str]:
     return ["## Hessian eigenvalues to 1e-8 relative: HVPs spent (float64, 1 thread)", "",
             "Power iteration and Lanczos start from the same vector and are both stopped the "
             "moment they are within 1e-8 of the answer (an oracle: the fewest products each "
-            "method can need). `eigsh` is the library's `hessian.eigenpairs(..., tol=1e-8)` "
-            "with its own stopping rule (error in brackets). `>N`: not reached in N products "
-            "(per eigenvalue for power iteration).", "",
-            *_table(["model", "task", "answer", "power", "Lanczos", "library eigsh",
-                     "seconds power / eigsh", "answer from"], lines)]
+            "method can need). `library` is `hessian.eigenpairs(..., tol=1e-8)` (its "
+            "thick-restart Lanczos) with its own stopping rule, the residual rule (error in "
+            "brackets). `>N`: not reached in N products (per eigenvalue for power iteration); "
+            "`python -m benchmarks.lanczos` compares it with eigsh and hessian-eigenthings.", "",
+            *_table(["model", "task", "answer", "power", "Lanczos", "library",
+                     "seconds power / library", "answer from"], lines)]
 
 
 def _memory(results) -> list[str]:

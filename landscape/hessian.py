@@ -250,7 +250,7 @@ def _dense_pairs(op: CountingOperator, k: int, which: Which) -> Spectrum:
 def _lanczos_pairs(op: CountingOperator, k: int, which: Which, rng: RngLike, tol: float,
                    ncv: int | None, maxiter: int | None) -> Spectrum:
     n = op.shape[0]
-    ncv = min(n, max(2 * k + 1, 30)) if ncv is None else integer(ncv, "ncv", 1)
+    ncv = min(n, max(2 * k + 1, 50)) if ncv is None else integer(ncv, "ncv", 1)
     if not k < ncv <= n:
         raise ValueError(f"ncv must satisfy k < ncv <= n (k={k}, n={n}), got ncv={ncv}")
     maxiter = 10 * n if maxiter is None else integer(maxiter, "maxiter", 1)
@@ -282,7 +282,7 @@ def eigenpairs(H: SymmetricMatrix, k: int = 1, which: Which = "LA", *, rng: RngL
     tol, ncv, maxiter : Lanczos stops at the first product after which every wanted Ritz
         pair ``(θ, y)`` has ``‖H y - θ y‖ <= tol |θ|`` (``tol >= 0``, ``0``: machine
         epsilon; ``eigsh``'s meaning), holding ``k < ncv <= n`` basis vectors (default
-        ``min(n, max(2k + 1, 30))``, ``8 n`` bytes each once used) between restarts, for at
+        ``min(n, max(2k + 1, 50))``, ``8 n`` bytes each once used) between restarts, for at
         most ``maxiter`` fillings of the basis (default ``10 n``): see :mod:`landscape.krylov`.
 
     Returns
