@@ -56,9 +56,9 @@ Derivatives: gradients by backpropagation, HVPs by double backward
 batches keep their gradient's graph at the last HVP point, so the products that follow at
 that point (Lanczos, traces, densities) cost one backward pass each
 (:mod:`landscape.torch.hvp`: within the memory budget in force, equal bit for bit).
-Many points (:meth:`TorchObjective.losses`) are evaluated with
-:func:`torch.func.vmap` over ``points_per_call`` points at a time, which pays where a
-point is cheap (small models and batches, where Python overhead dominates).
+Many points (:meth:`TorchObjective.losses`) go through :func:`torch.func.vmap`,
+``points_per_call`` at a time (it pays where Python overhead dominates). Calls of the module
+are serialized by a lock, so threads may share an objective.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ import copy
 import functools
 import math
 import operator
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeAlias, get_args
 
@@ -81,6 +82,9 @@ from landscape.settings import current_execution
 from landscape.torch.hvp import KeptGradients, gradient
 from landscape.torch.streaming import Batch, Stream, gather, read_data
 from landscape.vocabulary import Theta
+
+#: Held around each call of the module: functional_call swaps its tensors while it runs.
+_MODULE_CALL = threading.Lock()
 
 #: The module's mode during evaluation: ``'eval'`` or ``'train'``.
 TorchMode: TypeAlias = Literal["eval", "train"]
@@ -240,7 +244,8 @@ class TorchObjective(ObjectiveBase):
     def _outputs(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         state = {n: t.clone() for n, t in self._buffers(flat).items()}
         state.update(self._split(flat))
-        return functional_call(self._module, state, (x,))
+        with _MODULE_CALL:  # threads sharing the objective would see each other's theta
+            return functional_call(self._module, state, (x,))
 
     def _batch_loss(self, flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self._loss_fn(self._outputs(flat, x), y)
