@@ -5,7 +5,6 @@
 PyTorch model through the one currency, a flat float64 NumPy ``theta``.
 
 How the model is treated (the choices other tools got wrong are explicit here):
-
 - **Never mutated.** The objective evaluates a private copy of the module taken at
   construction (``copy.deepcopy``, converted to ``dtype``) through
   :func:`torch.func.functional_call`, with ``theta`` as its parameters. The user's module
@@ -24,8 +23,7 @@ How the model is treated (the choices other tools got wrong are explicit here):
   statistics make the loss depend on the batching and the gradient couple the samples),
   as is batch normalization without running statistics in any mode. Randomness inside
   ``forward`` (``F.dropout(x, training=True)``) cannot be detected: do not use it.
-- **Buffers** (running statistics, counters) are passed to every call as fresh copies of
-  their values at construction and are never updated.
+- **Buffers** (running statistics, counters): fresh copies of their values at construction.
 - **Means over batches.** ``loss_fn`` must be the mean over a batch (torch's default
   ``reduction='mean'``). Batch results (loss, gradient, HVP) are weighted by
   ``batch size / n_samples`` and summed, so a DataLoader's unequal batches give exactly
