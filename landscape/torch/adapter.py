@@ -1,10 +1,10 @@
 """Bring your own model: a PyTorch ``nn.Module``, a loss and data as an Objective.
 
-:func:`from_module` makes a :class:`TorchObjective`, so every tool of the package
-(spectra, critical points, optimizers, filter-normalized planes, plots) works on a
-PyTorch model through the one currency, a flat float64 NumPy ``theta``.
+:func:`from_module` makes a :class:`TorchObjective`, so every tool of the package works on
+a PyTorch model through the one currency, a flat float64 NumPy ``theta``.
 
 How the model is treated (the choices other tools got wrong are explicit here):
+
 - **Never mutated.** The objective evaluates a private copy of the module taken at
   construction (``copy.deepcopy``, converted to ``dtype``) through
   :func:`torch.func.functional_call`, with ``theta`` as its parameters. The user's module
