@@ -5,6 +5,7 @@ registers it by class name for :func:`load` and gives it a ``repr`` of a few lin
 type, each field's value (scalars), shape and range (arrays) or count (collections), never
 a whole array. :func:`save` writes a record, or a tuple, list or dict of records (the
 critical points a search found), to one file; :func:`load` reads it back bit for bit.
+One concept over 400 lines: the file format and the repr walk the same tree of fields.
 
 The file (format version 1) is an uncompressed ``.npz`` (a zip of ``.npy`` members),
 written through :func:`landscape.io.atomic_path`, so a reader sees the whole old file or
