@@ -25,7 +25,6 @@ the cost in HVPs, the currency of curvature work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
@@ -46,6 +45,7 @@ from landscape.critical_point import RTOL as RTOL
 from landscape.critical_point import Inertia as Inertia
 from landscape.critical_point import inertia as inertia
 from landscape.critical_point import zero_tolerance as zero_tolerance
+from landscape.krylov import SymmetricOperator as SymmetricOperator
 from landscape.krylov import thick_restart_lanczos, tridiagonalize
 from landscape.objective import Objective, check_objective
 from landscape.records import record
@@ -114,25 +114,6 @@ class CurvatureAlong(NamedTuple):
 # ---------------------------------------------------------------------------------
 # Operators
 # ---------------------------------------------------------------------------------
-
-
-class SymmetricOperator(LinearOperator):
-    """A float64 LinearOperator that is symmetric by construction.
-
-    Its adjoint is itself, and :func:`as_symmetric_operator` trusts it without probing.
-    """
-
-    _matvec: Callable[[np.ndarray], np.ndarray]  # each subclass defines its product
-
-    def __init__(self, n: int):
-        # scipy-stubs type LinearOperator's construction by __new__ alone (no __init__).
-        super().__init__(np.dtype(np.float64), (n, n))  # type: ignore[call-arg]
-
-    def _rmatvec(self, v: np.ndarray) -> np.ndarray:
-        return self._matvec(v)
-
-    def _adjoint(self) -> SymmetricOperator:
-        return self
 
 
 class HessianOperator(SymmetricOperator):

@@ -1,7 +1,9 @@
 """Lanczos: the step, the plain tridiagonalization, and the thick-restart eigensolver.
 
 The solvers behind :func:`landscape.hessian.lanczos` (stochastic Lanczos quadrature) and
-:func:`landscape.hessian.eigenpairs`, on operators already checked there.
+:func:`landscape.hessian.eigenpairs`, on operators already checked there, and the operators
+they need: :class:`SymmetricOperator` (the base of the Hessian and of every curvature
+operator) and :class:`Deflated` (an operator without some of its eigenvectors).
 
 Lanczos builds an orthonormal basis ``V`` (``(n, m)``) of the Krylov space of a start
 vector, one operator product per step, with ``H V = V T + f e_mᵀ`` and ``T = Vᵀ H V``
@@ -42,6 +44,7 @@ products themselves run at the caller's thread count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -53,6 +56,44 @@ from landscape.parallel import one_blas_thread
 BREAKDOWN = 1e-12
 #: A Gram-Schmidt pass that leaves less than this fraction of ``w`` is repeated.
 DGKS = 0.717
+
+
+class SymmetricOperator(LinearOperator):
+    """A float64 LinearOperator that is symmetric by construction.
+
+    Its adjoint is itself, and :func:`landscape.hessian.as_symmetric_operator` trusts it
+    without probing.
+    """
+
+    _matvec: Callable[[np.ndarray], np.ndarray]  # each subclass defines its product
+
+    def __init__(self, n: int):
+        # scipy-stubs type LinearOperator's construction by __new__ alone (no __init__).
+        super().__init__(np.dtype(np.float64), (n, n))  # type: ignore[call-arg]
+
+    def _rmatvec(self, v: np.ndarray) -> np.ndarray:
+        return self._matvec(v)
+
+    def _adjoint(self) -> SymmetricOperator:
+        return self
+
+
+class Deflated(SymmetricOperator):
+    """``P H P`` with ``P = I - Y Yᵀ`` (``Y`` ``(n, r)``, orthonormal columns): ``H`` without them.
+
+    Lanczos from a start in the range of ``P`` stays there: the rest of the spectrum.
+    """
+
+    def __init__(self, op: LinearOperator, Y: np.ndarray):
+        super().__init__(op.shape[0])
+        self.op, self.Y = op, Y
+
+    def project(self, v: np.ndarray) -> np.ndarray:
+        """``P v``, ``(n,)``."""
+        return v - self.Y @ (self.Y.T @ v)
+
+    def _matvec(self, v: np.ndarray) -> np.ndarray:
+        return self.project(self.op.matvec(self.project(np.ravel(v))))
 
 
 class Ritz(NamedTuple):
@@ -143,6 +184,15 @@ def thick_restart_lanczos(op: LinearOperator, k: int, largest: bool, v0: np.ndar
                           rng: np.random.Generator) -> Ritz:
     """The ``k`` largest (or smallest) eigenpairs of a symmetric ``op`` by restarted Lanczos.
 
+    Repeated eigenvalues: one start vector's Krylov space holds one copy of each
+    eigenvalue, and further copies come in only as rounding seeds them, so Lanczos may
+    converge with a copy missing and the next eigenvalue in its place. When two of the
+    pairs found agree to 1e-8 (a repeated eigenvalue), the solver therefore locks them and
+    finds the extreme eigenpair of the rest of the space (Lanczos on ``P H P``,
+    ``P = I - Y Yᵀ``, from a random start): a copy there replaces the least wanted pair
+    found, and the check repeats; otherwise the pairs stand. This costs products only
+    when a repeated eigenvalue was found.
+
     Parameters
     ----------
     op : symmetric LinearOperator ``(n, n)`` (not checked here; products are its cost).
@@ -165,6 +215,31 @@ def thick_restart_lanczos(op: LinearOperator, k: int, largest: bool, v0: np.ndar
     Ritz
         At most ``k`` pairs, ascending.
     """
+    found = _restarted(op, k, largest, v0, tol, ncv, maxiter, rng)
+    while found.converged and _repeated(found.eigenvalues):
+        rest = Deflated(op, found.eigenvectors)
+        start = rest.project(rng.standard_normal(size=(op.shape[0],)))
+        extra = _restarted(rest, 1, largest, start, tol, ncv, maxiter, rng)
+        value = extra.eigenvalues[:1]
+        if not (extra.converged and (value > found.eigenvalues[0] if largest
+                                     else value < found.eigenvalues[-1]).all()):
+            break
+        values = np.concatenate([found.eigenvalues, value])
+        vectors = np.hstack([found.eigenvectors, extra.eigenvectors])
+        order = np.argsort(values)[-k:] if largest else np.argsort(values)[:k]
+        order = order[np.argsort(values[order])]
+        found = Ritz(values[order], vectors[:, order], True)
+    return found
+
+
+def _repeated(values: np.ndarray) -> bool:
+    """Whether two of the ascending ``values`` agree to 1e-8 of the largest ``|value|``."""
+    return values.size > 1 and bool(np.any(np.diff(values) <= 1e-8 * np.max(np.abs(values))))
+
+
+def _restarted(op: LinearOperator, k: int, largest: bool, v0: np.ndarray, tol: float,
+               ncv: int, maxiter: int, rng: np.random.Generator) -> Ritz:
+    """:func:`thick_restart_lanczos` without the check for missing copies."""
     tol = tol if tol > 0 else float(np.finfo(float).eps)
     keep = k + (ncv - k) // 2
     basis, T = np.zeros((op.shape[0], ncv), order="F"), np.zeros((ncv, ncv))

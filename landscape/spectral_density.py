@@ -35,12 +35,12 @@ from landscape._checks import as_rng, finite_array, integer
 from landscape.hessian import (
     CountingOperator,
     SymmetricMatrix,
-    SymmetricOperator,
     as_symmetric_operator,
     eigenpairs,
     lanczos,
     ritz,
 )
+from landscape.krylov import Deflated
 from landscape.records import record
 from landscape.vocabulary import RngLike
 
@@ -96,20 +96,6 @@ class TraceEstimate(NamedTuple):
     trace: float
     stderr: float
     n_hvp: int
-
-
-class _Deflated(SymmetricOperator):
-    """``P H P`` with ``P = I - V Vᵀ`` (``V`` orthonormal columns): ``H`` without them."""
-
-    def __init__(self, op: LinearOperator, V: np.ndarray):
-        super().__init__(op.shape[0])
-        self.op, self.V = op, V
-
-    def _project(self, v: np.ndarray) -> np.ndarray:
-        return v - self.V @ (self.V.T @ v)
-
-    def _matvec(self, v: np.ndarray) -> np.ndarray:
-        return self._project(self.op.matvec(self._project(np.ravel(v))))
 
 
 def _quadrature(op: LinearOperator, v: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +170,7 @@ def spectral_density(H: SymmetricMatrix, n_probes: int = 10, m: int = 80, *,
     if deflate:
         top = eigenpairs(op, deflate, "LA", rng=rng)
         outliers, V = top.eigenvalues, top.eigenvectors
-    rest = _Deflated(op, V)
+    rest = Deflated(op, V)
     probes = rng.standard_normal((n_probes, n))
     probes -= (probes @ V) @ V.T
     rules = [_quadrature(rest, v, min(m, n - deflate)) for v in probes]

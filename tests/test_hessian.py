@@ -223,6 +223,18 @@ def test_an_exhausted_krylov_space_gives_new_directions():
     assert zero.converged and abs(zero.eigenvalues[0]) < 1e-9  # a zero eigenvalue converges
 
 
+def test_every_copy_of_a_repeated_extreme_eigenvalue_is_found():
+    # One start vector's Krylov space holds one copy of 5; rounding seeds the others slowly.
+    w = np.concatenate([np.linspace(0.0, 3.0, 147), [5.0, 5.0, 5.0]])
+    a = symmetric(w, rng=15)
+    for k, exact in ((2, [5.0, 5.0]), (3, [5.0, 5.0, 5.0]), (4, [3.0, 5.0, 5.0, 5.0])):
+        s = eigenpairs(a, k, "LA", rng=0, method="lanczos", tol=1e-10)
+        assert s.converged
+        np.testing.assert_allclose(s.eigenvalues, exact, atol=1e-9)
+        np.testing.assert_allclose(s.eigenvectors.T @ s.eigenvectors, np.eye(k), atol=1e-12)
+        assert np.all(_residuals(a, s) <= 1.01e-10)
+
+
 def test_solver_algebra_on_one_blas_thread_products_at_the_callers():
     from threadpoolctl import threadpool_info, threadpool_limits
 

@@ -1,7 +1,7 @@
 """Curvature beyond the full Hessian: blocks, Gauss-Newton, Fisher, trace and diagonal.
 
 Every curvature here is a SciPy ``LinearOperator`` of exact matrix-free products, built on
-:class:`~landscape.hessian.SymmetricOperator` like the Hessian
+:class:`~landscape.krylov.SymmetricOperator` like the Hessian
 (:func:`~landscape.hessian_operator`), so :func:`~landscape.eigenpairs`,
 :func:`~landscape.spectral_density`, the trace estimators and :func:`block_operator` take
 any of them as they are (the design of curvlinops):
