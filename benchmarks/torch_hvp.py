@@ -17,7 +17,9 @@ BLAS), float64 and float32:
   ``torch.func.jvp`` of ``torch.func.grad``, no graph kept) and ``linearize``
   (``torch.func.linearize`` of the gradient, traced once per point, then one linearized
   product per vector);
-- ``gradient``: one gradient, for scale; ``engine``: the NumPy MLP's HVP at the point.
+- ``gradient``: one gradient, for scale; ``engine``: the NumPy MLP's HVP at the point,
+  timed apart (NumPy's BLAS threads, spinning after a product, slowed the PyTorch call
+  that followed them twofold at 2 threads).
 
 Ratios: ``kept`` and ``recomputed`` over ``recomputed``, the products alone over
 ``scratch``. Each product is checked against ``scratch`` first (largest difference relative
@@ -96,9 +98,10 @@ def measure(name: str, dtype, thread_counts, settings: Settings) -> list[dict]:
     rows = []
     for n in thread_counts:
         cycles = {m: itertools.cycle(vs) for m in fns}
-        with threads(n):
-            timing = compare({m: (lambda m=m, c=cycles: fns[m](next(c[m]))) for m in fns},
-                             settings)
+        timed = {m: (lambda m=m, c=cycles: fns[m](next(c[m]))) for m in fns}
+        engine = {"engine": timed.pop("engine")}
+        with threads(n):  # NumPy's idle BLAS threads would spin beside PyTorch's: apart
+            timing = compare(timed, settings) | compare(engine, settings)
         ms = {m: 1e3 * t.median for m, t in timing.items()}
         rows.append({"model": SPECS[name].label(), "dtype": np.dtype(dtype).name, "threads": n,
                      "ms": ms, "ratio": {m: ms[m] / ms["recomputed" if m in WRAPPED else "scratch"]

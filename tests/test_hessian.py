@@ -236,6 +236,7 @@ def test_every_copy_of_a_repeated_extreme_eigenvalue_is_found():
 
 
 def test_solver_algebra_on_one_blas_thread_products_at_the_callers():
+    from scipy.sparse import diags
     from threadpoolctl import threadpool_info, threadpool_limits
 
     import landscape.krylov as krylov
@@ -243,27 +244,29 @@ def test_solver_algebra_on_one_blas_thread_products_at_the_callers():
     def blas_threads():
         return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
 
-    seen = {"product": set(), "algebra": set()}
+    seen = {"product": set(), "small basis": set(), "large basis": set()}
+    n = 3000  # the basis reaches krylov.THREADED entries at its 4th vector
 
     class Recorder(Counter):
         def _matvec(self, v):
             seen["product"] |= blas_threads()
             return super()._matvec(v)
 
-    def recorded(*args):
-        seen["algebra"] |= blas_threads()
-        return orthogonalize(*args)
+    def recorded(basis, j, w, beta):
+        seen["large basis" if n * (j + 1) >= krylov.THREADED else "small basis"] |= blas_threads()
+        return orthogonalize(basis, j, w, beta)
 
     orthogonalize = krylov.orthogonalize
-    a = symmetric(np.linspace(0, 1, 200), rng=14)
     with threadpool_limits(2):
         krylov.orthogonalize = recorded
         try:
-            eigenpairs(Recorder(a), 2, "LA", rng=0, method="lanczos", tol=1e-8)
+            eigenpairs(Recorder(diags(np.linspace(0.0, 1.0, n))), 2, "LA", rng=0,
+                       method="lanczos", tol=1e-8)
         finally:
             krylov.orthogonalize = orthogonalize
         assert blas_threads() == {2}  # the caller's limit is back
-    assert seen == {"product": {2}, "algebra": {1}}
+    # below THREADED entries OpenBLAS uses one thread anyway: no limit to toggle
+    assert seen == {"product": {2}, "small basis": {2}, "large basis": {1}}
 
 
 def test_curvature_along_points():

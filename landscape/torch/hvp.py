@@ -9,11 +9,14 @@ vector (``retain_graph=True``): one backward pass per product instead of a forwa
 backwards. The products run the same operations on the same graph, so they equal the
 products from scratch bit for bit.
 
-Measured on the digits-sized and MNIST-sized networks of ``benchmarks/`` (float64, one
-thread): the kept graph took 0.39 and 0.56 of the time of a product from scratch;
-forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``, no graph kept) took 1.2
-and 1.4 of it, and ``torch.func.linearize`` (the linearized gradient traced once per
-point) 0.46 and 0.63 (``benchmarks/torch_hvp.py``).
+Measured on the digits-sized and MNIST-sized networks of ``benchmarks/``
+(``benchmarks/TORCH_HVP.md``: float64 and float32, 1 and 2 threads): the adapter's product
+takes 0.47-0.59 of the time it took from scratch. Of the other ways to a product at a
+fixed point, forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``, nothing kept)
+took 1.2-2.0 times a product from scratch, and ``torch.func.linearize`` (the gradient's
+linearization traced once per point) about as long as the kept graph's backward (8-16%
+less on the digits network, within 5% on the MNIST-sized one); the kept graph needs no
+tracing, which not every module allows, and gives the same bits as before.
 
 Memory. A kept graph holds the tensors autograd saved for it (the activations and their
 derivatives: a few times a forward pass's), counted here by saved-tensor hooks. The graphs of
