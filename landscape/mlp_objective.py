@@ -7,7 +7,9 @@ One point: the gradient is backpropagation; the Hessian-vector product is the R-
 (Pearlmutter 1994): a forward pass of directional derivatives ``R{z}`` followed by a
 backward pass of ``R{delta}``, exact to rounding, at about the cost of two gradients.
 The forward and backward passes at the last ``theta`` are cached, so many HVPs at one
-point (Lanczos) pay for them once.
+point (Lanczos) pay for them once. The samples are split into blocks of rows
+(:mod:`landscape.mlp_block`) whose shares are summed: two or more BLAS threads run the
+blocks side by side, each with BLAS on one thread, with the bits of one thread.
 
 The network's outputs (the logits ``z``, ``(N, m)``, the head's input): the Jacobian
 ``J = dz/dtheta`` is applied, never formed, forward (:meth:`MLPObjective.output_jvp`,
@@ -26,14 +28,16 @@ which are linear in the coordinates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array, index_array
+from landscape.mlp_block import Layers, SampleBlock, block_bounds
 from landscape.objective import ObjectiveBase
+from landscape.parallel import map_on_blas_threads
 from landscape.settings import current_execution
 from landscape.vocabulary import Theta
 
@@ -43,30 +47,17 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 4e6  # working set of one batched chunk in losses(): about the L2/L3 cache
 
 
-class _Pass:
-    """Forward (and, once asked for, backward) quantities at one ``theta``."""
-
-    def __init__(self, theta: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray | None]],
-                 zs: list[np.ndarray], acts: list[np.ndarray], loss: float, out: np.ndarray):
-        self.theta, self.layers, self.zs, self.acts, self.loss = theta, layers, zs, acts, loss
-        self.out = out  # the head's outputs (probabilities), reused by grad and hvp
-        # Lists filled in by MLPObjective._backward (deltas, backs, d1s) and
-        # _second_derivatives (d2s); None until then.
-        self.deltas: Any = None
-        self.backs: Any = None
-        self.d1s: Any = None
-        self.d2s: Any = None
-
-
 class MLPObjective(ObjectiveBase):
     """An MLP's mean loss over fixed samples, as an Objective of ``theta`` (``(n_params,)``).
 
     Attributes: ``model``, ``X`` ``(N, d_in)``, ``Y`` ``(N, d_out)`` targets, ``n_samples``,
     ``dim``, ``blocks`` (layer structure for filter normalization).
 
-    Working arrays of the single-point passes are allocated once per objective and reused
-    (fresh large temporaries on every call cost page faults that can double a gradient's
-    time); only the returned gradients and HVPs are new arrays. An objective is therefore
+    The samples are split into blocks of rows (:mod:`landscape.mlp_block`, by the shapes
+    alone) whose shares are summed in one order: with BLAS allowed ``n`` threads the
+    blocks run side by side on ``n`` threads (:func:`~landscape.parallel.map_on_blas_threads`),
+    with the same bits as on one. Working arrays are allocated once per objective and
+    reused; only the returned gradients and HVPs are new arrays. An objective is therefore
     not safe to share between threads; processes each get their own copy.
     """
 
@@ -74,17 +65,26 @@ class MLPObjective(ObjectiveBase):
         self.model, self.X, self.Y = model, X, Y
         self.dim, self.dtype, self.blocks = model.n_params, model.dtype, model.blocks
         self.n_samples = X.shape[0]
-        self._cache: _Pass | None = None
-        self._buffers: dict[str, np.ndarray] = {}
-        self._ones = np.ones(self.n_samples, dtype=self.dtype)
+        self._split()
+
+    def _split(self) -> None:
+        """The blocks of samples, with nothing computed yet."""
+        bounds = block_bounds(self.n_samples, max(self.model.sizes[1:]))
+        self._samples = [SampleBlock(self.model, self.X, self.Y, slice(a, b))
+                         for a, b in bounds]
+        self._point: tuple[np.ndarray, Layers] | None = None  # where the blocks' passes are
 
     def _describe(self) -> dict[str, Any]:
         model = self.model
         return {"sizes": model.sizes, "activation": ",".join(a.name for a in model.activations),
                 "output": model.output, "loss": model.loss}
 
-    def __getstate__(self) -> dict[str, Any]:  # pickle the data, not the caches
-        return {**self.__dict__, "_cache": None, "_buffers": {}}
+    def __getstate__(self) -> dict[str, Any]:  # the data once, not the blocks' views
+        return {k: v for k, v in self.__dict__.items() if k not in ("_samples", "_point")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._split()
 
     def subset(self, indices: ArrayLike) -> MLPObjective:
         """The mean loss over the samples ``indices`` (a minibatch)."""
@@ -95,152 +95,66 @@ class MLPObjective(ObjectiveBase):
         """Training accuracy of ``theta`` on this objective's samples."""
         return self.model.accuracy(theta, self.X, self.Y)
 
-    def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        buf = self._buffers.get(name)
-        if buf is None or buf.shape != shape:
-            buf = self._buffers[name] = np.empty(shape, self.dtype)
-        return buf
-
     # -- one point: loss, gradient, HVP -----------------------------------------------------
+    def _each(self, fn: Callable[[SampleBlock], Any]) -> list[Any]:
+        return map_on_blas_threads(fn, self._samples)
+
+    def _sum(self, fn: Callable[[SampleBlock], np.ndarray]) -> np.ndarray:
+        """The blocks' shares ``fn(block)`` summed in the blocks' order."""
+        parts = self._each(fn)
+        total = parts[0]
+        for part in parts[1:]:
+            total += part
+        return total
+
+    def _layers_at(self, theta: np.ndarray) -> Layers:
+        """The point's layers, with every block's forward pass there (kept for reuse)."""
+        if self._point is not None and np.array_equal(self._point[0], theta):
+            return self._point[1]
+        self._point = None
+        theta = theta.copy()
+        layers = self.model.unflatten(theta)
+        self._each(lambda block: block.forward(layers))
+        self._point = (theta, layers)
+        return layers
+
     def _decay(self, W_list: Iterable[np.ndarray]) -> float:
         wd = self.model.weight_decay
         return 0.5 * wd * sum(float(np.vdot(W, W)) for W in W_list) if wd else 0.0
 
-    def _pass(self, theta: np.ndarray) -> _Pass:
-        c = self._cache
-        if c is not None and np.array_equal(c.theta, theta):
-            return c
-        self._cache = None  # the buffers are about to be overwritten
-        theta = theta.copy()
-        layers = self.model.unflatten(theta)
-        zs, acts = self.model.forward(layers, self.X, self._buffer)
-        value, out = self.model.head.value_and_output(zs[-1], self.Y)
-        loss = float(value) + self._decay(W for W, _ in layers)
-        self._cache = _Pass(theta, layers, zs, acts, loss, out)
-        return self._cache
-
-    def _loss(self, theta: np.ndarray) -> float:
-        return self._pass(theta).loss
-
-    def _backward(self, p: _Pass) -> None:
-        """Backpropagate: ``deltas[i]`` = d loss / d zs[i]; cached for HVPs at this theta."""
-        if p.deltas is not None:
-            return
-        model, L = self.model, self.model.n_layers
-        delta = model.head.grad(p.zs[-1], self.Y, p.out)
-        delta *= 1.0 / self.n_samples
-        p.deltas, p.backs, p.d1s = [None] * L, [None] * L, [None] * (L - 1)
-        for i in reversed(range(L)):
-            p.deltas[i] = delta
-            if i > 0:
-                back = np.matmul(delta, p.layers[i][0],
-                                 out=self._buffer(f"back{i}", p.acts[i].shape))
-                d1 = model.activations[i - 1].first(p.zs[i - 1], p.acts[i],
-                                                    self._buffer(f"d1_{i}", back.shape))
-                delta = np.multiply(back, d1, out=self._buffer(f"delta{i - 1}", back.shape))
-                p.backs[i], p.d1s[i - 1] = back, d1
-
-    def _weight_gradient(self, p: _Pass, deltas: Sequence[np.ndarray],
-                         r_acts: Sequence[np.ndarray | None] | None = None,
-                         V: Sequence[tuple[np.ndarray, np.ndarray | None]] | None = None,
-                         decay: bool = True) -> np.ndarray:
-        """Assemble a flat gradient (or, with R-quantities, an HVP) from per-layer deltas.
-
-        Layer ``i`` gets ``deltas[i].T @ acts[i]`` (plus ``p.deltas[i].T @ r_acts[i]`` and
-        weight decay on ``V`` for an HVP) and bias ``sum(deltas[i])``; ``decay=False``
-        leaves the weight decay out (a product with the network's Jacobian alone).
-        """
-        model = self.model
-        out = np.empty(self.dim, dtype=self.dtype)
-        for i, (gW, gb) in enumerate(model.unflatten(out)):
-            np.matmul(deltas[i].T, p.acts[i], out=gW)
-            if r_acts is not None and r_acts[i] is not None:
-                gW += p.deltas[i].T @ r_acts[i]
-            if model.weight_decay and decay:
-                gW += model.weight_decay * (p.layers[i][0] if V is None else V[i][0])
-            if gb is not None:
-                np.matmul(self._ones, deltas[i], out=gb)  # column sums, as a GEMV
+    def _with_decay(self, out: np.ndarray, layers: Layers) -> np.ndarray:
+        """``out + weight_decay * W`` on every weight block (``layers``: of theta or v)."""
+        if self.model.weight_decay:
+            for (gW, _), (W, _) in zip(self.model.unflatten(out), layers):
+                gW += self.model.weight_decay * W
         return out
 
+    def _value(self, layers: Layers) -> float:
+        """The loss at the point of the blocks' passes, whose ``layers`` are given."""
+        value = 0.0
+        for block in self._samples:
+            assert block.current is not None
+            value += block.current.value
+        return value + self._decay(W for W, _ in layers)
+
+    def _loss(self, theta: np.ndarray) -> float:
+        return self._value(self._layers_at(theta))
+
     def _loss_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        p = self._pass(theta)
-        self._backward(p)
-        return p.loss, self._weight_gradient(p, p.deltas)
-
-    def _second_derivatives(self, p: _Pass) -> list[np.ndarray | None]:
-        if p.d2s is None:
-            p.d2s = [None if act.second is None else
-                     act.second(z, a, d1, self._buffer(f"d2_{i}", z.shape))
-                     for i, (act, z, a, d1) in enumerate(
-                         zip(self.model.activations, p.zs, p.acts[1:], p.d1s))]
-        return p.d2s
-
-    def _tangents(self, p: _Pass, V: Sequence[tuple[np.ndarray, np.ndarray | None]]
-                  ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-        """The forward pass of directional derivatives along ``V`` (the layers of ``v``).
-
-        ``R{z}`` of every layer and ``R{a}`` of every layer input (``None`` for ``X``).
-        Needs ``p.d1s`` (:meth:`_backward`); the arrays are reused buffers.
-        """
-        L = self.model.n_layers
-        r_zs: list[Any] = [None] * L
-        r_acts: list[np.ndarray | None] = [None] * L
-        for i, ((W, _), (Vw, vb)) in enumerate(zip(p.layers, V)):
-            r_z = np.matmul(p.acts[i], Vw.T, out=self._buffer(f"rz{i}", p.zs[i].shape))
-            if r_acts[i] is not None:
-                r_z += r_acts[i] @ W.T
-            if vb is not None:
-                r_z += vb
-            r_zs[i] = r_z
-            if i < L - 1:
-                r_acts[i + 1] = np.multiply(p.d1s[i], r_z,
-                                            out=self._buffer(f"ra{i + 1}", r_z.shape))
-        return r_zs, r_acts
+        layers = self._layers_at(theta)
+        return self._value(layers), self._with_decay(self._sum(SampleBlock.gradient), layers)
 
     def _hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The R-operator: forward ``R{z}``, backward ``R{delta}`` (Pearlmutter 1994)."""
-        model, L = self.model, self.model.n_layers
-        p = self._pass(theta)
-        self._backward(p)
-        d2s = self._second_derivatives(p)
-        V = model.unflatten(v)
-        r_zs, r_acts = self._tangents(p, V)
-        r_deltas: list[Any] = [None] * L
-        r_delta = model.head.hvp(p.zs[-1], self.Y, r_zs[-1], p.out)
-        r_delta *= 1.0 / self.n_samples
-        for i in reversed(range(L)):
-            r_deltas[i] = r_delta
-            if i > 0:
-                W, Vw = p.layers[i][0], V[i][0]
-                r_back = np.matmul(r_delta, W, out=self._buffer(f"rback{i}", p.acts[i].shape))
-                r_back += p.deltas[i] @ Vw
-                r_delta = np.multiply(r_back, p.d1s[i - 1],
-                                      out=self._buffer(f"rdelta{i - 1}", r_back.shape))
-                d2 = d2s[i - 1]
-                if d2 is not None:
-                    np.multiply(p.backs[i], d2, out=r_back)  # reused as scratch
-                    r_back *= r_zs[i - 1]
-                    r_delta += r_back
-        return self._weight_gradient(p, r_deltas, r_acts, V)
+        self._layers_at(theta)
+        V = self.model.unflatten(v)
+        return self._with_decay(self._sum(lambda block: block.hvp(V)), V)
 
     # -- the network's outputs: Jacobian products, per-sample gradients -------------------
-    def _backpropagate(self, p: _Pass, delta: np.ndarray) -> list[np.ndarray]:
-        """Per-layer deltas of an output cotangent ``delta`` ``(N, m)``.
-
-        The backward pass through the activation derivatives ``p.d1s``, into reused
-        buffers (fresh ones of this size cost page faults on every product).
-        """
-        deltas = [delta]
-        for i in range(self.model.n_layers - 1, 0, -1):
-            back = np.matmul(deltas[0], p.layers[i][0],
-                             out=self._buffer(f"vjp{i - 1}", p.acts[i].shape))
-            deltas.insert(0, np.multiply(back, p.d1s[i - 1], out=back))
-        return deltas
-
-    def _at(self, theta: ArrayLike) -> _Pass:
-        p = self._pass(self._theta(theta))
-        self._backward(p)
-        return p
+    def _rows(self, theta: ArrayLike, fn: Callable[[SampleBlock], np.ndarray]) -> np.ndarray:
+        """``fn(block)`` of every block at ``theta``, stacked by rows (samples)."""
+        self._layers_at(self._theta(theta))
+        return np.concatenate(self._each(fn))
 
     def _cotangent(self, U: ArrayLike) -> np.ndarray:
         shape = (self.n_samples, self.model.sizes[-1])
@@ -251,7 +165,7 @@ class MLPObjective(ObjectiveBase):
 
     def logits(self, theta: Theta) -> np.ndarray:
         """The last layer's pre-activations ``z`` (the head's input), shape ``(N, m)``."""
-        return self._at(theta).zs[-1].copy()
+        return self._rows(theta, lambda block: block.backward().zs[-1])
 
     def output_jvp(self, theta: Theta, v: Theta) -> np.ndarray:
         """``J v``: the logits' derivative along ``v`` (``(dim,)``), shape ``(N, m)``.
@@ -259,39 +173,27 @@ class MLPObjective(ObjectiveBase):
         ``J`` ``(N m, dim)`` is the Jacobian of :meth:`logits` (a forward pass of
         directional derivatives, no finite differences).
         """
-        p = self._at(theta)
-        return self._tangents(p, self.model.unflatten(self._theta(v, "v")))[0][-1].copy()
+        V = self.model.unflatten(self._theta(v, "v"))
+        return self._rows(theta, lambda block: block.tangents(V)[0][-1])
 
     def output_vjp(self, theta: Theta, U: ArrayLike) -> np.ndarray:
         """``J^T U = sum_i J_i^T U_i`` for an output cotangent ``U`` ``(N, m)``, ``(dim,)``.
 
         A backward pass; no weight decay, no ``1/N``.
         """
-        p = self._at(theta)
-        return self._weight_gradient(p, self._backpropagate(p, self._cotangent(U)),
-                                     decay=False)
-
-    def _per_sample(self, p: _Pass, U: np.ndarray, square: bool) -> np.ndarray:
-        """Rows ``J_i^T U_i`` ``(N, dim)``, or (``square``) ``sum_i (J_i^T U_i)^2``."""
-        deltas = self._backpropagate(p, U)
-        out = np.empty(self.dim if square else (self.n_samples, self.dim), self.dtype)
-        for (gW, gb), delta, a in zip(self.model.unflatten(out), deltas, p.acts):
-            if square:
-                np.matmul((delta * delta).T, a * a, out=gW)
-                if gb is not None:
-                    np.einsum("no,no->o", delta, delta, out=gb)
-            else:
-                np.multiply(delta[:, :, None], a[:, None, :], out=gW)
-                if gb is not None:
-                    gb[...] = delta
-        return out
+        self._layers_at(self._theta(theta))
+        U = self._cotangent(U)
+        return self._sum(lambda block: block.weight_gradient(block.backpropagate(U[block.rows])))
 
     def per_sample_vjp_squares(self, theta: Theta, U: ArrayLike) -> np.ndarray:
         """``sum_i (J_i^T U_i)^2`` entrywise, shape ``(dim,)``.
 
         The exact diagonal of ``sum_i J_i^T U_i U_i^T J_i`` at the cost of one backward pass.
         """
-        return self._per_sample(self._at(theta), self._cotangent(U), square=True)
+        self._layers_at(self._theta(theta))
+        U = self._cotangent(U)
+        return self._sum(lambda block: block.per_sample(U[block.rows],
+                                                        np.empty(self.dim, self.dtype)))
 
     def per_sample_grads(self, theta: Theta) -> np.ndarray:
         """The gradient of each sample's loss, shape ``(N, dim)``.
@@ -300,8 +202,12 @@ class MLPObjective(ObjectiveBase):
         rows average to :meth:`grad` when ``weight_decay = 0`` (add ``weight_decay * W``
         otherwise). Holds ``N dim`` numbers: use :meth:`subset` for a part of the samples.
         """
-        p = self._at(theta)
-        return self._per_sample(p, self.model.head.grad(p.zs[-1], self.Y, p.out), square=False)
+        def grads(block: SampleBlock) -> np.ndarray:
+            p = block.backward()
+            U = self.model.head.grad(p.zs[-1], block.Y, p.out)
+            return block.per_sample(U, np.empty((block.n, self.dim), self.dtype))
+
+        return self._rows(theta, grads)
 
     # -- many points --------------------------------------------------------------------------
     def _chunk(self, reserved: float = 0.0) -> int:

@@ -67,7 +67,7 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
 from threadpoolctl import ThreadpoolController
@@ -183,6 +183,34 @@ def one_blas_thread() -> contextlib.AbstractContextManager[None]:
     already runs one thread nothing is done (a check of about 2 us).
     """
     return _ONE_BLAS_THREAD if _ONE_BLAS_THREAD.needed() else contextlib.nullcontext()
+
+
+def blas_threads() -> int:
+    """The most threads NumPy's or SciPy's BLAS may use now (about 2 us to ask)."""
+    _ONE_BLAS_THREAD._find()
+    return max((lib.num_threads for lib in _ONE_BLAS_THREAD._blas), default=1)
+
+
+_POOLS: dict[int, cf.ThreadPoolExecutor] = {}
+
+
+def map_on_blas_threads(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``[fn(x) for x in items]``, side by side on as many threads as BLAS may use now.
+
+    With one BLAS thread (or one item) a plain loop; with ``n`` BLAS threads, ``n`` threads
+    of a pool kept for the process run the items, with BLAS on one thread meanwhile (small
+    products on a threaded BLAS mostly wait for each other, and spin when another process
+    holds a core). ``fn`` must release the GIL for the threads to help: NumPy's products
+    and ufuncs do. Results come in the order of ``items``.
+    """
+    n = min(len(items), blas_threads())
+    if n <= 1:
+        return [fn(x) for x in items]
+    pool = _POOLS.get(n)
+    if pool is None:
+        pool = _POOLS[n] = cf.ThreadPoolExecutor(n, thread_name_prefix="landscape-blas")
+    with _ONE_BLAS_THREAD:
+        return list(pool.map(fn, items))
 
 
 class _Confined:

@@ -1,0 +1,104 @@
+"""An MLP objective split into blocks of samples: every quantity equals the one-block
+objective's, and every thread count gives the same bits."""
+
+import itertools
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from landscape import MLP, mlp_block
+from landscape.mlp_block import block_bounds
+from landscape.parallel import blas_threads, map_on_blas_threads
+
+HEADS = [("softmax", "cross_entropy"), ("linear", "mse"), ("sigmoid", "cross_entropy"),
+         ("softmax", "mae")]
+
+
+def _objective(model, X, y, monkeypatch, numbers):
+    with monkeypatch.context() as patch:
+        patch.setattr(mlp_block, "BLOCK_NUMBERS", numbers)
+        return model.objective(X, y)
+
+
+def _problem(activation, output, loss, rng):
+    model = MLP([3, 5, 4, 3], activation=activation, output=output, loss=loss,
+                weight_decay=1e-2, bias=[True, False, True])
+    X = rng.standard_normal((23, 3))
+    y = (rng.integers(0, 3, 23) if output == "softmax" else
+         rng.integers(0, 2, (23, 3)).astype(float) if loss == "cross_entropy" else
+         rng.standard_normal((23, 3)))
+    return model, X, y
+
+
+@pytest.mark.parametrize("activation,head", itertools.product(["tanh", "relu", "softplus"],
+                                                              HEADS))
+def test_blocks_give_the_one_block_answers(activation, head, monkeypatch):
+    rng = np.random.default_rng(0)
+    model, X, y = _problem(activation, *head, rng)
+    whole = _objective(model, X, y, monkeypatch, 10**9)
+    split = _objective(model, X, y, monkeypatch, 12)  # 23 x 5 numbers: 8 blocks
+    assert len(whole._samples) == 1 and len(split._samples) == 8
+    theta, v = model.init(rng, gain=1.3), rng.standard_normal(model.n_params)
+    U = rng.standard_normal((23, 3))
+    scale = np.abs(whole.grad(theta)).max()
+    pairs = [(whole.loss(theta), split.loss(theta)),
+             (whole.grad(theta), split.grad(theta)),
+             (whole.hvp(theta, v), split.hvp(theta, v)),
+             (whole.logits(theta), split.logits(theta)),
+             (whole.output_jvp(theta, v), split.output_jvp(theta, v)),
+             (whole.output_vjp(theta, U), split.output_vjp(theta, U)),
+             (whole.per_sample_grads(theta), split.per_sample_grads(theta)),
+             (whole.per_sample_vjp_squares(theta, U), split.per_sample_vjp_squares(theta, U))]
+    for a, b in pairs:
+        np.testing.assert_allclose(b, a, rtol=1e-13, atol=1e-14 * max(scale, 1.0))
+    # the per-sample gradients average to the gradient without weight decay
+    decay = split.grad(theta) - split.per_sample_grads(theta).mean(axis=0)
+    for block in model.blocks:
+        np.testing.assert_allclose(decay[block.weight], 1e-2 * theta[block.weight],
+                                   rtol=1e-9, atol=1e-15)
+        if block.bias is not None:
+            np.testing.assert_allclose(decay[block.bias], 0.0, atol=1e-15)
+
+
+def test_a_new_point_after_another_recomputes_every_block(monkeypatch):
+    rng = np.random.default_rng(1)
+    model, X, y = _problem("tanh", "softmax", "cross_entropy", rng)
+    split = _objective(model, X, y, monkeypatch, 12)
+    a, b = model.init(rng), model.init(rng)
+    first = split.grad(a)
+    whole = _objective(model, X, y, monkeypatch, 10**9)
+    np.testing.assert_allclose(split.grad(b), whole.grad(b), rtol=1e-13, atol=1e-15)
+    assert np.array_equal(split.grad(a), first)
+    np.testing.assert_allclose(split.loss(b), whole.loss(b), rtol=1e-14)
+
+
+def test_every_thread_count_gives_the_same_bits(monkeypatch):
+    rng = np.random.default_rng(2)
+    model, X, y = _problem("tanh", "softmax", "cross_entropy", rng)
+    split = _objective(model, X, y, monkeypatch, 12)
+    theta, v = model.init(rng), rng.standard_normal(model.n_params)
+    names = set()
+    with threadpool_limits(1):
+        assert blas_threads() == 1
+        one = (split.grad(theta), split.hvp(theta, v), split.loss(theta))
+    split = _objective(model, X, y, monkeypatch, 12)  # nothing kept from the first pass
+    with threadpool_limits(2):
+        assert blas_threads() == 2
+        two = (split.grad(theta), split.hvp(theta, v), split.loss(theta))
+        map_on_blas_threads(lambda _: names.add(threading.current_thread().name), [0, 1, 2])
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))
+    assert any(name.startswith("landscape-blas") for name in names)
+
+
+@pytest.mark.parametrize("n,width", [(1, 10**6), (7, 3), (1797, 64), (512, 256),
+                                     (60000, 784), (10**5, 1)])
+def test_block_bounds_cover_the_rows_in_order(n, width):
+    bounds = block_bounds(n, width)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(b0[1] == b1[0] for b0, b1 in zip(bounds, bounds[1:]))
+    sizes = [b - a for a, b in bounds]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+    want = min(mlp_block.MAX_BLOCKS, n, max(1, -(-n * width // mlp_block.BLOCK_NUMBERS)))
+    assert len(bounds) == want
