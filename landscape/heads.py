@@ -40,14 +40,36 @@ OutputName: TypeAlias = Literal["linear", "sigmoid", "softmax"]
 LossName: TypeAlias = Literal["mse", "mae", "cross_entropy"]
 
 
+def _rowmax(z: np.ndarray) -> np.ndarray:
+    """``z.max(axis=-1, keepdims=True)``, column by column when rows are short.
+
+    NumPy reduces a short last axis row by row: on ``(1797, 10)`` that took 170 us, the
+    loop over the 10 columns 13 us (the same numbers: a maximum is exact).
+    """
+    if z.shape[-1] > 64:
+        return z.max(axis=-1, keepdims=True)
+    out = z[..., 0].copy()
+    for j in range(1, z.shape[-1]):
+        np.maximum(out, z[..., j], out=out)
+    return out[..., None]
+
+
+def _rowsum(a: np.ndarray) -> np.ndarray:
+    """Sums over the last axis of ``a`` ``(..., n)``, shape ``(...)``.
+
+    A matrix-vector product (BLAS), not a reduction: on ``(1797, 10)`` 4 us against 27 us.
+    """
+    return a @ np.ones(a.shape[-1], a.dtype)
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
+    e = np.exp(z - _rowmax(z))
+    e /= _rowsum(e)[..., None]
     return e
 
 
 def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sum(a * b, axis=-1, keepdims=True)
+    return _rowsum(a * b)[..., None]
 
 
 def _softmax_jvp(p: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -100,12 +122,12 @@ class SoftmaxCrossEntropy:
 
     def value_and_output(self, z: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The mean loss and the probabilities, from one ``exp`` (stable log-sum-exp)."""
-        zmax = z.max(axis=-1, keepdims=True)
+        zmax = _rowmax(z)
         e = np.exp(z - zmax)
-        total = e.sum(axis=-1, keepdims=True)
-        lse = np.log(total[..., 0]) + zmax[..., 0]
-        e /= total
-        return (lse * Y.sum(axis=-1) - np.sum(Y * z, axis=-1)).mean(axis=-1), e
+        total = _rowsum(e)
+        lse = np.log(total) + zmax[..., 0]
+        e /= total[..., None]
+        return (lse * _rowsum(Y) - _rowsum(Y * z)).mean(axis=-1), e
 
     def value(self, z: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """The mean loss over the samples, shape ``z.shape[:-2]``."""
@@ -113,11 +135,11 @@ class SoftmaxCrossEntropy:
 
     def grad(self, z: np.ndarray, Y: np.ndarray, o: np.ndarray) -> np.ndarray:
         """``s p - Y`` per sample, ``(N, m)``."""
-        return o * Y.sum(axis=-1, keepdims=True) - Y
+        return o * _rowsum(Y)[..., None] - Y
 
     def hvp(self, z: np.ndarray, Y: np.ndarray, u: np.ndarray, o: np.ndarray) -> np.ndarray:
         """``s (diag(p) - p p^T) u`` per sample, ``(N, m)``."""
-        return Y.sum(axis=-1, keepdims=True) * _softmax_jvp(o, u)
+        return _rowsum(Y)[..., None] * _softmax_jvp(o, u)
 
     gauss_newton = hvp  # convex in the logits: the Hessian is the Gauss-Newton curvature
 
@@ -144,7 +166,7 @@ class SigmoidCrossEntropy:
 
     def value(self, z: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """The mean loss over the samples, shape ``z.shape[:-2]``."""
-        return (np.logaddexp(0.0, z) - Y * z).sum(axis=-1).mean(axis=-1)
+        return _rowsum(np.logaddexp(0.0, z) - Y * z).mean(axis=-1)
 
     def grad(self, z: np.ndarray, Y: np.ndarray, o: np.ndarray) -> np.ndarray:
         """``o - Y`` per sample, ``(N, m)``."""
@@ -260,7 +282,7 @@ class AbsoluteError:
     def value_and_output(self, z: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The mean loss (``z.shape[:-2]``) and the outputs (shape of ``z``)."""
         o = self.output(z)
-        return self.scale * np.abs(o - Y).sum(axis=-1).mean(axis=-1), o
+        return self.scale * _rowsum(np.abs(o - Y)).mean(axis=-1), o
 
     def value(self, z: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """The mean loss over the samples, shape ``z.shape[:-2]``."""
