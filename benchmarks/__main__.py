@@ -2,7 +2,8 @@
 
 Writes ``RESULTS.md`` and ``results.json`` into ``DIR`` (default: ``benchmarks/`` for the
 full run, ``benchmarks/quick/`` for ``--quick``, a smoke run of a few seconds whose numbers
-mean little).
+mean little), and ``PEERS.md`` and ``PEERS.json`` there from :mod:`benchmarks.peers`
+(unless ``--skip-peers``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from benchmarks import eigen, machine, memory, reference, report, rows
+from benchmarks import eigen, machine, memory, peers, reference, report, rows
 from benchmarks.models import SPECS, build
 from benchmarks.timing import Settings, threads
 
@@ -107,6 +108,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument("--out", type=Path, help="folder for RESULTS.md and results.json")
+    parser.add_argument("--skip-peers", action="store_true",
+                        help="leave out python -m benchmarks.peers (PEERS.md)")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     specs = {name: _quick_spec(s) if args.quick else s for name, s in SPECS.items()}
@@ -124,6 +127,10 @@ def main(argv=None) -> None:
     with threads(1):
         results["memory"] = memory.rows(build(specs[config.memory_model], np.float64),
                                         config.budgets)
+    if not args.skip_peers:  # its own spawned processes; writes PEERS.md beside RESULTS.md
+        found = peers.run(args.quick, out)
+        results["peers"] = {"file": "PEERS.md", "reading": found["reading"],
+                            "seconds": found["seconds"]}
     results["seconds"] = time.perf_counter() - start
     results["load average after"] = machine.facts()["load average"]
     for path in report.write(results, out):

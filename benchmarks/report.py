@@ -267,12 +267,25 @@ def markdown(results) -> str:
              *_table(["target", "worst case", "where", "met"],
                      [[t["target"], _fmt(t["worst"]), t["where"], "yes" if t["met"] else "**no**"]
                       for t in targets(results, table)]),
+             *_peers(results),
              *_times(results), *_eigen(results), *_memory(results), *_faults(results),
              *_agreement(results), *_peaks(results)]
     if NOTES.exists():
         lines += ["## Profiling: where the time goes, what was tried", "",
                   NOTES.read_text(encoding="utf-8").strip(), ""]
     return "\n".join(lines)
+
+
+def _peers(results) -> list[str]:
+    """The reading of ``PEERS.md`` (benchmarks/peers.py), linked, when this run made it."""
+    found = results.get("peers")
+    if not found:
+        return []
+    return ["## Against PyHessian, hessian-eigenthings and curvlinops", "",
+            f"Eigenvalues, trace and density, each tool in its own process: the tables are in "
+            f"[{found['file']}]({found['file']}) ({found['seconds']:.0f} s of this run); "
+            "its reading (time ratios ours / anchor, below 1 ours is faster):", "",
+            *found["reading"], ""]
 
 
 def _spread(r) -> float:
