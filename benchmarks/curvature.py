@@ -34,10 +34,8 @@ from benchmarks.models import SPECS, build, torch_net
 from benchmarks.timing import Settings, compare, threads
 from landscape.curvature import empirical_fisher_operator, fisher_operator, ggn_operator
 from landscape.hessian import hessian_operator
-from landscape.io import write_json, write_text
 from landscape.torch import from_module
 
-HERE = Path(__file__).parent
 FULL = (("digits", "mnist"), Settings(repeat=7, min_time=0.05))
 QUICK = (("digits",), Settings(repeat=2, min_time=0.0))
 BUSY = 1.5  # load average above which the report says the times are distorted
@@ -131,8 +129,7 @@ def report(rows: list[dict], facts: dict, command: str) -> str:
         lines += ["", "curvlinops is not installed: no comparison (see .ci/run for the recipe)."]
     shown = ("engine", "cpu", "cores", "numpy", "torch", "torch blas", "environment",
              "load average")
-    lines += ["", "Machine: " + "; ".join(f"{k} {facts[k]}" for k in shown if k in facts) + ".",
-              ""]
+    lines += ["", machine.machine_line(facts, shown), ""]
     return "\n".join(lines)
 
 
@@ -143,18 +140,14 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_interop_threads(1)
     models, settings = QUICK if args.quick else FULL
-    out = args.out or HERE / ("quick" if args.quick else "") / "CURVATURE.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = machine.report_path(args.out, args.quick, "CURVATURE.md")
     rows = []
     for name in models:
         rows.append(measure(name, settings))
         print(rows[-1]["model"], {k: round(v, 3) for k, v in rows[-1].items()
                                   if isinstance(v, float)}, flush=True)
-    facts = machine.facts()
-    command = "python -m benchmarks.curvature" + (" --quick" if args.quick else "")
-    write_json(out.with_suffix(".json"), {"command": command, "machine": facts, "rows": rows})
-    write_text(out, report(rows, facts, command))
-    print(f"wrote {out}")
+    machine.write_results(out, "curvature", args.quick, {"rows": rows},
+                          lambda facts, command: report(rows, facts, command))
 
 
 if __name__ == "__main__":

@@ -54,9 +54,7 @@ from benchmarks.eigen import TASKS, TOP, answer, reference
 from benchmarks.models import SPECS, build
 from benchmarks.timing import Settings, compare, threads
 from landscape.hessian import CountingOperator, eigenpairs, hessian_operator
-from landscape.io import write_json, write_text
 
-HERE = Path(__file__).parent
 TOLS = (1e-6, 1e-8)
 NCVS = (8, 12, 20, 30, 40)
 WIDE = 100  # an ncv no task here fills: Lanczos without restarts
@@ -300,7 +298,7 @@ def report(results: list[dict], facts: dict, command: str, load: float) -> str:
         lines.append("")
     shown = ("engine", "cpu", "cores", "numpy", "scipy", "torch", "environment",
              "load average")
-    lines += ["Machine: " + "; ".join(f"{k} {facts[k]}" for k in shown if k in facts) + ".", ""]
+    lines += [machine.machine_line(facts, shown), ""]
     return "\n".join(lines)
 
 
@@ -311,19 +309,14 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, help="the report's path")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
-    out = args.out or HERE / ("quick" if args.quick else "") / "LANCZOS.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = machine.report_path(args.out, args.quick, "LANCZOS.md")
     load = os.getloadavg()[0]
     results = []
     for name in args.models or config["models"]:
         results.append(measure(name, config["seeds"], config["settings"]))
         print(name, results[-1]["counts"], results[-1]["times"], flush=True)
-    facts = machine.facts()
-    command = "python -m benchmarks.lanczos" + (" --quick" if args.quick else "")
-    write_json(out.with_suffix(".json"), {"command": command, "load at start": load,
-                                          "machine": facts, "models": results})
-    write_text(out, report(results, facts, command, load))
-    print(f"wrote {out}")
+    machine.write_results(out, "lanczos", args.quick, {"load at start": load, "models": results},
+                          lambda facts, command: report(results, facts, command, load))
 
 
 if __name__ == "__main__":

@@ -6,12 +6,17 @@ import os
 import platform
 import re
 import subprocess
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import scipy
 import torch
 from threadpoolctl import threadpool_info
+
+from landscape.io import write_json, write_text
+
+HERE = Path(__file__).parent
 
 ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                "MKL_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
@@ -68,3 +73,27 @@ def facts() -> dict:
         "environment": {name: os.environ.get(name) for name in ENVIRONMENT},
         "load average": os.getloadavg(),
     }
+
+
+def report_path(out: Path | None, quick: bool, name: str) -> Path:
+    """``out``, or ``benchmarks/NAME`` (``benchmarks/quick/NAME`` with ``--quick``); its
+    folder made."""
+    path = out or HERE / ("quick" if quick else "") / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def machine_line(found: dict, shown: Sequence[str]) -> str:
+    """``Machine: key value; ...``: the facts ``shown``, for a report's last line."""
+    return "Machine: " + "; ".join(f"{k} {found[k]}" for k in shown if k in found) + "."
+
+
+def write_results(out: Path, script: str, quick: bool, payload: dict,
+                  report: Callable[[dict, str], str]) -> None:
+    """A benchmark's results: the machine's :func:`facts` now, ``out``'s JSON twin (the
+    command, the facts, ``payload``) and ``report(facts, command)`` into ``out``."""
+    found = facts()
+    command = f"python -m benchmarks.{script}" + (" --quick" if quick else "")
+    write_json(out.with_suffix(".json"), {"command": command, "machine": found, **payload})
+    write_text(out, report(found, command))
+    print(f"wrote {out}")

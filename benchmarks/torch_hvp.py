@@ -42,12 +42,10 @@ from torch.func import grad, jvp, linearize
 from benchmarks import machine
 from benchmarks.models import SPECS, build
 from benchmarks.timing import Settings, compare, threads
-from landscape.io import write_json, write_text
 from landscape.settings import execution
 from landscape.torch import from_module
 from landscape.torch.hvp import gradient
 
-HERE = Path(__file__).parent
 FULL = {"models": ("digits", "mnist"), "dtypes": (np.float64, np.float32), "threads": (1, 2),
         "settings": Settings(repeat=7, min_time=0.05)}
 QUICK = {"models": ("digits",), "dtypes": (np.float64,), "threads": (1,),
@@ -133,7 +131,7 @@ def report(rows: list[dict], facts: dict, command: str, load: float) -> str:
                   for r in rows if r["threads"] == rows[0]["threads"]) + ".", ""]
     shown = ("engine", "cpu", "cores", "numpy", "torch", "torch blas", "environment",
              "load average")
-    lines += ["Machine: " + "; ".join(f"{k} {facts[k]}" for k in shown if k in facts) + ".", ""]
+    lines += [machine.machine_line(facts, shown), ""]
     return "\n".join(lines)
 
 
@@ -144,20 +142,15 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_interop_threads(1)
     config = QUICK if args.quick else FULL
-    out = args.out or HERE / ("quick" if args.quick else "") / "TORCH_HVP.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = machine.report_path(args.out, args.quick, "TORCH_HVP.md")
     load = os.getloadavg()[0]
     rows = []
     for name in config["models"]:
         for dtype in config["dtypes"]:
             rows += measure(name, dtype, config["threads"], config["settings"])
             print(rows[-1], flush=True)
-    facts = machine.facts()
-    command = "python -m benchmarks.torch_hvp" + (" --quick" if args.quick else "")
-    write_json(out.with_suffix(".json"), {"command": command, "load at start": load,
-                                          "machine": facts, "rows": rows})
-    write_text(out, report(rows, facts, command, load))
-    print(f"wrote {out}")
+    machine.write_results(out, "torch_hvp", args.quick, {"load at start": load, "rows": rows},
+                          lambda facts, command: report(rows, facts, command, load))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ import torch
 
 from benchmarks import machine
 from landscape.data import digits
-from landscape.io import write_json, write_text
 from landscape.studies.torch_cnn import make_cnn
 from landscape.torch import Recorder, from_module
 
@@ -229,8 +228,7 @@ def report(result: dict, facts: dict, command: str) -> str:
         lines.append(f"| {r['samples']} | {r['mode']} | {r['build s']:.3f} | {r['loss s']:.3f} "
                      f"| {r['hvp s']:.3f} | {r['peak rise MB']:.1f} |")
     shown = ("engine", "cpu", "cores", "numpy", "torch", "torch blas", "load average")
-    lines += ["", "Machine: " + "; ".join(f"{k} {facts[k]}" for k in shown if k in facts) + ".",
-              ""]
+    lines += ["", machine.machine_line(facts, shown), ""]
     return "\n".join(lines)
 
 
@@ -246,14 +244,10 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
     settings = QUICK if args.quick else FULL
-    out = args.out or HERE / ("quick" if args.quick else "") / "TRAINING.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = machine.report_path(args.out, args.quick, "TRAINING.md")
     result = {"overhead": overhead(settings), "streaming": streaming(settings)}
-    facts = machine.facts()
-    command = "python -m benchmarks.training" + (" --quick" if args.quick else "")
-    write_json(out.with_suffix(".json"), {"command": command, "machine": facts, **result})
-    write_text(out, report(result, facts, command))
-    print(f"wrote {out}")
+    machine.write_results(out, "training", args.quick, result,
+                          lambda facts, command: report(result, facts, command))
 
 
 if __name__ == "__main__":
