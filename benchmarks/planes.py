@@ -1,44 +1,41 @@
 """``python -m benchmarks.planes [--quick] [--out PATH]``: filter-normalized planes, the
-engine's ``ls.plane`` against loss-landscapes 3.0.6's ``random_plane``, by width and by
-number of samples.
+engine's ``ls.plane`` against loss-landscapes 3.0.6's ``random_plane``, by width and samples.
 
-- **Models.** 64-h-h-10 tanh MLPs with softmax cross-entropy (``nn.Linear``/``nn.Tanh`` and
-  ``nn.CrossEntropyLoss`` on loss-landscapes' side, the same ``theta``), for h = 64, 256
-  and 1024 on scikit-learn's 1,797 digits, and for h = 64 on 5,000 and 20,000 samples:
-  the digits repeated in turn plus Gaussian noise of standard deviation 0.05 (seeded; the
-  pixels are in [0, 1]), their labels kept. ``theta``: the engine's Glorot weights and
-  PyTorch's ``nn.Linear`` bias initialization, ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
-  (loss-landscapes' filter normalization divides by each bias entry's norm: a zero bias
-  raises ``ZeroDivisionError``).
+- **Models.** 64-h-h-10 tanh MLPs, softmax cross-entropy (``nn.Linear``, ``nn.Tanh``,
+  ``nn.CrossEntropyLoss`` for loss-landscapes, the same ``theta``): h = 64, 256, 1024 on
+  the 1,797 digits; h = 64 on 5,000 and 20,000 samples, the digits in turn plus seeded
+  Gaussian noise of standard deviation 0.05 (pixels in [0, 1]), labels kept. ``theta``:
+  the engine's Glorot weights, PyTorch's ``nn.Linear`` biases ``U(+-1/sqrt(fan_in))``
+  (loss-landscapes' filter normalization divides by each bias entry: a zero one raises).
 - **Calls.** Ours: ``filter_normalized_directions`` and ``ls.plane`` (span 0.5) on an
-  ``r x r`` grid. Theirs: ``random_plane(net, Loss(criterion, X, y), distance=1, steps=r,
-  normalization='filter', deepcopy_model=True)`` after ``torch.manual_seed``. The same
-  ``r`` for both; fewer points per axis for the biggest sizes (the table says how many), so
-  times are compared per point.
-- **Values.** loss-landscapes' directions, rebuilt in the parent with its own functions and
-  seed, go to ``ls.plane`` on the grid ``random_plane`` walks: ``center + a d1 + b d2`` with
-  ``a = i - r/2`` and ``b = j + 1 - r/2`` for even ``i``, ``b = j - r/2`` for odd ``i``
-  (its snake walk leaves odd rows one step lower). Odd rows are compared shifted by that
-  step; the largest difference relative to the largest loss is reported, and the
-  difference without the shift shows that the shift is real.
-- **Processes and threads.** Each tool runs in its own process (spawned once per setting
-  and kept; only one works at a time, with a pause between calls so neither's BLAS or
-  OpenMP threads still spin), BLAS threads limited with threadpoolctl for every BLAS in the
-  process and PyTorch's with ``torch.set_num_threads``; the engine's process never imports
-  PyTorch. Samples alternate between the tools, ``repeat`` of each per row, after a
-  warm-up on a small grid; medians. Every row at 1 and 2 threads; the width rows again
-  with ``OPENBLAS_CORETYPE`` unset in the children's environment (this machine sets it to
-  Haswell, an older kernel; never changed in tests or CI).
-- **Fits.** Exponents ``a`` of time per point ~ ``h^a`` (width rows) and ``b`` of
-  ~ ``N^b`` (sample rows), least squares in log-log, for each tool and for the ratio.
+  ``r x r`` grid, a fresh objective each call. Theirs: ``random_plane(net, Loss(criterion,
+  X, y), distance=1, steps=r, normalization='filter', deepcopy_model=True)`` after
+  ``torch.manual_seed``. The same ``r`` for both, fewer points for the biggest sizes, so
+  times are per point (each call's fixed costs included: at h = 1024 our directions take
+  about 0.2 s, theirs 0.1 s).
+- **Values.** loss-landscapes' directions, rebuilt in the parent by its own functions and
+  seed, go to ``ls.plane`` on the grid ``random_plane`` walks: ``center + a d1 + b d2``,
+  ``a = i - r/2``, ``b = j + 1 - r/2`` for even ``i`` and ``j - r/2`` for odd ``i`` (its
+  snake walk leaves odd rows one step lower). The largest difference relative to the
+  largest loss, odd rows shifted by that step, and without the shift (the shift is real).
+- **Processes and threads.** Each tool in its own process (kept per setting; one works at
+  a time, with a pause between calls so that no BLAS or OpenMP thread still spins), every
+  BLAS limited by threadpoolctl and PyTorch by ``torch.set_num_threads``; the engine's
+  process never imports PyTorch. ``repeat`` samples per tool and row, alternating, after a
+  warm-up on a small grid; medians. Every row at 1 and 2 threads; the width rows again with
+  ``OPENBLAS_CORETYPE`` unset in the children (this machine sets Haswell, an older kernel;
+  never changed in tests or CI).
+- **Fits.** ``a`` in time per point ~ ``h^a`` (width rows), ``b`` in ~ ``N^b`` (sample
+  rows), least squares in log-log, for each tool and for the ratio.
 
-Writes ``benchmarks/PLANES.md`` and ``PLANES.json`` (``--quick``: small sizes into
+Writes ``benchmarks/PLANES.md`` and ``PLANES.json`` (``--quick``: small sizes, into
 ``benchmarks/quick/``).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import statistics
@@ -47,6 +44,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -126,8 +124,6 @@ def torch_problem(row: Row):
 def their_directions(row: Row) -> np.ndarray:
     """``(2, n)``: the steps ``random_plane`` takes along its two axes (seed ``SEED``),
     made by its own functions in its order (``main.random_plane`` up to the grid)."""
-    import copy
-
     import torch
     from loss_landscapes.model_interface.model_parameters import orthogonal_to, rand_u_like
     from loss_landscapes.model_interface.model_wrapper import wrap_model
@@ -191,14 +187,14 @@ def serve(tool: str, threads: int) -> None:
         directions = np.load(ask["directions"]) if ask.get("directions") else None
         if tool == "landscape":  # a fresh objective: nothing kept from the last call
             objective, theta = built[row]
-            work = (type(objective)(objective.model, objective.X, objective.Y), theta)
-        start = time.perf_counter()
-        if tool == "landscape":
-            values = our_plane(*work, grid, directions)
+            objective = type(objective)(objective.model, objective.X, objective.Y)
+            call = partial(our_plane, objective, theta, grid, directions)
         else:
-            values = their_plane(*built[row], grid)
-        seconds = time.perf_counter() - start
-        print(json.dumps({"seconds": seconds, "load": os.getloadavg()[0],
+            call = partial(their_plane, *built[row], grid)
+        start, cpu = time.perf_counter(), time.process_time()
+        values = call()
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(json.dumps({"seconds": seconds, "cpu": cpu, "load": os.getloadavg()[0],
                           "values": np.asarray(values).tolist() if ask.get("values") else None}),
               flush=True)
 
@@ -221,9 +217,9 @@ class Worker:
         time.sleep(PAUSE)
         return json.loads(line)
 
-    def close(self) -> None:
+    def close(self) -> int:
         self.proc.stdin.close()
-        self.proc.wait()
+        return self.proc.wait()
 
 
 # -- Measuring -----------------------------------------------------------------------------
@@ -252,22 +248,26 @@ def measure(rows: list[Row], threads: int, env: dict, repeat: int, checked: bool
                 for w in workers.values():
                     w.ask(row=asdict(row), grid=3)  # warm-up: build, first calls
                 times: dict = {tool: [] for tool in TOOLS}
+                cpu: dict = {tool: [] for tool in TOOLS}
                 loads, values = [], None
                 for k in range(repeat):
                     for tool, w in workers.items():
                         want = checked and k == 0 and tool == "loss-landscapes"
                         answer = w.ask(row=asdict(row), values=want)
                         times[tool].append(answer["seconds"])
+                        cpu[tool].append(answer["cpu"])
                         loads.append(answer["load"])
                         values = answer["values"] if want else values
                 result = {**asdict(row), "threads": threads, "points": row.grid ** 2,
-                          "seconds": times, "load": [min(loads), max(loads)]}
+                          "seconds": times, "cpu seconds": cpu, "load": [min(loads), max(loads)],
+                          "cpu ratio": statistics.median(cpu[TOOLS[0]])
+                          / statistics.median(cpu[TOOLS[1]])}
                 ms = [1e3 * statistics.median(times[t]) / row.grid ** 2 for t in TOOLS]
                 result |= {f"{t} ms/point": m for t, m in zip(TOOLS, ms)} | {"ratio": ms[0] / ms[1]}
                 if checked:
                     result["check"] = check(row, workers["landscape"], np.asarray(values),
                                             folder)
-                print({k: v for k, v in result.items() if k != "seconds"}, flush=True)
+                print({k: v for k, v in result.items() if "seconds" not in k}, flush=True)
                 out.append(result)
     finally:
         for w in workers.values():
@@ -317,7 +317,8 @@ def report(result: dict, facts: dict, command: str) -> str:
              f"{result['loss-landscapes']}. Medians of {result['repeat']} interleaved samples "
              "per tool, each tool in its own process; ms per grid point; `ratio`: ours over "
              "theirs (below 1: ours faster); `/base`: the ratio over the ratio at h = 64 on "
-             "1,797 samples (above 1: the lead shrank). See the docstring of "
+             "1,797 samples (above 1: the lead shrank); `CPU ratio`: the same of the processes' "
+             "CPU time (at 1 thread less moved by other work than wall time). See the docstring of "
              "`benchmarks/planes.py` for the setup.", "",
              f"Load average at the start: {load:.1f} on {facts['cores']} cores"
              + (" (other work shared the cores: times are inflated, the 2-thread ones most; "
@@ -329,15 +330,15 @@ def report(result: dict, facts: dict, command: str) -> str:
         if not rows:
             continue
         lines += [f"## {SETTINGS[setting]}", "",
-                  "| dtype | threads | h | samples | grid | ours ms/pt | theirs ms/pt | ratio | "
-                  "/base | load |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                  "| dtype | threads | h | samples | grid | ours ms/pt | theirs ms/pt | ratio "
+                  "| /base | CPU ratio | load |", "|---|" + "---:|" * 9 + "---|"]
         for r in rows:
             b = base.get((r["setting"], r["threads"], r["dtype"]))
             lines.append(f"| {r['dtype']} | {r['threads']} | {r['h']} | {r['n']} | "
                          f"{r['grid']}x{r['grid']} | {r['landscape ms/point']:.3g} | "
                          f"{r['loss-landscapes ms/point']:.3g} | {r['ratio']:.2f} | "
                          + (f"{r['ratio'] / b:.2f}" if b else "-")
-                         + f" | {r['load'][0]:.1f}-{r['load'][1]:.1f} |")
+                         + f" | {r['cpu ratio']:.2f} | {r['load'][0]:.1f}-{r['load'][1]:.1f} |")
         lines.append("")
     lines += ["## Fitted exponents (time per point ~ size^x)", "",
               "`largest /base` above 1: the lead at some size is smaller than at h = 64 on "
