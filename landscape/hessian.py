@@ -133,6 +133,16 @@ class HessianOperator(SymmetricOperator):
     def _matvec(self, v: np.ndarray) -> np.ndarray:
         return np.asarray(self.objective.hvp(self.theta, np.ravel(v)), dtype=np.float64)
 
+    def _matmat(self, V: np.ndarray) -> np.ndarray:
+        """``H V`` (``V`` ``(dim, k)``): the objective's ``hvps`` if it has one, else by columns.
+
+        A torch objective's ``hvps`` runs the columns side by side on PyTorch's threads.
+        """
+        hvps = getattr(self.objective, "hvps", None)
+        if hvps is None:
+            return _columns(self, V)
+        return np.asarray(hvps(self.theta, np.ascontiguousarray(V.T)), dtype=np.float64).T
+
 
 def hessian_operator(objective: Objective, theta: Theta) -> HessianOperator:
     """The Hessian of ``objective`` at ``theta`` (``(dim,)``) as a LinearOperator ``(dim, dim)``.
@@ -155,10 +165,24 @@ class CountingOperator(SymmetricOperator):
 
     def _matvec(self, v: np.ndarray) -> np.ndarray:
         self.count += 1
-        out = np.asarray(self.op.matvec(v), dtype=np.float64).ravel()
-        if not np.all(np.isfinite(out)):
-            raise ValueError("the operator returned NaN or inf: is the Hessian finite at theta?")
-        return out
+        return _finite(np.asarray(self.op.matvec(v), dtype=np.float64).ravel())
+
+    def _matmat(self, V: np.ndarray) -> np.ndarray:
+        if not isinstance(self.op, SymmetricOperator):  # a dense matrix: column by column
+            return _columns(self, V)
+        self.count += V.shape[1]
+        return _finite(np.asarray(self.op.matmat(V), dtype=np.float64))
+
+
+def _columns(op: LinearOperator, V: np.ndarray) -> np.ndarray:
+    """``op @ V`` column by column (LinearOperator's own ``matmat``)."""
+    return np.hstack([op.matvec(col.reshape(-1, 1)) for col in V.T])
+
+
+def _finite(out: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(out)):
+        raise ValueError("the operator returned NaN or inf: is the Hessian finite at theta?")
+    return out
 
 
 def _symmetry_gap(op: LinearOperator) -> bool:

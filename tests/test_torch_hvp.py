@@ -4,6 +4,7 @@ the module's forward passes."""
 
 import concurrent.futures as cf
 import pickle
+import threading
 
 import numpy as np
 import pytest
@@ -122,3 +123,78 @@ def test_top_eigenvalue_through_kept_products_matches_dense(problem):
                         tol=1e-10)
     assert top.converged and abs(top.eigenvalues[0] - exact) < 1e-10 * abs(exact)
     assert len(FORWARDS) == 1  # one forward pass for all of Lanczos' products
+
+
+@pytest.fixture
+def two_threads():
+    """PyTorch on two threads for the test (the products then run side by side)."""
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("stream", [False, True])
+def test_hvps_are_the_products_column_by_column_bit_for_bit(problem, threads, stream):
+    net, X, y, engine, thetas, vs = problem
+    torch.set_num_threads(threads)
+    try:
+        obj = from_module(net, nn.CrossEntropyLoss(), _loader(X, y, 16), stream=stream)
+        V = np.random.default_rng(1).standard_normal((5, obj.dim))
+        together = obj.hvps(thetas[0], V)
+        for v, hv in zip(V, together):
+            np.testing.assert_array_equal(hv, obj.hvp(thetas[0], v))
+        torch.set_num_threads(1)
+        np.testing.assert_array_equal(obj.hvps(thetas[0], V), together)  # whatever the threads
+        assert _relative(together[0], scratch(net, X, y, thetas[0], V[0])) < 1e-12
+    finally:
+        torch.set_num_threads(1)
+
+
+def test_one_product_in_parts_on_two_threads_agrees(problem, two_threads, monkeypatch):
+    net, X, y, engine, thetas, vs = problem
+    monkeypatch.setattr(ls.torch.hvp, "PART_WORK", 1)  # every batch large enough to cut
+    obj = from_module(net, nn.CrossEntropyLoss(), _loader(X, y, 16))
+    FORWARDS.clear()
+    for v in vs:
+        assert _relative(obj.hvp(thetas[0], v), scratch(net, X, y, thetas[0], v)) < 1e-12
+    assert len(FORWARDS) == 4 * 3 + 4 * 2  # each batch's loss against its parts', once;
+    # then four batches, two parts each, built once
+    torch.set_num_threads(1)  # the whole batches again: new graphs, the same products
+    assert _relative(obj.hvp(thetas[0], vs[0]), scratch(net, X, y, thetas[0], vs[0])) < 1e-12
+
+
+def test_trace_through_hvps_is_the_loop_over_probes(problem, two_threads):
+    net, X, y, engine, thetas, vs = problem
+    obj = from_module(net, nn.CrossEntropyLoss(), (X, y))
+    found = ls.hutchinson_trace(ls.hessian_operator(obj, thetas[0]), 30, rng=3)
+    z = np.random.default_rng(3).choice([-1.0, 1.0], size=(30, obj.dim))
+    samples = np.array([v @ obj.hvp(thetas[0], v) for v in z])
+    assert found.n_hvp == 30 and found.trace == samples.mean()
+    assert found.stderr == samples.std(ddof=1) / np.sqrt(30)
+
+
+def test_the_thread_pool_leaves_the_thread_count_and_raises_errors(two_threads):
+    from landscape.torch.hvp import side_by_side
+
+    def fail():
+        raise RuntimeError("inside a worker")
+
+    assert side_by_side([torch.get_num_threads] * 2) == [1, 1]  # workers on one thread each
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert seen == [2] and torch.get_num_threads() == 2  # new threads start as before
+    with pytest.raises(RuntimeError, match="inside a worker"):
+        side_by_side([torch.get_num_threads, fail])
+
+
+def test_a_loss_that_is_not_a_mean_over_samples_is_never_cut(problem, two_threads, monkeypatch):
+    net, X, y, engine, thetas, vs = problem
+    monkeypatch.setattr(ls.torch.hvp, "PART_WORK", 1)
+    weighted = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 3.0, 0.5], dtype=torch.float64))
+    obj = from_module(net, weighted, (X, y))  # one batch: exact, as long as it stays whole
+    hv = obj.hvp(thetas[0], vs[0])
+    torch.set_num_threads(1)
+    np.testing.assert_array_equal(obj.hvp(thetas[0], vs[0]), hv)

@@ -5,58 +5,53 @@ a PyTorch model through the one currency, a flat float64 NumPy ``theta``.
 
 How the model is treated (the choices other tools got wrong are explicit here):
 
-- **Never mutated.** The objective evaluates a private copy of the module taken at
-  construction (``copy.deepcopy``, converted to ``dtype``) through
-  :func:`torch.func.functional_call`, with ``theta`` as its parameters. The user's module
-  (parameters, buffers, train/eval flag) is never touched; later changes to it do not
-  reach the objective (make a new one).
+- **Never mutated.** The objective evaluates a private copy of the module taken at construction
+  (``copy.deepcopy``, converted to ``dtype``) through :func:`torch.func.functional_call`, with
+  ``theta`` as its parameters. The user's module (parameters, buffers, train/eval flag) is
+  never touched; later changes to it do not reach the objective (make a new one).
 - **theta** is the module's trainable parameters in ``named_parameters()`` order, each
-  flattened row-major: for ``nn.Linear`` the weight ``(out, in)`` then the bias, the
-  layout of :class:`landscape.MLP`, so one ``theta`` means the same network in both.
-  Frozen parameters (``requires_grad=False``) and tied duplicates are not in ``theta``:
-  frozen ones are held fixed like buffers, tied ones follow their first name.
-- **Mode.** ``mode='eval'`` (the default) evaluates the copy in eval mode: dropout is off
-  and batch normalization uses its running statistics, so the loss is a deterministic
-  function of ``theta`` alone and independent of how the data are batched.
-  ``mode='train'`` is for modules whose training behaviour is deterministic and per
-  sample; it is refused for dropout (random) and for batch normalization (batch
-  statistics make the loss depend on the batching and the gradient couple the samples),
-  as is batch normalization without running statistics in any mode. Randomness inside
-  ``forward`` (``F.dropout(x, training=True)``) cannot be detected: do not use it.
+  flattened row-major: for ``nn.Linear`` the weight ``(out, in)`` then the bias, the layout of
+  :class:`landscape.MLP`, so one ``theta`` means the same network in both. Frozen parameters
+  (``requires_grad=False``) and tied duplicates are not in ``theta``: frozen ones are held
+  fixed like buffers, tied ones follow their first name.
+- **Mode.** ``mode='eval'`` (the default) evaluates the copy in eval mode: dropout is off and
+  batch normalization uses its running statistics, so the loss is a deterministic function of
+  ``theta`` alone and independent of how the data are batched. ``mode='train'`` is for modules
+  whose training behaviour is deterministic and per sample; it is refused for dropout (random)
+  and for batch normalization (batch statistics make the loss depend on the batching and the
+  gradient couple the samples), as is batch normalization without running statistics in any
+  mode. Randomness inside ``forward`` (``F.dropout(x, training=True)``) cannot be detected: do
+  not use it.
 - **Buffers** (running statistics, counters): fresh copies of their values at construction.
 - **Means over batches.** ``loss_fn`` must be the mean over a batch (torch's default
-  ``reduction='mean'``). Batch results (loss, gradient, HVP) are weighted by
-  ``batch size / n_samples`` and summed, so a DataLoader's unequal batches give exactly
-  the full-batch mean: HVPs are averaged, not summed over batches. Losses whose "mean"
-  divides by something else (``CrossEntropyLoss`` with class ``weight`` or ignored labels)
-  are exact on one batch only.
-- **Data** are read once at construction and held (on the module's device): a
-  DataLoader with random augmentation would otherwise make the loss random. Data that do
-  not fit at once are streamed instead (``stream=True``: one batch at a time, re-read at
-  every evaluation from a DataLoader in a fixed order), and ``batches=`` keeps a fixed
-  subset of the batches in either mode (:mod:`landscape.torch.streaming`).
-- **Where it runs.** The copy stays on the module's device (CPU or a GPU), in ``dtype``
-  (float64 by default, float32, or the module's own with ``dtype=None``); held data live
-  there too, streamed batches are moved there one at a time. Only the flat vector crosses:
-  ``theta`` (and ``v``) go to the device as ``dtype`` tensors, each batch's result is
-  weighted and summed there in float64, and only the sum comes back, so ``theta`` and every
-  result are float64 NumPy on the CPU whatever the device and dtype.
+  ``reduction='mean'``). Batch results (loss, gradient, HVP) are weighted by ``batch size /
+  n_samples`` and summed, so a DataLoader's unequal batches give exactly the full-batch mean:
+  HVPs are averaged, not summed over batches. Losses whose "mean" divides by something else
+  (``CrossEntropyLoss`` with class ``weight`` or ignored labels) are exact on one batch only.
+- **Data** are read once at construction and held (on the module's device): a DataLoader with
+  random augmentation would otherwise make the loss random. Data that do not fit at once are
+  streamed instead (``stream=True``: one batch at a time, re-read at every evaluation from a
+  DataLoader in a fixed order), and ``batches=`` keeps a fixed subset of the batches in either
+  mode (:mod:`landscape.torch.streaming`).
+- **Where it runs.** The copy and the held data stay on the module's device (CPU or a GPU), in
+  ``dtype`` (float64 by default, float32, or the module's own with ``dtype=None``); streamed
+  batches are moved there one at a time. Only flat vectors cross: ``theta`` (and ``v``) go
+  there as ``dtype`` tensors, each batch's result is weighted and summed there in float64, and
+  the sum comes back as float64 NumPy on the CPU.
 - **Filters** (:attr:`TorchObjective.blocks`, for filter-normalized directions): every
-  trainable parameter with two or more dimensions is a block whose first dimension
-  indexes the filters (``nn.Linear``: neurons; ``nn.Conv*d``: output channels; note that
-  ``nn.ConvTranspose*d`` stores input channels first). A parameter named ``weight`` takes
-  its module's ``bias`` as the block's bias when that has one entry per filter.
-  One-dimensional parameters without such a weight (batch- and layer-norm scales and
-  shifts) are in no block: filter normalization treats them like biases.
+  trainable parameter with two or more dimensions is a block whose first dimension indexes the
+  filters (``nn.Linear``: neurons; ``nn.Conv*d``: output channels; ``nn.ConvTranspose*d``
+  stores input channels first), with its module's ``bias`` when that has one entry per filter.
+  Other 1-D parameters (norm scales and shifts) are in no block.
 
-Derivatives: gradients by backpropagation, HVPs by double backward
-(``torch.autograd.grad`` with ``create_graph=True``), exact to rounding in float64. Held
-batches keep their gradient's graph at the last HVP point, so the products that follow at
-that point (Lanczos, traces, densities) cost one backward pass each
-(:mod:`landscape.torch.hvp`: within the memory budget in force, equal bit for bit).
-Many points (:meth:`TorchObjective.losses`) go through :func:`torch.func.vmap`,
-``points_per_call`` at a time (it pays where Python overhead dominates). Calls of the module
-are serialized by a lock, so threads may share an objective.
+Derivatives: gradients by backpropagation, HVPs by double backward (``torch.autograd.grad``
+with ``create_graph=True``), exact to rounding in float64. Held batches keep their gradient's
+graph at the last HVP point, so the products that follow at that point (Lanczos, traces,
+densities) cost one backward pass each; :meth:`TorchObjective.hvps` takes several vectors, and
+with PyTorch on ``n > 1`` threads products run side by side on ``n`` threads
+(:mod:`landscape.torch.hvp`). Many points (:meth:`TorchObjective.losses`) go through
+:func:`torch.func.vmap`, ``points_per_call`` at a time. Calls of the module are serialized by a
+lock, so threads may share an objective.
 """
 
 from __future__ import annotations
@@ -67,14 +62,14 @@ import math
 import operator
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeAlias, get_args
+from typing import Any, Literal, TypeAlias, cast, get_args
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
 from torch.func import functional_call, vmap
 
-from landscape._checks import choice, index_array, integer
+from landscape._checks import choice, index_array, integer, theta_matrix
 from landscape.objective import ObjectiveBase, ParameterBlock
 from landscape.settings import current_execution
 from landscape.torch.hvp import KeptGradients, gradient
@@ -139,11 +134,7 @@ def _device_of(module: torch.nn.Module) -> torch.device:
 
 def _blocks(shapes: dict[str, torch.Size], slices: dict[str, slice]
             ) -> tuple[ParameterBlock, ...]:
-    """One :class:`ParameterBlock` per trainable parameter with ``ndim >= 2``.
-
-    A parameter ``<module>.weight`` takes ``<module>.bias`` as its bias when that is 1-D
-    with one entry per filter (row of the weight).
-    """
+    """A :class:`ParameterBlock` per parameter with ``ndim >= 2`` (see **Filters** above)."""
     blocks = []
     for name, shape in shapes.items():
         if len(shape) < 2:
@@ -161,8 +152,7 @@ def _blocks(shapes: dict[str, torch.Size], slices: dict[str, slice]
 class TorchObjective(ObjectiveBase):
     """A PyTorch module's mean loss over fixed data, as an Objective of a flat ``theta``.
 
-    Made by :func:`from_module`, which documents how the module, its mode, its buffers
-    and the batches are handled.
+    Made by :func:`from_module`; the module docstring says how the module and data are treated.
 
     Attributes
     ----------
@@ -275,14 +265,23 @@ class TorchObjective(ObjectiveBase):
         return float(out[0]), out[1:]
 
     def _hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
-        flat, tangent = self._to_torch(theta), self._to_torch(v)
-        if self.streamed:  # one batch's graph at a time, none kept
+        return self._hvps(theta, v[None])[0]
+
+    def hvps(self, theta: Theta, vectors: Theta) -> np.ndarray:
+        """Rows ``hvp(theta, v)`` (same bits) for rows ``v`` of ``vectors``, ``(k, dim)``.
+
+        They run side by side on PyTorch's threads (:mod:`landscape.torch.hvp`).
+        """
+        return self._hvps(self._theta(theta), theta_matrix(vectors, self.dim, "vectors"))
+
+    def _hvps(self, theta: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        flat, tangents = self._to_torch(theta), self._to_torch(vectors)
+        if self.streamed:  # one batch's graph at a time, none kept, every vector through it
             return self._mean(lambda x, y: gradient(
-                lambda t: self._batch_loss(t, x, y), flat)[0].product(tangent))
-        losses = [functools.partial(self._batch_loss, x=x, y=y) for x, y in self._batches]
-        products = self._gradients.products(theta, flat, tangent, losses,
-                                            current_execution().memory_budget)
-        return self._mean(lambda x, y: next(products))
+                lambda t: self._batch_loss(t, x, y), flat)[0].products(tangents))
+        return self._gradients.products(theta, flat, tangents, self._batch_loss,
+                                        cast(list[Batch], self._batches),
+                                        current_execution().memory_budget).cpu().numpy()
 
     def _losses(self, thetas: np.ndarray) -> np.ndarray:
         flats = self._to_torch(thetas)

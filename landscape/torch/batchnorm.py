@@ -128,7 +128,7 @@ class BatchNormRecomputed(TorchObjective):
     def _loss_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         raise self._refuse()
 
-    def _hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+    def _hvps(self, theta: np.ndarray, vectors: np.ndarray) -> np.ndarray:  # hvp's too
         raise self._refuse()
 
     def subset(self, indices: Any) -> BatchNormRecomputed:

@@ -3,36 +3,56 @@
 Lanczos, Hutchinson's trace and SLQ spend tens to hundreds of products at one ``theta``.
 Double backward from scratch (``torch.autograd.grad`` of a gradient built with
 ``create_graph=True``) redoes the forward pass and the graph-building backward pass for
-every product. :class:`KeptGradients` keeps, per batch, the gradient with its graph at the
-last ``theta`` (as PyHessian does for its batch) and differentiates it again for each new
-vector (``retain_graph=True``): one backward pass per product instead of a forward and two
-backwards. The products run the same operations on the same graph, so they equal the
-products from scratch bit for bit.
+every product. :class:`KeptGradients` keeps, per part of the data, the gradient with its
+graph at the last ``theta`` (as PyHessian does for its batch) and differentiates it again
+for each new vector (``retain_graph=True``): one backward pass per product instead of a
+forward and two backwards. The products run the same operations on the same graph, so
+they equal the products from scratch bit for bit.
+
+Threads. With PyTorch allowed ``n > 1`` threads (``torch.get_num_threads()`` of the
+calling thread) and more than one product to make, the products run side by side on
+``n`` threads kept for the process (:func:`pool`), each running PyTorch on one thread:
+several vectors one per thread (each vector's sum over the parts in the same order as on
+one thread, so the same bits), or the parts of one vector's product (the adapter then
+splits large batches into ``n`` parts). The backward pass of a network this size
+(``64 x 1797`` activations) gains little from PyTorch's own threads, which split each
+operation and meet after every one of them; whole products on separate threads do not
+meet until the end.
 
 Measured on the digits-sized and MNIST-sized networks of ``benchmarks/``
-(``benchmarks/TORCH_HVP.md``: float64 and float32, 1 and 2 threads): the adapter's product
-takes 0.47-0.59 of the time it took from scratch. Of the other ways to a product at a
-fixed point, forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``, nothing kept)
-took 1.2-2.0 times a product from scratch, and ``torch.func.linearize`` (the gradient's
-linearization traced once per point) about as long as the kept graph's backward (8-16%
-less on the digits network, within 5% on the MNIST-sized one); the kept graph needs no
-tracing, which not every module allows, and gives the same bits as before.
+(``benchmarks/TORCH_HVP.md``): the kept graph's product takes 0.47-0.59 of the time a
+product from scratch took. Of the other ways to a product at a fixed point,
+forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``) took 1.2-2.0 times a
+product from scratch; ``torch.func.linearize`` 3-16% less than the kept graph's backward,
+but its tracing costs about 40 products per point; products batched over vectors with
+``torch.func.vmap`` (``is_grads_batched``, or the graph of a stack of copies of
+``theta``) took 1.1-1.6 times the products one by one on the digits network (their
+batched temporaries are copied and, past glibc's ``mmap`` threshold, faulted in afresh
+each time).
 
 Memory. A kept graph holds the tensors autograd saved for it (the activations and their
 derivatives: a few times a forward pass's), counted here by saved-tensor hooks. The graphs of
 one point are kept while their total stays within the ``memory_budget`` of the execution
-settings in force (:func:`landscape.settings.current_execution`); the batches past it are
+settings in force (:func:`landscape.settings.current_execution`); the parts past it are
 recomputed at every product, as before, and the graphs of the last point stay alive until
 the next product at another point (or the objective is pickled, which drops them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple
+import concurrent.futures as cf
+import functools
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+
+#: A part's loss: ``flat -> scalar tensor``, the mean over the part's samples.
+Loss = Callable[[torch.Tensor], torch.Tensor]
 
 
 class Gradient(NamedTuple):
@@ -49,9 +69,12 @@ class Gradient(NamedTuple):
                                     allow_unused=True, materialize_grads=True)
         return hv
 
+    def products(self, vectors: torch.Tensor) -> torch.Tensor:
+        """``H v`` for each row ``v`` of ``vectors`` (``(k, leaf size)``), stacked."""
+        return torch.stack([self.product(v) for v in vectors])
 
-def gradient(loss: Callable[[torch.Tensor], torch.Tensor], flat: torch.Tensor
-             ) -> tuple[Gradient, int]:
+
+def gradient(loss: Loss, flat: torch.Tensor) -> tuple[Gradient, int]:
     """The gradient of ``loss`` at ``flat`` with its graph, and the bytes its graph saved."""
     leaf = flat.detach().requires_grad_(True)
     saved: list[int] = []
@@ -69,46 +92,209 @@ def gradient(loss: Callable[[torch.Tensor], torch.Tensor], flat: torch.Tensor
     return Gradient(leaf, value), sum(saved)
 
 
-class _Point:
-    """One point's kept graphs: ``kept[b]`` for batch ``b`` (None: not kept), ``used`` bytes."""
+# ---------------------------------------------------------------------------------
+# Threads that run PyTorch on one intra-op thread each
+# ---------------------------------------------------------------------------------
 
-    def __init__(self, theta: np.ndarray, n_batches: int) -> None:
+
+class _Pool:
+    """``n`` daemon threads, each running PyTorch on one thread, fed from one queue."""
+
+    def __init__(self, n: int) -> None:
+        self._tasks: queue.SimpleQueue[tuple[cf.Future[Any], Callable[[], Any]]] = (
+            queue.SimpleQueue())
+        previous = torch.get_num_threads()
+        ready = threading.Barrier(n + 1)
+        for _ in range(n):
+            threading.Thread(target=self._work, args=(ready,), daemon=True).start()
+        ready.wait()
+        # torch.set_num_threads also sets the count new threads start with: restore it.
+        torch.set_num_threads(previous)
+
+    def _work(self, ready: threading.Barrier) -> None:
+        torch.get_num_threads()  # this thread's count initialized before it is set
+        torch.set_num_threads(1)  # OpenMP's and MKL's counts are per thread
+        ready.wait()
+        while True:
+            future, fn = self._tasks.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as error:  # noqa: BLE001 - handed to the caller
+                    future.set_exception(error)
+
+    def map(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        """``[fn() for fn in fns]``, side by side; results in order, the first error raised."""
+        futures: list[cf.Future[Any]] = []
+        for fn in fns:
+            futures.append(cf.Future())
+            self._tasks.put((futures[-1], fn))
+        return [f.result() for f in futures]
+
+
+_POOLS: dict[int, _Pool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _forget_pools() -> None:  # a forked child has none of the threads (nor a held lock)
+    global _POOLS_LOCK
+    _POOLS.clear()
+    _POOLS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pools)
+
+
+def pool(n: int) -> _Pool:
+    """The process's pool of ``n`` threads (started on first use)."""
+    with _POOLS_LOCK:
+        if n not in _POOLS:
+            _POOLS[n] = _Pool(n)
+        return _POOLS[n]
+
+
+def side_by_side(fns: Sequence[Callable[[], Any]]) -> list[Any]:
+    """``[fn() for fn in fns]``, on the pool of ``torch.get_num_threads()`` threads.
+
+    A loop in this thread when PyTorch may use one thread or there is one ``fn``.
+    """
+    n = torch.get_num_threads()
+    if n == 1 or len(fns) == 1:
+        return [fn() for fn in fns]
+    return pool(n).map(fns)
+
+
+# ---------------------------------------------------------------------------------
+# The kept graphs of one point
+# ---------------------------------------------------------------------------------
+
+
+class _Point:
+    """One point's kept graphs: ``kept[j]`` for part ``j`` (None: not kept), ``used`` bytes."""
+
+    def __init__(self, theta: np.ndarray, layout: int, n_parts: int) -> None:
         self.theta = theta.copy()
-        self.kept: list[Gradient | None] = [None] * n_batches
+        self.layout = layout
+        self.kept: list[Gradient | None] = [None] * n_parts
         self.used = 0
+        self.lock = threading.Lock()
+
+    def graph(self, j: int, loss: Loss, flat: torch.Tensor, budget: float) -> Gradient:
+        """Part ``j``'s graph: the kept one, or built now (and kept within ``budget``)."""
+        kept = self.kept[j]
+        if kept is None:
+            kept, size = gradient(loss, flat)
+            with self.lock:
+                if self.kept[j] is None and self.used + size <= budget:
+                    self.kept[j], self.used = kept, self.used + size
+        return kept
 
 
 class KeptGradients:
-    """Per batch, the gradient graph at the last point, within a memory budget.
+    """Per part of the data, the gradient graph at the last point, within a memory budget.
 
-    Safe to share between threads: a thread that finds a batch's graph missing builds its
-    own, and a new point replaces the old one whole.
+    Safe to share between threads: a thread that finds a part's graph missing builds its
+    own, and a new point (or a new division of the data into parts) replaces the old one
+    whole.
     """
 
     def __init__(self) -> None:
         self._point: _Point | None = None
+        self._layouts: dict[int, tuple[list[Loss], list[float]]] = {}  # per count of parts
+        self._uncut: set[int] = set()  # counts of parts whose losses were not the batch's
 
-    def products(self, theta: np.ndarray, flat: torch.Tensor, v: torch.Tensor,
-                 losses: Sequence[Callable[[torch.Tensor], torch.Tensor]], budget: float
-                 ) -> Iterator[torch.Tensor]:
-        """Each batch's ``H_b v``, in order, for the batch losses ``losses`` at ``theta``.
+    def products(self, theta: np.ndarray, flat: torch.Tensor, vectors: torch.Tensor,
+                 batch_loss: Callable[..., torch.Tensor],
+                 batches: Sequence[tuple[torch.Tensor, torch.Tensor]], budget: float
+                 ) -> torch.Tensor:
+        """``H v`` for each row ``v`` of ``vectors`` (``(k, dim)``), float64, ``(k, dim)``.
 
-        ``flat`` is ``theta`` as the objective's tensor. A batch's graph is built at its
-        first product at a new ``theta`` and kept if the point's saved bytes stay within
-        ``budget``.
+        ``H`` is the Hessian at ``theta`` (``flat`` as the objective's tensor) of the mean
+        of ``batch_loss(flat, x, y)`` over the samples of ``batches``, each weighted by its
+        samples. Each part's product is taken in float64 and the parts are summed in their
+        order, whatever the threads. A part's graph is built at its first product at a new
+        ``theta`` and kept if the point's saved bytes stay within ``budget``. On a CPU,
+        several vectors run side by side on PyTorch's threads (:func:`side_by_side`), else
+        the parts of one: each batch is then cut into as many parts as threads, when
+        each part keeps ``PART_WORK`` (samples x parameters) or more and the batch's loss
+        is the mean of its parts' (checked once: not for ``CrossEntropyLoss`` with class
+        weights or ignored labels, nor for a module that couples the samples).
         """
+        cpu = flat.device.type == "cpu"
+        count = _count(len(vectors), [len(x) for x, _ in batches], flat.numel(), cpu)
+        if count > 1 and count not in self._layouts and not _divisible(
+                batch_loss, flat, batches, count):
+            self._uncut.add(count)
+        count = 1 if count in self._uncut else count
+        if count not in self._layouts:  # each batch cut into `count` runs of rows
+            runs = [r for x, y in batches
+                    for r in zip(torch.tensor_split(x, count), torch.tensor_split(y, count))]
+            n_samples = sum(len(x) for x, _ in batches)
+            self._layouts[count] = ([functools.partial(batch_loss, x=x, y=y) for x, y in runs],
+                                    [len(x) / n_samples for x, _ in runs])
+        losses, weights = self._layouts[count]
         point = self._point
-        if point is None or not np.array_equal(point.theta, theta):
+        if point is None or point.layout != count or not np.array_equal(point.theta, theta):
             self._point = None  # the old graphs go before new ones are built
-            point = self._point = _Point(theta, len(losses))
-        for b, loss in enumerate(losses):
-            kept = point.kept[b]
-            if kept is None:
-                kept, size = gradient(loss, flat)
-                if point.used + size <= budget:
-                    point.kept[b], point.used = kept, point.used + size
-            yield kept.product(v)
+            point = self._point = _Point(theta, count, len(losses))
+        run = side_by_side if cpu else _loop
+        parts = range(len(losses))
+
+        def share(j: int, v: torch.Tensor) -> torch.Tensor:
+            hv = point.graph(j, losses[j], flat, budget).product(v)
+            return hv.to(torch.float64) * weights[j]
+
+        def whole(v: torch.Tensor) -> torch.Tensor:
+            total = share(0, v)
+            for j in parts[1:]:
+                total += share(j, v)
+            return total
+
+        if len(vectors) > 1 or len(losses) == 1:
+            missing = [j for j in parts if point.kept[j] is None]
+            if len(vectors) > 1 and missing:  # built once each, not once per thread
+                run([functools.partial(point.graph, j, losses[j], flat, budget) for j in missing])
+            return torch.stack(run([functools.partial(whole, v) for v in vectors]))
+        shares = run([functools.partial(share, j, vectors[0]) for j in parts])
+        total = shares[0]
+        for s in shares[1:]:
+            total += s
+        return total[None]
 
     def clear(self) -> None:
         """Drop the kept graphs."""
         self._point = None
+
+
+#: Samples x parameters of a part, at least, when a batch is cut for threads.
+PART_WORK = 2**21
+
+
+def _count(k: int, sizes: Sequence[int], dim: int, cpu: bool) -> int:
+    """Parts per batch: as many as PyTorch's threads for one vector on a CPU, when large."""
+    n = torch.get_num_threads()
+    if k >= n or not cpu:
+        return 1
+    fewest = min(sizes)
+    return max(1, min(n, fewest, fewest * dim // PART_WORK))
+
+
+def _divisible(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
+               batches: Sequence[tuple[torch.Tensor, torch.Tensor]], count: int) -> bool:
+    """Whether each batch's loss is its ``count`` parts' losses' mean, weighted by samples.
+
+    At ``flat``, to 100 epsilons of the dtype (one forward pass per part and per batch).
+    """
+    tolerance = 100 * torch.finfo(flat.dtype).eps
+    with torch.no_grad():
+        for x, y in batches:
+            whole = float(batch_loss(flat, x, y))
+            cut = sum(float(batch_loss(flat, xs, ys)) * len(xs) / len(x)
+                      for xs, ys in zip(torch.tensor_split(x, count), torch.tensor_split(y, count)))
+            if not abs(cut - whole) <= tolerance * abs(whole):
+                return False
+    return True
+
+
+def _loop(fns: Sequence[Callable[[], Any]]) -> list[Any]:
+    return [fn() for fn in fns]
