@@ -53,6 +53,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from scipy.stats import wasserstein_distance
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from benchmarks import machine
@@ -108,15 +109,6 @@ def reference(name: str) -> dict:
     return out
 
 
-def _w1(x: np.ndarray, wx: np.ndarray, y: np.ndarray, wy: np.ndarray) -> float:
-    """Wasserstein-1 distance of two discrete measures on the line (masses normalized)."""
-    points = np.concatenate([x, y])
-    mass = np.concatenate([wx / wx.sum(), -wy / wy.sum()])
-    order = np.argsort(points, kind="stable")
-    gap = np.cumsum(mass[order])[:-1]
-    return float(np.sum(np.abs(gap) * np.diff(points[order])))
-
-
 def accuracy(ref: dict, workload: str, out: dict) -> float:
     """The error of a call's result (see the module notes)."""
     lam = ref["eigenvalues"]
@@ -128,8 +120,8 @@ def accuracy(ref: dict, workload: str, out: dict) -> float:
         return float(np.max(np.abs(found - exact) / np.abs(exact)))
     if kind == "trace":
         return abs(out["trace"] - lam.sum()) / abs(lam.sum())
-    nodes, weights = np.asarray(out["nodes"]), np.asarray(out["weights"])
-    return _w1(nodes, weights, lam, np.ones_like(lam)) / (lam[-1] - lam[0])
+    distance = wasserstein_distance(out["nodes"], lam, u_weights=out["weights"])
+    return float(distance / (lam[-1] - lam[0]))
 
 
 def trace_spread(ref: dict) -> float:
@@ -208,7 +200,7 @@ def serve(name: str, conn) -> None:
 
 
 class Workers:
-    """One spawned process per tool (:func:`benchmarks.peers_tools.serve`)."""
+    """One spawned process per tool (:func:`serve`), and the parent's end of their pipes."""
 
     def __init__(self, names):
         context = multiprocessing.get_context("spawn")

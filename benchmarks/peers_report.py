@@ -76,6 +76,23 @@ def _products(results: dict) -> list[str]:
     return [head + (": more in " + "; ".join(more) if more else "") + "."]
 
 
+def _errors(results: dict) -> list[str]:
+    """Each tool's largest eigenvalue error, per dtype (its tol: 1e-6 and 1e-8)."""
+    worst: dict = {}
+    for run, workload, entry in _cells(results):
+        if workload in ("trace", "density"):
+            continue
+        for tool, cell in entry["tools"].items():
+            if cell.get("status") == "ok":
+                key = (run["dtype"], tool)
+                worst[key] = max(worst.get(key, 0.0), cell["error"])
+    dtypes = sorted({d for d, _ in worst}, reverse=True)
+    parts = [f"{d}: " + ", ".join(f"{t} {e:.0e}" for (dd, t), e in worst.items() if dd == d)
+             for d in dtypes]
+    return ["- **Largest eigenvalue error** (relative, any task and tol): "
+            + "; ".join(parts) + "."] if parts else []
+
+
 def _threads(results: dict) -> list[str]:
     """Where 2 threads took longer than 1 (same model, dtype, workload, tool)."""
     lines = []
@@ -103,7 +120,7 @@ def _threads(results: dict) -> list[str]:
 
 def reading(results: dict) -> list[str]:
     """The short reading: wins and losses per pair, products, threads."""
-    return [*_wins(results), *_products(results), *_threads(results)]
+    return [*_wins(results), *_products(results), *_errors(results), *_threads(results)]
 
 
 def _cell_text(cell: dict) -> str:
