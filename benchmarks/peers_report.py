@@ -76,6 +76,19 @@ def _products(results: dict) -> list[str]:
     return [head + (": more in " + "; ".join(more) if more else "") + "."]
 
 
+def _agreed(results: dict) -> list[str]:
+    """The largest float64 disagreement of any tool with the engine (loss, gradient, HVP)."""
+    found = [(a[w], f"{r['name']} {a['tool']} {w}") for r in results["runs"]
+             if r["dtype"] == "float64" for a in r["agreement"] if "error" not in a
+             for w in ("loss", "grad", "hvp")]
+    if not found:
+        return []
+    worst = max(found)
+    verdict = "" if worst[0] <= 1e-12 else " (**above 1e-12: check the tools' set-up**)"
+    return [f"- **Agreement** (float64): every tool's loss, gradient and HVP within "
+            f"{worst[0]:.0e} of the engine's (largest: {worst[1]}){verdict}."]
+
+
 def _errors(results: dict) -> list[str]:
     """Each tool's largest eigenvalue error, per dtype (its tol: 1e-6 and 1e-8)."""
     worst: dict = {}
@@ -120,7 +133,8 @@ def _threads(results: dict) -> list[str]:
 
 def reading(results: dict) -> list[str]:
     """The short reading: wins and losses per pair, products, threads."""
-    return [*_wins(results), *_products(results), *_errors(results), *_threads(results)]
+    return [*_agreed(results), *_wins(results), *_products(results), *_errors(results),
+            *_threads(results)]
 
 
 def _cell_text(cell: dict) -> str:

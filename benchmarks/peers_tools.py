@@ -35,6 +35,16 @@ WORKLOADS = {**{f"{task} {tol:g}": ("eigen", k, which, tol)
              "trace": ("trace",), "density": ("density",)}
 
 
+_ORIGINALS: dict = {}  # (module, name) -> the library's own function, before any wrapper
+
+
+def _replace(module, name: str, wrapper) -> None:
+    """``module.name = wrapper``; the library's function stays in :data:`_ORIGINALS` (a
+    new problem's tool wraps that again, not the last tool's wrapper)."""
+    _ORIGINALS.setdefault((module, name), getattr(module, name))
+    setattr(module, name, wrapper)
+
+
 class NotOffered(Exception):
     """The tool has no function for this workload."""
 
@@ -137,13 +147,13 @@ class PyHessian(Tool):
         import pyhessian  # noqa: F401
 
         self.module = sys.modules["pyhessian.hessian"]  # the package's name is the class
-        product, self.count = self.module.hessian_vector_product, 0
+        self.count = 0
 
         def counted(*args, **kwargs):
             self.count += 1
-            return product(*args, **kwargs)
+            return _ORIGINALS[self.module, "hessian_vector_product"](*args, **kwargs)
 
-        self.module.hessian_vector_product = counted
+        _replace(self.module, "hessian_vector_product", counted)
         torch.eig = eig_shim
         torch.set_default_dtype(TORCH_DTYPES[p.dtype])
         self.p, self.net = p, p.nets[0]
@@ -286,14 +296,14 @@ class Curvlinops(Tool):
                 Counting.count += M[0].shape[-1]
                 return super()._matmat(M)
 
-        lanczos, self.rules = spectrum.fast_lanczos, []
+        self.rules = []
 
         def recorded(*args, **kwargs):
-            evals, evecs = lanczos(*args, **kwargs)
+            evals, evecs = _ORIGINALS[spectrum, "fast_lanczos"](*args, **kwargs)
             self.rules.append((evals, evecs[0] ** 2))
             return evals, evecs
 
-        spectrum.fast_lanczos = recorded
+        _replace(spectrum, "fast_lanczos", recorded)
         self.cl, self.Counting, self.p = curvlinops, Counting, p
 
     def _operator(self):
