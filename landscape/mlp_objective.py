@@ -22,12 +22,16 @@ operators of :mod:`landscape.curvature` are built from these.
 Many points (:meth:`MLPObjective.losses`, :meth:`MLPObjective.losses_in_span`): the
 points go through the network as one batched matmul per layer, in chunks sized to the
 cache and to the ``memory_budget`` of the execution settings in force
-(:class:`~landscape.settings.Execution`); a span reuses the first layer's pre-activations,
-which are linear in the coordinates.
+(:class:`~landscape.settings.Execution`). A span's first layer is linear in the
+coordinates: its pre-activations at the center and along each direction are computed once
+per (center, directions), kept for the grid's next chunks, and combined per point; the
+span's samples go in blocks whose working arrays stay in cache and are reused from chunk to
+chunk, and its chunks run side by side on BLAS's threads (the same bits as on one).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -35,9 +39,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from landscape._checks import finite_array, index_array
+from landscape.heads import SoftmaxCrossEntropy
 from landscape.mlp_block import Layers, SampleBlock, block_bounds
 from landscape.objective import ObjectiveBase
-from landscape.parallel import map_on_blas_threads
+from landscape.parallel import map_on_blas_threads, work_threads
 from landscape.settings import current_execution
 from landscape.vocabulary import Theta
 
@@ -45,6 +50,11 @@ if TYPE_CHECKING:
     from landscape.mlp import MLP
 
 CHUNK_BYTES = 4e6  # working set of one batched chunk in losses(): about the L2/L3 cache
+SPAN_BLOCK = 2048  # the fewest rows in a block of samples of losses_in_span
+
+# The first layer's products for a span and its blocks' targets: per block of samples,
+# (center and directions' pre-activations (d + 1, h * rows), targets (m, rows), row sums).
+SpanFirsts = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 class MLPObjective(ObjectiveBase):
@@ -73,6 +83,8 @@ class MLPObjective(ObjectiveBase):
         self._samples = [SampleBlock(self.model, self.X, self.Y, slice(a, b))
                          for a, b in bounds]
         self._point: tuple[np.ndarray, Layers] | None = None  # where the blocks' passes are
+        self._span: tuple[np.ndarray, SpanFirsts] | None = None  # see _span_firsts
+        self._span_threads = threading.local()  # each thread's working arrays of a span
 
     def _describe(self) -> dict[str, Any]:
         model = self.model
@@ -80,7 +92,8 @@ class MLPObjective(ObjectiveBase):
                 "output": model.output, "loss": model.loss}
 
     def __getstate__(self) -> dict[str, Any]:  # the data once, not the blocks' views
-        return {k: v for k, v in self.__dict__.items() if k not in ("_samples", "_point")}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_samples", "_point", "_span", "_span_threads")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -256,25 +269,125 @@ class MLPObjective(ObjectiveBase):
             out[s:s + step] = self._losses_from_first(Z, t)
         return out
 
+    def _span_bounds(self) -> list[tuple[int, int]]:
+        """Row ranges of a span's blocks of samples, of near-equal sizes.
+
+        ``3 rows width`` numbers each within ``CHUNK_BYTES`` (in cache), but at least
+        ``SPAN_BLOCK`` rows (at width 1024 smaller blocks' products were slower).
+        """
+        width, size = max(self.model.sizes[1:]), self.dtype.itemsize
+        rows = max(SPAN_BLOCK, int(CHUNK_BYTES // (3 * width * size)))
+        k = -(-self.n_samples // rows)
+        edges = [self.n_samples * i // k for i in range(k + 1)]
+        return list(zip(edges[:-1], edges[1:]))
+
+    def _span_firsts(self, stacked: np.ndarray) -> SpanFirsts:
+        """Per block of samples: the first layer's products of the rows of ``stacked``.
+
+        With the block's targets as columns and their row sums (:data:`SpanFirsts`). Kept
+        for the last ``stacked`` when they take at most a quarter of the memory budget: a
+        grid's chunks share its center and directions, and computing these per chunk (16
+        per plane) took 4-25% of a plane's time (the most on small grids of wide networks
+        or many samples).
+        """
+        span = self._span  # read once: other threads may replace it
+        if span is not None and span[0].shape == stacked.shape and \
+                np.array_equal(span[0], stacked):
+            return span[1]
+        block = self.blocks[0]
+        W = stacked[:, block.weight].reshape(len(stacked), block.n_filters, -1)
+        firsts = []
+        for a, b in self._span_bounds():
+            Z0 = W @ self.X[a:b].T  # (d + 1, h, rows)
+            if block.bias:
+                Z0 += stacked[:, block.bias, None]
+            Y = self.Y[a:b]
+            firsts.append((Z0.reshape(len(stacked), -1), np.ascontiguousarray(Y.T),
+                           Y.sum(axis=1)))
+        if sum(Z0.nbytes for Z0, _, _ in firsts) <= current_execution().memory_budget / 4:
+            self._span = (stacked, firsts)
+        return firsts
+
+    def _span_losses(self, lead: np.ndarray, stacked: np.ndarray, firsts: SpanFirsts
+                     ) -> np.ndarray:
+        """Losses at ``lead @ stacked`` (``lead`` ``(c, d + 1)``: 1 and the coordinates).
+
+        Activations are kept transposed (``(c, width, rows)``) so every layer is one
+        contiguous batched matmul ``W @ A``, written into the thread's own working arrays
+        (kept from chunk to chunk: fresh ones cost page faults that doubled a tiny model's
+        plane; per thread, as a user's thread pool may run chunks side by side); the
+        softmax cross-entropy is taken from the logits as they come, ``(c, m, rows)``.
+        """
+        c, model, h = len(lead), self.model, self.blocks[0].n_filters
+        buffers = self._span_threads.__dict__.setdefault("buffers", {})
+
+        def buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
+            buf = buffers.get(name)
+            if buf is None or buf.shape[1:] != shape[1:] or len(buf) < c:
+                buf = buffers[name] = np.empty(shape, self.dtype)
+            return buf[:c]
+
+        layers = model.unflatten(np.matmul(lead, stacked, out=buffer("theta", (c, self.dim))))
+        total = np.zeros(c)
+        for Z0, YT, s in firsts:
+            rows = YT.shape[1]
+            Z = np.matmul(lead, Z0, out=buffer(f"z0 {rows}", (c, h * rows))).reshape(c, h, rows)
+            for i in range(1, model.n_layers):
+                W, b = layers[i]
+                A = model.activations[i - 1].value(Z, Z)
+                Z = np.matmul(W, A, out=buffer(f"z{i} {rows}", (c, W.shape[-2], rows)))
+                if b is not None:
+                    Z += b[:, :, None]
+            if isinstance(model.head, SoftmaxCrossEntropy):
+                total += _softmax_ce_sums(Z, YT, s)
+            else:
+                total += model.head.value(Z.swapaxes(-1, -2), YT.T) * rows
+        values = total / self.n_samples
+        if model.weight_decay:
+            values = values + 0.5 * model.weight_decay * sum(
+                np.einsum("kij,kij->k", W, W) for W, _ in layers)
+        return values
+
     def _losses_in_span(self, center: np.ndarray, directions: np.ndarray, coords: np.ndarray
                         ) -> np.ndarray:
         """Losses at ``center + coords @ directions``, using that layer 1 is linear in coords.
 
         ``X (W + sum_j c_j D_j)^T = X W^T + sum_j c_j X D_j^T``: the first layer's
-        pre-activations of every point are combinations of ``d + 1`` precomputed
-        matrices, so a grid costs one small matmul instead of a first layer per point.
+        pre-activations of every point are combinations of ``d + 1`` matrices computed once
+        (:meth:`_span_firsts`), so a grid costs one small matmul instead of a first layer
+        per point. The chunks of points (sized by the shapes and the memory budget, never by
+        the threads) are dealt to as many threads as BLAS may use.
         """
-        block, h, N = self.blocks[0], self.blocks[0].n_filters, self.n_samples
         stacked = np.concatenate([center[None], directions])  # (d + 1, n)
-        W = stacked[:, block.weight].reshape(-1, self.model.sizes[0])
-        Z0 = (W @ self.X.T).reshape(len(stacked), h, N)
-        if block.bias:
-            Z0 += stacked[:, block.bias, None]
-        out = np.empty(coords.shape[0])
-        step = self._chunk(reserved=Z0.nbytes)
-        for s in range(0, coords.shape[0], step):
-            c = coords[s:s + step]
-            Z = (c @ Z0[1:].reshape(len(directions), h * N)).reshape(len(c), h, N)
-            Z += Z0[0]
-            out[s:s + len(c)] = self._losses_from_first(Z, center + c @ directions)
+        firsts = self._span_firsts(stacked)
+        lead = np.empty((len(coords), len(stacked)), self.dtype)
+        lead[:, 0], lead[:, 1:] = 1, coords
+        rows = max(b - a for a, b in self._span_bounds())
+        per_point = 3 * rows * max(self.model.sizes[1:]) * self.dtype.itemsize
+        held = sum(Z0.nbytes for Z0, _, _ in firsts)
+        step = max(1, int(min(current_execution().memory_budget - held, CHUNK_BYTES)
+                          // per_point))
+        starts = list(range(0, len(lead), step))
+        n = min(work_threads(), len(starts))
+
+        def run(i: int) -> list[np.ndarray]:
+            return [self._span_losses(lead[s:s + step], stacked, firsts) for s in starts[i::n]]
+
+        out = np.empty(len(coords))
+        for i, parts in enumerate(map_on_blas_threads(run, range(n))):
+            for s, values in zip(starts[i::n], parts):
+                out[s:s + len(values)] = values
         return out
+
+
+def _softmax_ce_sums(Z: np.ndarray, YT: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Per point the sum over samples of softmax cross-entropy, ``(c,)``.
+
+    From logits as columns ``Z`` ``(c, m, rows)`` (overwritten), targets ``YT``
+    ``(m, rows)`` and their sums ``s`` ``(rows,)``: ``sum_i s_i lse(z_i) - Y_i . z_i``, each
+    ``z_i`` less its maximum (which cancels).
+    """
+    Z -= Z.max(axis=1, keepdims=True)
+    dot = Z.reshape(len(Z), -1) @ YT.reshape(-1)
+    np.exp(Z, out=Z)
+    return np.log(Z.sum(axis=1)) @ s - dot

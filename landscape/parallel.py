@@ -191,11 +191,24 @@ def blas_threads() -> int:
     return max((lib.num_threads for lib in _ONE_BLAS_THREAD._blas), default=1)
 
 
+# The threads a serial map_chunks leaves to the chunk it runs (in that thread only).
+_CHUNK_THREADS = threading.local()
+
+
+def work_threads() -> int:
+    """The threads :func:`map_on_blas_threads` spreads its items over now.
+
+    :func:`blas_threads`, or inside a chunk of a serial :func:`map_chunks` (which runs it
+    with BLAS on one thread) the caller's BLAS threads.
+    """
+    return max(blas_threads(), getattr(_CHUNK_THREADS, "n", 1))
+
+
 _POOLS: dict[int, cf.ThreadPoolExecutor] = {}
 
 
 def map_on_blas_threads(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-    """``[fn(x) for x in items]``, side by side on as many threads as BLAS may use now.
+    """``[fn(x) for x in items]``, side by side on :func:`work_threads` threads.
 
     With one BLAS thread (or one item) a plain loop; with ``n`` BLAS threads, ``n`` threads
     of a pool kept for the process run the items, with BLAS on one thread meanwhile (small
@@ -203,7 +216,7 @@ def map_on_blas_threads(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[
     holds a core). ``fn`` must release the GIL for the threads to help: NumPy's products
     and ufuncs do. Results come in the order of ``items``.
     """
-    n = min(len(items), blas_threads())
+    n = min(len(items), work_threads())
     if n <= 1:
         return [fn(x) for x in items]
     pool = _POOLS.get(n)
@@ -217,15 +230,22 @@ class _Confined:
     """``fn(chunk)`` run under ``memory_budget`` with BLAS on one thread.
 
     A picklable wrapper: the settings of the calling block do not travel to worker
-    processes by themselves.
+    processes by themselves. ``threads`` (a serial run's: the caller's BLAS threads) is
+    what :func:`work_threads` says inside, so that :func:`map_on_blas_threads` spreads the
+    chunk's own work, each item with BLAS on one thread (the bits of one thread).
     """
 
-    def __init__(self, fn: Callable[[Any], Any], memory_budget: float) -> None:
-        self.fn, self.memory_budget = fn, memory_budget
+    def __init__(self, fn: Callable[[Any], Any], memory_budget: float,
+                 threads: int = 1) -> None:
+        self.fn, self.memory_budget, self.threads = fn, memory_budget, threads
 
     def __call__(self, chunk: Any) -> Any:
         with _ONE_BLAS_THREAD, settings_block(memory_budget=self.memory_budget):
-            return self.fn(chunk)
+            before, _CHUNK_THREADS.n = getattr(_CHUNK_THREADS, "n", 1), self.threads
+            try:
+                return self.fn(chunk)
+            finally:
+                _CHUNK_THREADS.n = before
 
 
 def map_chunks(fn: Callable[[Any], Any], chunks: Iterable[Any],
@@ -259,7 +279,8 @@ def map_chunks(fn: Callable[[Any], Any], chunks: Iterable[Any],
     todo = [i for i in range(len(chunks)) if i not in results]
     bar = progress_bar(len(chunks), desc, settings.progress)
     bar.update(len(results))
-    work = _Confined(fn, settings.memory_budget)
+    work = _Confined(fn, settings.memory_budget,
+                     blas_threads() if settings.executor is None else 1)
     try:  # the limit is set from this thread: threadpoolctl ignores other threads' limits
         with _ONE_BLAS_THREAD, contextlib.closing(
                 _finished(work, chunks, todo, settings.executor)) as finished:

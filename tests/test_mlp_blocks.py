@@ -102,3 +102,29 @@ def test_block_bounds_cover_the_rows_in_order(n, width):
     assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
     want = min(mlp_block.MAX_BLOCKS, n, max(1, -(-n * width // mlp_block.BLOCK_NUMBERS)))
     assert len(bounds) == want
+
+
+@pytest.mark.parametrize("activation,head", [("tanh", ("softmax", "cross_entropy")),
+                                             ("relu", ("softmax", "cross_entropy")),
+                                             ("tanh", ("sigmoid", "cross_entropy")),
+                                             ("softplus", ("linear", "mse"))])
+def test_span_losses_in_blocks_and_chunks_equal_the_loop_of_loss(activation, head, monkeypatch):
+    from landscape import mlp_objective
+    monkeypatch.setattr(mlp_objective, "SPAN_BLOCK", 5)  # 23 rows: blocks of 5 or 6
+    monkeypatch.setattr(mlp_objective, "CHUNK_BYTES", 3 * 6 * 5 * 8)  # blocks of 6, chunks of 1
+    rng = np.random.default_rng(3)
+    model, X, y = _problem(activation, *head, rng)
+    objective = model.objective(X, y)
+    assert len(objective._span_bounds()) == 4
+    theta = model.init(rng)
+    for d in (1, 2, 3):  # a new span each time: nothing kept from the last one is reused
+        D = 0.3 * rng.standard_normal((d, model.n_params))
+        C = rng.standard_normal((13, d))
+        loop = np.array([objective.loss(theta + c @ D) for c in C])
+        for threads in (1, 2):
+            with threadpool_limits(threads):
+                got = objective.losses_in_span(theta, D, C)
+            np.testing.assert_allclose(got, loop, rtol=1e-12)
+            if threads == 1:
+                first = got
+        assert np.array_equal(got, first)  # two threads, the bits of one
