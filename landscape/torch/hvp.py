@@ -178,15 +178,29 @@ class _Point:
         self.kept: list[Gradient | None] = [None] * n_parts
         self.used = 0
         self.lock = threading.Lock()
+        self.building = [threading.Lock() for _ in range(n_parts)]  # one builder per part
+        self.spilled = [False] * n_parts  # built once and not kept: each product builds
 
     def graph(self, j: int, loss: Loss, flat: torch.Tensor, budget: float) -> Gradient:
-        """Part ``j``'s graph: the kept one, or built now (and kept within ``budget``)."""
+        """Part ``j``'s graph: the kept one, or built now (and kept within ``budget``).
+
+        A thread that wants a part another is building waits for it (once the part proved
+        too large to keep, every thread builds its own).
+        """
         kept = self.kept[j]
-        if kept is None:
-            kept, size = gradient(loss, flat)
-            with self.lock:
-                if self.kept[j] is None and self.used + size <= budget:
-                    self.kept[j], self.used = kept, self.used + size
+        if kept is not None:
+            return kept
+        if self.spilled[j]:
+            return gradient(loss, flat)[0]
+        with self.building[j]:
+            kept = self.kept[j]
+            if kept is None:
+                kept, size = gradient(loss, flat)
+                with self.lock:
+                    if self.used + size <= budget:
+                        self.kept[j], self.used = kept, self.used + size
+                    else:
+                        self.spilled[j] = True
         return kept
 
 
@@ -251,9 +265,6 @@ class KeptGradients:
             return total
 
         if len(vectors) > 1 or len(losses) == 1:
-            missing = [j for j in parts if point.kept[j] is None]
-            if len(vectors) > 1 and missing:  # built once each, not once per thread
-                run([functools.partial(point.graph, j, losses[j], flat, budget) for j in missing])
             return torch.stack(run([functools.partial(whole, v) for v in vectors]))
         shares = run([functools.partial(share, j, vectors[0]) for j in parts])
         total = shares[0]
@@ -286,13 +297,17 @@ def _divisible(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
     At ``flat``, to 100 epsilons of the dtype (one forward pass per part and per batch).
     """
     tolerance = 100 * torch.finfo(flat.dtype).eps
-    with torch.no_grad():
-        for x, y in batches:
-            whole = float(batch_loss(flat, x, y))
-            cut = sum(float(batch_loss(flat, xs, ys)) * len(xs) / len(x)
-                      for xs, ys in zip(torch.tensor_split(x, count), torch.tensor_split(y, count)))
-            if not abs(cut - whole) <= tolerance * abs(whole):
-                return False
+
+    def loss(x: torch.Tensor, y: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(batch_loss(flat, x, y))
+
+    for x, y in batches:
+        runs = list(zip(torch.tensor_split(x, count), torch.tensor_split(y, count)))
+        whole, *cut = side_by_side([functools.partial(loss, *b) for b in [(x, y), *runs]])
+        mean = sum(c * len(xs) / len(x) for c, (xs, _) in zip(cut, runs))
+        if not abs(mean - whole) <= tolerance * abs(whole):
+            return False
     return True
 
 
