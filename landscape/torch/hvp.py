@@ -158,10 +158,7 @@ def side_by_side(fns: Sequence[Callable[[], Any]]) -> list[Any]:
 
     A loop in this thread when PyTorch may use one thread or there is one ``fn``.
     """
-    n = torch.get_num_threads()
-    if n == 1 or len(fns) == 1:
-        return [fn() for fn in fns]
-    return pool(n).map(fns)
+    return _run(fns, torch.get_num_threads())
 
 
 # ---------------------------------------------------------------------------------
@@ -234,8 +231,8 @@ class KeptGradients:
         is the mean of its parts' (checked once: not for ``CrossEntropyLoss`` with class
         weights or ignored labels, nor for a module that couples the samples).
         """
-        cpu = flat.device.type == "cpu"
-        count = _count(len(vectors), [len(x) for x, _ in batches], flat.numel(), cpu)
+        n = torch.get_num_threads() if flat.device.type == "cpu" else 1  # threads for this
+        count = 1 if len(vectors) >= n else _count(n, batches, flat.numel())
         if count > 1 and count not in self._layouts and not _divisible(
                 batch_loss, flat, batches, count):
             self._uncut.add(count)
@@ -251,22 +248,20 @@ class KeptGradients:
         if point is None or point.layout != count or not np.array_equal(point.theta, theta):
             self._point = None  # the old graphs go before new ones are built
             point = self._point = _Point(theta, count, len(losses))
-        run = side_by_side if cpu else _loop
-        parts = range(len(losses))
 
         def share(j: int, v: torch.Tensor) -> torch.Tensor:
-            hv = point.graph(j, losses[j], flat, budget).product(v)
-            return hv.to(torch.float64) * weights[j]
+            hv = point.graph(j, losses[j], flat, budget).product(v).to(torch.float64)
+            return hv if weights[j] == 1.0 else hv * weights[j]  # x * 1.0 == x, bit for bit
 
         def whole(v: torch.Tensor) -> torch.Tensor:
             total = share(0, v)
-            for j in parts[1:]:
+            for j in range(1, len(losses)):
                 total += share(j, v)
             return total
 
         if len(vectors) > 1 or len(losses) == 1:
-            return torch.stack(run([functools.partial(whole, v) for v in vectors]))
-        shares = run([functools.partial(share, j, vectors[0]) for j in parts])
+            return _stack(_run([functools.partial(whole, v) for v in vectors], n))
+        shares = _run([functools.partial(share, j, vectors[0]) for j in range(len(losses))], n)
         total = shares[0]
         for s in shares[1:]:
             total += s
@@ -281,12 +276,9 @@ class KeptGradients:
 PART_WORK = 2**21
 
 
-def _count(k: int, sizes: Sequence[int], dim: int, cpu: bool) -> int:
-    """Parts per batch: as many as PyTorch's threads for one vector on a CPU, when large."""
-    n = torch.get_num_threads()
-    if k >= n or not cpu:
-        return 1
-    fewest = min(sizes)
+def _count(n: int, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], dim: int) -> int:
+    """Parts per batch for one vector on ``n`` threads: ``n`` when each keeps the work."""
+    fewest = min(len(x) for x, _ in batches)
     return max(1, min(n, fewest, fewest * dim // PART_WORK))
 
 
@@ -311,5 +303,10 @@ def _divisible(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
     return True
 
 
-def _loop(fns: Sequence[Callable[[], Any]]) -> list[Any]:
-    return [fn() for fn in fns]
+def _run(fns: Sequence[Callable[[], Any]], n: int) -> list[Any]:
+    """:func:`side_by_side` on ``n`` threads."""
+    return [fn() for fn in fns] if n == 1 or len(fns) == 1 else pool(n).map(fns)
+
+
+def _stack(rows: list[torch.Tensor]) -> torch.Tensor:
+    return rows[0][None] if len(rows) == 1 else torch.stack(rows)
