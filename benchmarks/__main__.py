@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from benchmarks import eigen, machine, memory, peers, reference, report, rows
+from benchmarks import eigen, machine, memory, native, peers, reference, report, rows
 from benchmarks.models import SPECS, build
 from benchmarks.timing import Settings, threads
 
@@ -127,6 +127,7 @@ def main(argv=None) -> None:
     with threads(1):
         results["memory"] = memory.rows(build(specs[config.memory_model], np.float64),
                                         config.budgets)
+    results["native"] = native.rows(args.quick)
     if not args.skip_peers:  # its own spawned processes; writes PEERS.md beside RESULTS.md
         found = peers.run(args.quick, out)
         results["peers"] = {"file": "PEERS.md", "reading": found["reading"],

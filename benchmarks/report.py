@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks import native
 from landscape.io import write_json, write_text
 
 NOTES = Path(__file__).with_name("NOTES.md")
@@ -148,8 +149,8 @@ def targets(results, table) -> list[dict]:
     checks = [
         ("gradient >= 1.0x PyTorch, every model, dtype and thread count", "grad xtorch",
          None, True, lambda v: v >= 1.0),
-        ("gradient within 1.6x of the matrix-product floor (digits, MNIST)", "grad /floor",
-         ("digits", "mnist"), False, lambda v: v <= 1.6),
+        ("gradient within 1.3x of the matrix-product floor (digits, MNIST; issue 20)",
+         "grad /floor", ("digits", "mnist"), False, lambda v: v <= 1.3),
         ("HVP <= 2.5 gradients (from scratch)", "HVP /grad", None, False, lambda v: v <= 2.5),
         ("HVP faster than torch's double backward (from scratch)", "HVP xdouble-bwd", None,
          True, lambda v: v > 1.0),
@@ -267,7 +268,7 @@ def markdown(results) -> str:
              *_table(["target", "worst case", "where", "met"],
                      [[t["target"], _fmt(t["worst"]), t["where"], "yes" if t["met"] else "**no**"]
                       for t in targets(results, table)]),
-             *_peers(results),
+             *_peers(results), *_native(results),
              *_times(results), *_eigen(results), *_memory(results), *_faults(results),
              *_agreement(results), *_peaks(results)]
     if NOTES.exists():
@@ -286,6 +287,19 @@ def _peers(results) -> list[str]:
             f"[{found['file']}]({found['file']}) ({found['seconds']:.0f} s of this run); "
             "its reading (time ratios ours / anchor, below 1 ours is faster):", "",
             *found["reading"], ""]
+
+
+def _native(results) -> list[str]:
+    """The gradient against its floor with OPENBLAS_CORETYPE as set and unset."""
+    found = results.get("native")
+    if not found:
+        return []
+    return ["## The gradient and its floor, with OPENBLAS_CORETYPE as set and unset", "",
+            "This machine sets `OPENBLAS_CORETYPE` (an older kernel than OpenBLAS picks by "
+            "itself; tests and CI never change it): every time above is under it. "
+            "`python -m benchmarks.native` times the gradient and its floor again in fresh "
+            "processes, as set and unset (milliseconds per call, medians; two points in "
+            "turn).", "", *native.table(found), ""]
 
 
 def _spread(r) -> float:
