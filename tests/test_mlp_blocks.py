@@ -1,7 +1,9 @@
 """An MLP objective split into blocks of samples: every quantity equals the one-block
 objective's, and every thread count gives the same bits."""
 
+import concurrent.futures as cf
 import itertools
+import pickle
 import threading
 
 import numpy as np
@@ -128,3 +130,41 @@ def test_span_losses_in_blocks_and_chunks_equal_the_loop_of_loss(activation, hea
             if threads == 1:
                 first = got
         assert np.array_equal(got, first)  # two threads, the bits of one
+
+
+def _wide_problem(dtype="float64"):
+    """5,000 samples: the span's first layer in blocks of samples."""
+    rng = np.random.default_rng(0)
+    model = MLP([4, 8, 8, 8, 3], activation="tanh", output="softmax", loss="cross_entropy",
+                bias=[True, False, True, True],
+                dtype=dtype)
+    return model, model.objective(rng.standard_normal((5000, 4)), rng.integers(0, 3, 5000))
+
+
+def test_the_kept_first_layer_follows_the_center_and_directions():
+    model, objective = _wide_problem()
+    rng = np.random.default_rng(1)
+    center, D = model.init(rng), rng.standard_normal((2, model.n_params))
+    coords = rng.standard_normal((5, 2))
+    first = objective.losses_in_span(center, D, coords)
+    for c, d in ((center + 1e-3, D), (center, D[::-1]), (center, D[:1])):
+        got = objective.losses_in_span(c, d, coords[:, :len(d)])
+        loop = np.array([objective.loss(c + x @ d) for x in coords[:, :len(d)]])
+        np.testing.assert_allclose(got, loop, rtol=1e-13)
+    np.testing.assert_array_equal(objective.losses_in_span(center, D, coords), first)
+    copy = pickle.loads(pickle.dumps(objective))  # kept products and arrays stay home
+    assert len(pickle.dumps(objective)) < 1.2 * len(pickle.dumps((objective.X, objective.Y)))
+    np.testing.assert_array_equal(copy.losses_in_span(center, D, coords), first)
+
+
+def test_a_thread_pool_sharing_one_objective_gets_the_serial_numbers():
+    model, objective = _wide_problem("float32")
+    rng = np.random.default_rng(2)
+    center = model.init(rng)
+    D = rng.standard_normal((2, model.n_params)).astype("float32")
+    grids = [rng.standard_normal((50, 2)) for _ in range(8)]
+    serial = [objective.losses_in_span(center, D, g) for g in grids]
+    with cf.ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda g: objective.losses_in_span(center, D, g), grids))
+    for a, b in zip(serial, threaded):
+        np.testing.assert_array_equal(a, b)
