@@ -160,6 +160,7 @@ def test_one_product_in_parts_on_two_threads_agrees(problem, two_threads, monkey
         assert _relative(obj.hvp(thetas[0], v), scratch(net, X, y, thetas[0], v)) < 1e-12
     assert len(FORWARDS) == 4 * 3 + 4 * 2  # each batch's loss against its parts', once;
     # then four batches, two parts each, built once
+    assert torch.get_num_threads() == 2  # this thread ran on one between the pool's tasks
     torch.set_num_threads(1)  # the whole batches again: new graphs, the same products
     assert _relative(obj.hvp(thetas[0], vs[0]), scratch(net, X, y, thetas[0], vs[0])) < 1e-12
 

@@ -275,13 +275,13 @@ class TorchObjective(ObjectiveBase):
         return self._hvps(self._theta(theta), theta_matrix(vectors, self.dim, "vectors"))
 
     def _hvps(self, theta: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        if not self.streamed:
+            return self._gradients.products(theta, vectors, self._to_torch, self._batch_loss,
+                                            cast(list[Batch], self._batches),
+                                            current_execution().memory_budget)
         flat, tangents = self._to_torch(theta), self._to_torch(vectors)
-        if self.streamed:  # one batch's graph at a time, none kept, every vector through it
-            return self._mean(lambda x, y: gradient(
-                lambda t: self._batch_loss(t, x, y), flat)[0].products(tangents))
-        return self._gradients.products(theta, flat, tangents, self._batch_loss,
-                                        cast(list[Batch], self._batches),
-                                        current_execution().memory_budget).cpu().numpy()
+        return self._mean(lambda x, y: gradient(  # one batch's graph at a time, none kept
+            lambda t: self._batch_loss(t, x, y), flat)[0].products(tangents))
 
     def _losses(self, thetas: np.ndarray) -> np.ndarray:
         flats = self._to_torch(thetas)

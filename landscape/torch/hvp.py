@@ -10,14 +10,18 @@ forward and two backwards. The products run the same operations on the same grap
 they equal the products from scratch bit for bit.
 
 Threads. With PyTorch allowed ``n > 1`` threads (``torch.get_num_threads()`` of the
-calling thread) and more than one product to make, the products run side by side on
-``n`` threads kept for the process (:func:`pool`), each running PyTorch on one thread:
-several vectors one per thread (each vector's sum over the parts in the same order as on
-one thread, so the same bits), or the parts of one vector's product (the adapter then
-splits large batches into ``n`` parts). The backward pass of a network this size
-(``64 x 1797`` activations) gains little from PyTorch's own threads, which split each
-operation and meet after every one of them; whole products on separate threads do not
-meet until the end.
+calling thread), the products run on ``n`` threads kept for the process (:func:`pool`),
+each running PyTorch on one thread: each large batch is cut into ``n`` parts (runs of
+rows) and a vector's parts run side by side (several vectors one per thread where the
+batches are not cut). PyTorch's own threads split every operation and meet after each
+one; when another process holds a core, each meeting waits for a thread the system has
+put aside. On the 2-core benchmark machine, with other work on it (load 1.5-2), a digits
+product (``64 x 1797`` activations) took 0.69-0.90 of its time on PyTorch's 2 threads
+(medians; two whole products side by side 0.81-1.03), whose slowest calls took 3-73 times
+their median; at load 2.5-4.8 the former adapter, PyHessian and hessian-eigenthings took
+2-60 times as long at 2 threads as at 1 on some runs. The cut changes the rounding: a
+product at ``n`` threads differs from one thread's in the last bits (1e-15 relative in
+float64; float32 products at PyTorch's 2 threads differed too, 4e-7).
 
 Measured on the digits-sized and MNIST-sized networks of ``benchmarks/``
 (``benchmarks/TORCH_HVP.md``): the kept graph's product takes 0.47-0.59 of the time a
@@ -41,11 +45,12 @@ the next product at another point (or the objective is pickled, which drops them
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import functools
 import os
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -161,6 +166,27 @@ def side_by_side(fns: Sequence[Callable[[], Any]]) -> list[Any]:
     return _run(fns, torch.get_num_threads())
 
 
+def _run(fns: Sequence[Callable[[], Any]], n: int) -> list[Any]:
+    """:func:`side_by_side` on ``n`` threads (one ``fn``: here, on PyTorch's ``n`` threads)."""
+    if n == 1:
+        return [fn() for fn in fns]
+    if len(fns) == 1:
+        with _threads(n):
+            return [fns[0]()]
+    return pool(n).map(fns)
+
+
+@contextlib.contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """PyTorch on ``n`` threads in this thread for a ``with`` block (about 0.1 us)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 # ---------------------------------------------------------------------------------
 # The kept graphs of one point
 # ---------------------------------------------------------------------------------
@@ -214,27 +240,43 @@ class KeptGradients:
         self._layouts: dict[int, tuple[list[Loss], list[float]]] = {}  # per count of parts
         self._uncut: set[int] = set()  # counts of parts whose losses were not the batch's
 
-    def products(self, theta: np.ndarray, flat: torch.Tensor, vectors: torch.Tensor,
+    def products(self, theta: np.ndarray, vectors: np.ndarray,
+                 tensor: Callable[[np.ndarray], torch.Tensor],
                  batch_loss: Callable[..., torch.Tensor],
                  batches: Sequence[tuple[torch.Tensor, torch.Tensor]], budget: float
-                 ) -> torch.Tensor:
-        """``H v`` for each row ``v`` of ``vectors`` (``(k, dim)``), float64, ``(k, dim)``.
+                 ) -> np.ndarray:
+        """``H v`` for each row ``v`` of ``vectors`` (``(k, dim)``), float64 NumPy ``(k, dim)``.
 
-        ``H`` is the Hessian at ``theta`` (``flat`` as the objective's tensor) of the mean
-        of ``batch_loss(flat, x, y)`` over the samples of ``batches``, each weighted by its
-        samples. Each part's product is taken in float64 and the parts are summed in their
-        order, whatever the threads. A part's graph is built at its first product at a new
-        ``theta`` and kept if the point's saved bytes stay within ``budget``. On a CPU,
-        several vectors run side by side on PyTorch's threads (:func:`side_by_side`), else
-        the parts of one: each batch is then cut into as many parts as threads, when
-        each part keeps ``PART_WORK`` (samples x parameters) or more and the batch's loss
-        is the mean of its parts' (checked once: not for ``CrossEntropyLoss`` with class
-        weights or ignored labels, nor for a module that couples the samples).
+        ``H`` is the Hessian at ``theta`` of the mean of ``batch_loss(flat, x, y)`` over the
+        samples of ``batches``, each weighted by its samples, ``flat`` being
+        ``tensor(theta)`` (``tensor`` makes the objective's tensors). Each part's product
+        is taken in float64 and the parts are summed in their order, whatever the threads.
+        A part's graph is built at its first product at a new ``theta`` and kept if the
+        point's saved bytes stay within ``budget``.
+
+        On a CPU with PyTorch on ``n > 1`` threads, each batch is cut into ``n`` parts
+        (runs of rows) when each part keeps ``PART_WORK`` (samples x parameters) or more
+        and the batch's loss is the mean of its parts' (checked once: not for
+        ``CrossEntropyLoss`` with class weights or ignored labels, nor for a module that
+        couples the samples); the parts of each vector then run side by side. Uncut,
+        several vectors run side by side, or the batches of one. The work between
+        (conversions, sums) runs here on one PyTorch thread: an operation on PyTorch's
+        threads here would leave OpenMP's threads spinning beside the pool's for a while.
         """
-        n = torch.get_num_threads() if flat.device.type == "cpu" else 1  # threads for this
-        count = 1 if len(vectors) >= n else _count(n, batches, flat.numel())
+        cpu = batches[0][0].device.type == "cpu"
+        n = torch.get_num_threads() if cpu else 1
+        with _threads(1) if n > 1 else contextlib.nullcontext():
+            return self._products(theta, vectors, tensor, batch_loss, batches, budget, n)
+
+    def _products(self, theta: np.ndarray, vectors: np.ndarray,
+                  tensor: Callable[[np.ndarray], torch.Tensor],
+                  batch_loss: Callable[..., torch.Tensor],
+                  batches: Sequence[tuple[torch.Tensor, torch.Tensor]], budget: float, n: int
+                  ) -> np.ndarray:
+        flat = tensor(theta)
+        count = 1 if n == 1 else _count(n, batches, flat.numel())
         if count > 1 and count not in self._layouts and not _divisible(
-                batch_loss, flat, batches, count):
+                batch_loss, flat, batches, count, n):
             self._uncut.add(count)
         count = 1 if count in self._uncut else count
         if count not in self._layouts:  # each batch cut into `count` runs of rows
@@ -259,13 +301,17 @@ class KeptGradients:
                 total += share(j, v)
             return total
 
-        if len(vectors) > 1 or len(losses) == 1:
-            return _stack(_run([functools.partial(whole, v) for v in vectors], n))
-        shares = _run([functools.partial(share, j, vectors[0]) for j in range(len(losses))], n)
-        total = shares[0]
-        for s in shares[1:]:
-            total += s
-        return total[None]
+        rows = [tensor(v) for v in vectors]  # each in its own allocation
+        if count == 1 and (len(rows) > 1 or n == 1):  # vectors side by side
+            return _numpy(_run([functools.partial(whole, v) for v in rows], n))
+        for i, v in enumerate(rows):  # the parts side by side, n at a time, in their order
+            total = torch.zeros(flat.numel(), dtype=torch.float64, device=flat.device)
+            for start in range(0, len(losses), n):
+                for s in _run([functools.partial(share, j, v)
+                               for j in range(start, min(start + n, len(losses)))], n):
+                    total += s
+            rows[i] = total
+        return _numpy(rows)
 
     def clear(self) -> None:
         """Drop the kept graphs."""
@@ -283,10 +329,11 @@ def _count(n: int, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], dim: in
 
 
 def _divisible(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
-               batches: Sequence[tuple[torch.Tensor, torch.Tensor]], count: int) -> bool:
+               batches: Sequence[tuple[torch.Tensor, torch.Tensor]], count: int, n: int) -> bool:
     """Whether each batch's loss is its ``count`` parts' losses' mean, weighted by samples.
 
-    At ``flat``, to 100 epsilons of the dtype (one forward pass per part and per batch).
+    At ``flat``, to 100 epsilons of the dtype (one forward pass per part and per batch, on
+    ``n`` threads).
     """
     tolerance = 100 * torch.finfo(flat.dtype).eps
 
@@ -296,17 +343,13 @@ def _divisible(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
 
     for x, y in batches:
         runs = list(zip(torch.tensor_split(x, count), torch.tensor_split(y, count)))
-        whole, *cut = side_by_side([functools.partial(loss, *b) for b in [(x, y), *runs]])
+        whole, *cut = _run([functools.partial(loss, *b) for b in [(x, y), *runs]], n)
         mean = sum(c * len(xs) / len(x) for c, (xs, _) in zip(cut, runs))
         if not abs(mean - whole) <= tolerance * abs(whole):
             return False
     return True
 
 
-def _run(fns: Sequence[Callable[[], Any]], n: int) -> list[Any]:
-    """:func:`side_by_side` on ``n`` threads."""
-    return [fn() for fn in fns] if n == 1 or len(fns) == 1 else pool(n).map(fns)
-
-
-def _stack(rows: list[torch.Tensor]) -> torch.Tensor:
-    return rows[0][None] if len(rows) == 1 else torch.stack(rows)
+def _numpy(rows: list[torch.Tensor]) -> np.ndarray:
+    """The rows stacked as float64 NumPy on the CPU (NumPy's copy: no PyTorch threads)."""
+    return np.stack([r.cpu().numpy() for r in rows])
