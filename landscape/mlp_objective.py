@@ -258,16 +258,19 @@ class MLPObjective(ObjectiveBase):
         return values
 
     def _losses(self, thetas: np.ndarray) -> np.ndarray:
-        out = np.empty(thetas.shape[0])
+        """Chunks of points side by side on the caller's threads (one BLAS thread each)."""
         step, (block, fan_in) = self._chunk(), (self.blocks[0], self.model.sizes[0])
-        for s in range(0, thetas.shape[0], step):
+
+        def chunk(s: int) -> np.ndarray:
             t = thetas[s:s + step]
             W1 = t[:, block.weight].reshape(-1, fan_in)
             Z = (W1 @ self.X.T).reshape(t.shape[0], block.n_filters, self.n_samples)
             if block.bias:
                 Z += t[:, block.bias, None]
-            out[s:s + step] = self._losses_from_first(Z, t)
-        return out
+            return self._losses_from_first(Z, t)
+
+        parts = map_on_blas_threads(chunk, range(0, thetas.shape[0], step))
+        return np.concatenate(parts) if parts else np.empty(0)
 
     def _span_bounds(self) -> list[tuple[int, int]]:
         """Row ranges of a span's blocks of samples, of near-equal sizes.

@@ -168,3 +168,20 @@ def test_a_thread_pool_sharing_one_objective_gets_the_serial_numbers():
         threaded = list(pool.map(lambda g: objective.losses_in_span(center, D, g), grids))
     for a, b in zip(serial, threaded):
         np.testing.assert_array_equal(a, b)
+
+
+def test_losses_of_many_points_in_chunks_on_two_threads_have_one_threads_bits(monkeypatch):
+    from landscape import mlp_objective
+    monkeypatch.setattr(mlp_objective, "CHUNK_BYTES", 3 * 23 * 5 * 8 * 3)  # 3 points a chunk
+    rng = np.random.default_rng(4)
+    model, X, y = _problem("tanh", "softmax", "cross_entropy", rng)
+    objective = model.objective(X, y)
+    thetas = np.stack([model.init(rng) for _ in range(10)])
+    loop = np.array([objective.loss(t) for t in thetas])
+    with threadpool_limits(1):
+        one = objective.losses(thetas)
+    with threadpool_limits(2):
+        two = objective.losses(thetas)
+    np.testing.assert_allclose(one, loop, rtol=1e-13)
+    assert np.array_equal(one, two)
+    assert objective.losses(thetas[:0]).shape == (0,)
