@@ -15,13 +15,16 @@ each running PyTorch on one thread: each large batch is cut into ``n`` parts (ru
 rows) and a vector's parts run side by side (several vectors one per thread where the
 batches are not cut). PyTorch's own threads split every operation and meet after each
 one; when another process holds a core, each meeting waits for a thread the system has
-put aside. On the 2-core benchmark machine, with other work on it (load 1.5-2), a digits
-product (``64 x 1797`` activations) took 0.69-0.90 of its time on PyTorch's 2 threads
-(medians; two whole products side by side 0.81-1.03), whose slowest calls took 3-73 times
-their median; at load 2.5-4.8 the former adapter, PyHessian and hessian-eigenthings took
-2-60 times as long at 2 threads as at 1 on some runs. The cut changes the rounding: a
-product at ``n`` threads differs from one thread's in the last bits (1e-15 relative in
-float64; float32 products at PyTorch's 2 threads differed too, 4e-7).
+put aside. On the 2-core benchmark machine with other work on it (load 1.0-1.9), a digits
+product (``64 x 1797`` activations) cut in two took 0.53-0.90 of its time on PyTorch's 2
+threads (medians of 370-900 rounds; two whole products side by side 0.81-1.03), whose
+slowest calls took up to 73 times their median; at load 2.5-4.8, the former adapter,
+PyHessian and hessian-eigenthings took up to 65-120 times as long at 2 threads as at 1 on
+some runs, these products at most 1.4 times. On a quiet machine (load 0.9-1.2) the two
+ways took about the same time (Lanczos and SLQ 0.98-1.0, Hutchinson's trace 0.91). The
+cut changes the rounding: a product at ``n`` threads differs from one thread's in the
+last bits (2e-15 relative in float64, 3e-7 in float32, where PyTorch's 2 threads
+differed from its 1 by 4e-7 too).
 
 Measured on the digits-sized and MNIST-sized networks of ``benchmarks/``
 (``benchmarks/TORCH_HVP.md``): the kept graph's product takes 0.47-0.59 of the time a
