@@ -48,7 +48,7 @@ def _loader(X, y, batch_size):
     return torch.utils.data.DataLoader(data, batch_size=batch_size)
 
 
-def scratch(net, X, y, theta, v):
+def scratch(net, X, y, theta, v, loss_fn=nn.functional.cross_entropy):
     """The mean-loss HVP by a double backward through the full batch, from scratch (through
     the inner network: these forward passes are not counted)."""
     flat = torch.tensor(theta, requires_grad=True)
@@ -56,7 +56,7 @@ def scratch(net, X, y, theta, v):
     params = {name.removeprefix("net."): piece.reshape(p.shape) for (name, p), piece
               in zip(net.named_parameters(), flat.split(sizes))}
     out = torch.func.functional_call(net.net, params, (torch.as_tensor(X),))
-    loss = nn.functional.cross_entropy(out, torch.as_tensor(y))
+    loss = loss_fn(out, torch.as_tensor(y))
     (g,) = torch.autograd.grad(loss, flat, create_graph=True)
     return torch.autograd.grad(g, flat, torch.as_tensor(v))[0].numpy()
 
@@ -197,5 +197,9 @@ def test_a_loss_that_is_not_a_mean_over_samples_is_never_cut(problem, two_thread
     weighted = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 3.0, 0.5], dtype=torch.float64))
     obj = from_module(net, weighted, (X, y))  # one batch: exact, as long as it stays whole
     hv = obj.hvp(thetas[0], vs[0])
+    together = obj.hvps(thetas[0], vs)  # whole products side by side on the two threads
     torch.set_num_threads(1)
     np.testing.assert_array_equal(obj.hvp(thetas[0], vs[0]), hv)
+    np.testing.assert_array_equal(obj.hvps(thetas[0], vs), together)
+    assert _relative(hv, scratch(net, X, y, thetas[0], vs[0], weighted)) < 1e-12
+
