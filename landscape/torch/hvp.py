@@ -9,22 +9,22 @@ for each new vector (``retain_graph=True``): one backward pass per product inste
 forward and two backwards. The products run the same operations on the same graph, so
 they equal the products from scratch bit for bit.
 
-Threads. With PyTorch allowed ``n > 1`` threads (``torch.get_num_threads()`` of the
-calling thread), the products run on ``n`` threads kept for the process (:func:`pool`),
-each running PyTorch on one thread: each large batch is cut into ``n`` parts (runs of
-rows) and a vector's parts run side by side (several vectors one per thread where the
-batches are not cut). PyTorch's own threads split every operation and meet after each
-one; when another process holds a core, each meeting waits for a thread the system has
-put aside. On the 2-core benchmark machine with other work on it (load 1.0-1.9), a digits
+Threads. With PyTorch allowed ``n > 1`` threads (``torch.get_num_threads()`` of the calling
+thread), the products run on ``n`` threads, ``n - 1`` kept for the process and the caller
+(:func:`pool`), each running PyTorch on one thread: each large batch is cut into ``n`` parts
+(runs of rows) and a vector's parts run side by side (several vectors one per thread where
+the batches are not cut). PyTorch's own threads split every operation and meet after each
+one; when another process holds a core, each meeting waits for a thread the system has put
+aside. On the 2-core benchmark machine with other work on it (load 1.0-1.9), a digits
 product (``64 x 1797`` activations) cut in two took 0.53-0.90 of its time on PyTorch's 2
 threads (medians of 370-900 rounds; two whole products side by side 0.81-1.03), whose
 slowest calls took up to 73 times their median; at load 2.5-4.8, the former adapter,
 PyHessian and hessian-eigenthings took up to 65-120 times as long at 2 threads as at 1 on
-some runs, these products at most 1.4 times. On a quiet machine (load 0.9-1.2) the two
-ways took about the same time (Lanczos and SLQ 0.98-1.0, Hutchinson's trace 0.91). The
-cut changes the rounding: a product at ``n`` threads differs from one thread's in the
-last bits (2e-15 relative in float64, 3e-7 in float32, where PyTorch's 2 threads
-differed from its 1 by 4e-7 too).
+some runs, these products at most 1.4 times. On a quiet machine (load 0.9-1.2) the two ways
+took about the same time (Lanczos and SLQ 0.98-1.0, Hutchinson's trace 0.91). The cut
+changes the rounding: a product at ``n`` threads differs from one thread's in the last bits
+(2e-15 relative in float64, 3e-7 in float32, where PyTorch's 2 threads differed from its 1
+by 4e-7 too).
 
 Measured on the digits-sized and MNIST-sized networks of ``benchmarks/``
 (``benchmarks/TORCH_HVP.md``): the kept graph's product takes 0.47-0.59 of the time a
@@ -106,14 +106,14 @@ def gradient(loss: Loss, flat: torch.Tensor) -> tuple[Gradient, int]:
 
 
 class _Pool:
-    """``n`` daemon threads, each running PyTorch on one thread, fed from one queue."""
+    """``n - 1`` daemon threads and the caller, each running PyTorch on one thread."""
 
     def __init__(self, n: int) -> None:
         self._tasks: queue.SimpleQueue[tuple[cf.Future[Any], Callable[[], Any]]] = (
             queue.SimpleQueue())
         previous = torch.get_num_threads()
-        ready = threading.Barrier(n + 1)
-        for _ in range(n):
+        ready = threading.Barrier(n)
+        for _ in range(n - 1):
             threading.Thread(target=self._work, args=(ready,), daemon=True).start()
         ready.wait()
         # torch.set_num_threads also sets the count new threads start with: restore it.
@@ -124,20 +124,34 @@ class _Pool:
         torch.set_num_threads(1)  # OpenMP's and MKL's counts are per thread
         ready.wait()
         while True:
-            future, fn = self._tasks.get()
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn())
-                except BaseException as error:  # noqa: BLE001 - handed to the caller
-                    future.set_exception(error)
+            _do(*self._tasks.get())
 
     def map(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
-        """``[fn() for fn in fns]``, side by side; results in order, the first error raised."""
+        """``[fn() for fn in fns]``, side by side; results in order, the first error raised.
+
+        The caller takes tasks from the queue too (on one PyTorch thread) until it is empty:
+        one thread fewer to wake, and the caller's core busy instead of waiting.
+        """
         futures: list[cf.Future[Any]] = []
         for fn in fns:
             futures.append(cf.Future())
             self._tasks.put((futures[-1], fn))
+        with _threads(1):
+            while True:
+                try:
+                    task = self._tasks.get_nowait()
+                except queue.Empty:
+                    break
+                _do(*task)
         return [f.result() for f in futures]
+
+
+def _do(future: cf.Future[Any], fn: Callable[[], Any]) -> None:
+    if future.set_running_or_notify_cancel():
+        try:
+            future.set_result(fn())
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            future.set_exception(error)
 
 
 _POOLS: dict[int, _Pool] = {}
@@ -154,7 +168,7 @@ os.register_at_fork(after_in_child=_forget_pools)
 
 
 def pool(n: int) -> _Pool:
-    """The process's pool of ``n`` threads (started on first use)."""
+    """The process's pool for ``n`` threads: ``n - 1`` kept threads and the caller."""
     with _POOLS_LOCK:
         if n not in _POOLS:
             _POOLS[n] = _Pool(n)
