@@ -42,13 +42,17 @@ derivatives: a few times a forward pass's), counted here by saved-tensor hooks. 
 one point are kept while their total stays within the ``memory_budget`` of the execution
 settings in force (:func:`landscape.settings.current_execution`); the parts past it are
 recomputed at every product, as before, and the graphs of the last point stay alive until
-the next product at another point (or the objective is pickled, which drops them).
+the next product at another point (or the objective is pickled, which drops them). The
+temporaries of a product are freed at its end and allocated again by the next: the first
+objective has glibc keep them in the heap (:func:`keep_freed_memory`), which took a digits
+product in float64 from 7.5 to 5.6 ms (from about 1,000 page faults to none).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import ctypes
 import functools
 import os
 import queue
@@ -244,6 +248,37 @@ class _Point:
         return kept
 
 
+def keep_freed_memory() -> None:
+    """Have glibc keep in the heap the blocks PyTorch frees between products (once a process).
+
+    glibc returns freed memory to the system past a threshold that grows with the largest
+    block freed so far, up to 32 MB; until it has grown, each product's temporaries come back
+    as fresh pages, faulted in one by one: 300-1,000 page faults per digits product in
+    float64, which took 7.5 ms instead of 5.6 (float32 2.6 against 2.3 ms, a gradient 4.5
+    against 4.0). Freeing one block of 32 MB raises the threshold to its cap at once, as the
+    first large array any program frees does; the heap then keeps up to 64 MB free before
+    returning memory. Does nothing on other C libraries, nor a second time.
+    """
+    global _KEPT
+    if _KEPT:
+        return
+    _KEPT = True
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # noqa: B018 - glibc only (AttributeError elsewhere)
+    except (OSError, AttributeError):
+        return
+    malloc, free = libc.malloc, libc.free
+    malloc.restype, malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    free.restype, free.argtypes = None, [ctypes.c_void_p]
+    block = malloc(32 * 2**20 - 8192)  # mapped on its own (over the threshold), then freed
+    if block:
+        free(block)
+
+
+_KEPT = False
+
+
 class KeptGradients:
     """Per part of the data, the gradient graph at the last point, within a memory budget.
 
@@ -253,6 +288,7 @@ class KeptGradients:
     """
 
     def __init__(self) -> None:
+        keep_freed_memory()
         self._point: _Point | None = None
         self._layouts: dict[int, tuple[list[Loss], list[float]]] = {}  # per count of parts
         self._uncut: set[int] = set()  # counts of parts whose losses were not the batch's
