@@ -177,7 +177,7 @@ def test_trace_through_hvps_is_the_loop_over_probes(problem, two_threads):
 
 
 def test_the_thread_pool_leaves_the_thread_count_and_raises_errors(two_threads):
-    from landscape.torch.hvp import side_by_side
+    from landscape.torch.threads import side_by_side
 
     def fail():
         raise RuntimeError("inside a worker")

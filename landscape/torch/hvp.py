@@ -11,20 +11,20 @@ they equal the products from scratch bit for bit.
 
 Threads. With PyTorch allowed ``n > 1`` threads (``torch.get_num_threads()`` of the calling
 thread), the products run on ``n`` threads, ``n - 1`` kept for the process and the caller
-(:func:`pool`), each running PyTorch on one thread: each large batch is cut into ``n`` parts
-(runs of rows) and a vector's parts run side by side (several vectors one per thread where
-the batches are not cut). PyTorch's own threads split every operation and meet after each
-one; when another process holds a core, each meeting waits for a thread the system has put
-aside. On the 2-core benchmark machine with other work on it (load 1.0-1.9), a digits
-product (``64 x 1797`` activations) cut in two took 0.53-0.90 of its time on PyTorch's 2
-threads (medians of 370-900 rounds; two whole products side by side 0.81-1.03), whose
-slowest calls took up to 73 times their median; at load 2.5-4.8, the former adapter,
-PyHessian and hessian-eigenthings took up to 65-120 times as long at 2 threads as at 1 on
-some runs, these products at most 1.4 times. On a quiet machine (load 0.9-1.2) the two ways
-took about the same time (Lanczos and SLQ 0.98-1.0, Hutchinson's trace 0.91). The cut
-changes the rounding: a product at ``n`` threads differs from one thread's in the last bits
-(2e-15 relative in float64, 3e-7 in float32, where PyTorch's 2 threads differed from its 1
-by 4e-7 too).
+(:mod:`landscape.torch.threads`), each running PyTorch on one thread: each large batch is
+cut into ``n`` parts (runs of rows) and a vector's parts run side by side (several vectors
+one per thread where the batches are not cut). PyTorch's own threads split every operation
+and meet after each one; when another process holds a core, each meeting waits for a thread
+the system has put aside. On the 2-core benchmark machine with other work on it (load
+1.0-1.9), a digits product (``64 x 1797`` activations) cut in two took 0.53-0.90 of its time
+on PyTorch's 2 threads (medians of 370-900 rounds; two whole products side by side
+0.81-1.03), whose slowest calls took up to 73 times their median; at load 2.5-4.8, the
+former adapter, PyHessian and hessian-eigenthings took up to 65-120 times as long at 2
+threads as at 1 on some runs, these products at most 1.4 times. On a quiet machine (load
+0.9-1.2) the two ways took about the same time (Lanczos and SLQ 0.98-1.0, Hutchinson's trace
+0.91). The cut changes the rounding: a product at ``n`` threads differs from one thread's in
+the last bits (2e-15 relative in float64, 3e-7 in float32, where PyTorch's 2 threads
+differed from its 1 by 4e-7 too).
 
 Measured on the digits-sized and MNIST-sized networks of ``benchmarks/``
 (``benchmarks/TORCH_HVP.md``): the kept graph's product takes 0.47-0.59 of the time a
@@ -38,30 +38,28 @@ batched temporaries are copied and, past glibc's ``mmap`` threshold, faulted in 
 each time).
 
 Memory. A kept graph holds the tensors autograd saved for it (the activations and their
-derivatives: a few times a forward pass's), counted here by saved-tensor hooks. The graphs of
-one point are kept while their total stays within the ``memory_budget`` of the execution
+derivatives: a few times a forward pass's), counted here by saved-tensor hooks. The graphs
+of one point are kept while their total stays within the ``memory_budget`` of the execution
 settings in force (:func:`landscape.settings.current_execution`); the parts past it are
 recomputed at every product, as before, and the graphs of the last point stay alive until
 the next product at another point (or the objective is pickled, which drops them). The
 temporaries of a product are freed at its end and allocated again by the next: the first
-objective has glibc keep them in the heap (:func:`keep_freed_memory`), which took a digits
-product in float64 from 7.5 to 5.6 ms (from about 1,000 page faults to none).
+objective has glibc keep them in the heap
+(:func:`~landscape.torch.threads.keep_freed_memory`), which took a digits product in float64
+from 7.5 to 5.6 ms (from about 1,000 page faults to none).
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import contextlib
-import ctypes
 import functools
-import os
-import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+
+from landscape.torch.threads import keep_freed_memory, run, torch_threads
 
 #: A part's loss: ``flat -> scalar tensor``, the mean over the part's samples.
 Loss = Callable[[torch.Tensor], torch.Tensor]
@@ -105,110 +103,6 @@ def gradient(loss: Loss, flat: torch.Tensor) -> tuple[Gradient, int]:
 
 
 # ---------------------------------------------------------------------------------
-# Threads that run PyTorch on one intra-op thread each
-# ---------------------------------------------------------------------------------
-
-
-class _Pool:
-    """``n - 1`` daemon threads and the caller, each running PyTorch on one thread."""
-
-    def __init__(self, n: int) -> None:
-        self._tasks: queue.SimpleQueue[tuple[cf.Future[Any], Callable[[], Any]]] = (
-            queue.SimpleQueue())
-        previous = torch.get_num_threads()
-        ready = threading.Barrier(n)
-        for _ in range(n - 1):
-            threading.Thread(target=self._work, args=(ready,), daemon=True).start()
-        ready.wait()
-        # torch.set_num_threads also sets the count new threads start with: restore it.
-        torch.set_num_threads(previous)
-
-    def _work(self, ready: threading.Barrier) -> None:
-        torch.get_num_threads()  # this thread's count initialized before it is set
-        torch.set_num_threads(1)  # OpenMP's and MKL's counts are per thread
-        ready.wait()
-        while True:
-            _do(*self._tasks.get())
-
-    def map(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
-        """``[fn() for fn in fns]``, side by side; results in order, the first error raised.
-
-        The caller takes tasks from the queue too (on one PyTorch thread) until it is empty:
-        one thread fewer to wake, and the caller's core busy instead of waiting.
-        """
-        futures: list[cf.Future[Any]] = []
-        for fn in fns:
-            futures.append(cf.Future())
-            self._tasks.put((futures[-1], fn))
-        with _threads(1):
-            while True:
-                try:
-                    task = self._tasks.get_nowait()
-                except queue.Empty:
-                    break
-                _do(*task)
-        return [f.result() for f in futures]
-
-
-def _do(future: cf.Future[Any], fn: Callable[[], Any]) -> None:
-    if future.set_running_or_notify_cancel():
-        try:
-            future.set_result(fn())
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            future.set_exception(error)
-
-
-_POOLS: dict[int, _Pool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _forget_pools() -> None:  # a forked child has none of the threads (nor a held lock)
-    global _POOLS_LOCK
-    _POOLS.clear()
-    _POOLS_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_pools)
-
-
-def pool(n: int) -> _Pool:
-    """The process's pool for ``n`` threads: ``n - 1`` kept threads and the caller."""
-    with _POOLS_LOCK:
-        if n not in _POOLS:
-            _POOLS[n] = _Pool(n)
-        return _POOLS[n]
-
-
-def side_by_side(fns: Sequence[Callable[[], Any]]) -> list[Any]:
-    """``[fn() for fn in fns]``, on the pool of ``torch.get_num_threads()`` threads.
-
-    A loop in this thread when PyTorch may use one thread or there is one ``fn``.
-    """
-    return _run(fns, torch.get_num_threads())
-
-
-def _run(fns: Sequence[Callable[[], Any]], n: int) -> list[Any]:
-    """:func:`side_by_side` on ``n`` threads (one ``fn``: here, on PyTorch's ``n`` threads)."""
-    if n == 1:
-        return [fn() for fn in fns]
-    if len(fns) == 1:
-        with _threads(n):
-            return [fns[0]()]
-    return pool(n).map(fns)
-
-
-@contextlib.contextmanager
-def _threads(n: int) -> Iterator[None]:
-    """PyTorch on ``n`` threads in this thread for a ``with`` block (about 0.1 us)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-# ---------------------------------------------------------------------------------
 # The kept graphs of one point
 # ---------------------------------------------------------------------------------
 
@@ -248,37 +142,6 @@ class _Point:
         return kept
 
 
-def keep_freed_memory() -> None:
-    """Have glibc keep in the heap the blocks PyTorch frees between products (once a process).
-
-    glibc returns freed memory to the system past a threshold that grows with the largest
-    block freed so far, up to 32 MB; until it has grown, each product's temporaries come back
-    as fresh pages, faulted in one by one: 300-1,000 page faults per digits product in
-    float64, which took 7.5 ms instead of 5.6 (float32 2.6 against 2.3 ms, a gradient 4.5
-    against 4.0). Freeing one block of 32 MB raises the threshold to its cap at once, as the
-    first large array any program frees does; the heap then keeps up to 64 MB free before
-    returning memory. Does nothing on other C libraries, nor a second time.
-    """
-    global _KEPT
-    if _KEPT:
-        return
-    _KEPT = True
-    try:
-        libc = ctypes.CDLL(None)
-        libc.gnu_get_libc_version  # noqa: B018 - glibc only (AttributeError elsewhere)
-    except (OSError, AttributeError):
-        return
-    malloc, free = libc.malloc, libc.free
-    malloc.restype, malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
-    free.restype, free.argtypes = None, [ctypes.c_void_p]
-    block = malloc(32 * 2**20 - 8192)  # mapped on its own (over the threshold), then freed
-    if block:
-        free(block)
-
-
-_KEPT = False
-
-
 class KeptGradients:
     """Per part of the data, the gradient graph at the last point, within a memory budget.
 
@@ -292,6 +155,10 @@ class KeptGradients:
         self._point: _Point | None = None
         self._layouts: dict[int, tuple[list[Loss], list[float]]] = {}  # per count of parts
         self._uncut: set[int] = set()  # counts of parts whose losses were not the batch's
+
+    def __setstate__(self, state: dict[str, Any]) -> None:  # in a worker process too
+        keep_freed_memory()
+        self.__dict__.update(state)
 
     def products(self, theta: np.ndarray, vectors: np.ndarray,
                  tensor: Callable[[np.ndarray], torch.Tensor],
@@ -324,7 +191,7 @@ class KeptGradients:
         if n == 1:
             return self._products(theta, vectors, tensor, batch_loss, batches, budget, 1)
         large = sum(len(x) for x, _ in batches) * vectors.shape[1] >= 2 * PART_WORK
-        with _threads(1):
+        with torch_threads(1):
             return self._products(theta, vectors, tensor, batch_loss, batches, budget,
                                   n if large else 1)
 
@@ -363,11 +230,11 @@ class KeptGradients:
 
         rows = [tensor(v) for v in vectors]  # each in its own allocation
         if count == 1 and (len(rows) > 1 or n == 1):  # vectors side by side
-            return _numpy(_run([functools.partial(whole, v) for v in rows], n))
+            return _numpy(run([functools.partial(whole, v) for v in rows], n))
         for i, v in enumerate(rows):  # the parts side by side, n at a time, in their order
             total = torch.zeros(flat.numel(), dtype=torch.float64, device=flat.device)
             for start in range(0, len(losses), n):
-                for s in _run([functools.partial(share, j, v)
+                for s in run([functools.partial(share, j, v)
                                for j in range(start, min(start + n, len(losses)))], n):
                     total += s
             rows[i] = total
@@ -403,7 +270,7 @@ def _divisible(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
 
     for x, y in batches:
         runs = list(zip(torch.tensor_split(x, count), torch.tensor_split(y, count)))
-        whole, *cut = _run([functools.partial(loss, *b) for b in [(x, y), *runs]], n)
+        whole, *cut = run([functools.partial(loss, *b) for b in [(x, y), *runs]], n)
         mean = sum(c * len(xs) / len(x) for c, (xs, _) in zip(cut, runs))
         if not abs(mean - whole) <= tolerance * abs(whole):
             return False
