@@ -94,16 +94,18 @@ def test_every_thread_count_gives_the_same_bits(monkeypatch):
     assert any(name.startswith("landscape-blas") for name in names)
 
 
-@pytest.mark.parametrize("n,width", [(1, 10**6), (7, 3), (1797, 64), (512, 256),
-                                     (60000, 784), (10**5, 1)])
-def test_block_bounds_cover_the_rows_in_order(n, width):
+# rows x width in blocks of at most 65,536 numbers, at most 8 blocks, never empty ones:
+# digits 1797 x 64 = 115,008 -> 2; MNIST-sized 512 x 256 = 131,072 -> exactly 2.
+@pytest.mark.parametrize("n,width,count", [(1, 10**6, 1), (7, 3, 1), (1797, 64, 2),
+                                           (512, 256, 2), (513, 256, 3), (60000, 784, 8),
+                                           (10**5, 1, 2)])
+def test_block_bounds_cover_the_rows_in_order(n, width, count):
     bounds = block_bounds(n, width)
     assert bounds[0][0] == 0 and bounds[-1][1] == n
     assert all(b0[1] == b1[0] for b0, b1 in zip(bounds, bounds[1:]))
     sizes = [b - a for a, b in bounds]
     assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
-    want = min(mlp_block.MAX_BLOCKS, n, max(1, -(-n * width // mlp_block.BLOCK_NUMBERS)))
-    assert len(bounds) == want
+    assert len(bounds) == count
 
 
 @pytest.mark.parametrize("activation,head", [("tanh", ("softmax", "cross_entropy")),
