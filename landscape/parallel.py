@@ -61,6 +61,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ctypes
+import functools
 import multiprocessing
 import os
 import signal
@@ -72,6 +73,7 @@ from typing import Any
 
 from threadpoolctl import ThreadpoolController
 
+from landscape import side_by_side
 from landscape.cache import ChunkCache
 from landscape.settings import Execution, is_dask_client, resolve
 from landscape.settings import execution as settings_block
@@ -204,26 +206,21 @@ def work_threads() -> int:
     return max(blas_threads(), getattr(_CHUNK_THREADS, "n", 1))
 
 
-_POOLS: dict[int, cf.ThreadPoolExecutor] = {}
-
-
 def map_on_blas_threads(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     """``[fn(x) for x in items]``, side by side on :func:`work_threads` threads.
 
-    With one BLAS thread (or one item) a plain loop; with ``n`` BLAS threads, ``n`` threads
-    of a pool kept for the process run the items, with BLAS on one thread meanwhile (small
-    products on a threaded BLAS mostly wait for each other, and spin when another process
-    holds a core). ``fn`` must release the GIL for the threads to help: NumPy's products
-    and ufuncs do. Results come in the order of ``items``.
+    With one BLAS thread (or one item) a plain loop; with ``n`` BLAS threads, the caller
+    and ``n - 1`` threads kept for the process (:mod:`landscape.side_by_side`) run the
+    items, with BLAS on one thread meanwhile (small products on a threaded BLAS mostly
+    wait for each other, and spin when another process holds a core). ``fn`` must release
+    the GIL for the threads to help: NumPy's products and ufuncs do. Results come in the
+    order of ``items``.
     """
     n = min(len(items), work_threads())
     if n <= 1:
         return [fn(x) for x in items]
-    pool = _POOLS.get(n)
-    if pool is None:
-        pool = _POOLS[n] = cf.ThreadPoolExecutor(n, thread_name_prefix="landscape-blas")
     with _ONE_BLAS_THREAD:
-        return list(pool.map(fn, items))
+        return side_by_side.pool("blas", n).map([functools.partial(fn, x) for x in items])
 
 
 class _Confined:

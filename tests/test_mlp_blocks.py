@@ -89,9 +89,16 @@ def test_every_thread_count_gives_the_same_bits(monkeypatch):
     with threadpool_limits(2):
         assert blas_threads() == 2
         two = (split.grad(theta), split.hvp(theta, v), split.loss(theta))
-        map_on_blas_threads(lambda _: names.add(threading.current_thread().name), [0, 1, 2])
+        meet = threading.Barrier(2, timeout=10)  # passed only by two threads at once
+
+        def side_by_side(_):
+            names.add(threading.current_thread().name)
+            meet.wait()
+            return blas_threads()
+
+        assert map_on_blas_threads(side_by_side, [0, 1]) == [1, 1]
     assert all(np.array_equal(a, b) for a, b in zip(one, two))
-    assert any(name.startswith("landscape-blas") for name in names)
+    assert names == {threading.current_thread().name, "landscape-side-by-side"}
 
 
 # rows x width in blocks of at most 65,536 numbers, at most 8 blocks, never empty ones:
@@ -113,13 +120,13 @@ def test_block_bounds_cover_the_rows_in_order(n, width, count):
                                              ("tanh", ("sigmoid", "cross_entropy")),
                                              ("softplus", ("linear", "mse"))])
 def test_span_losses_in_blocks_and_chunks_equal_the_loop_of_loss(activation, head, monkeypatch):
-    from landscape import mlp_objective
-    monkeypatch.setattr(mlp_objective, "SPAN_BLOCK", 5)  # 23 rows: blocks of 5 or 6
-    monkeypatch.setattr(mlp_objective, "CHUNK_BYTES", 3 * 6 * 5 * 8)  # blocks of 6, chunks of 1
+    from landscape import mlp_points
+    monkeypatch.setattr(mlp_points, "SPAN_BLOCK", 5)  # 23 rows: blocks of 5 or 6
+    monkeypatch.setattr(mlp_points, "CHUNK_BYTES", 3 * 6 * 5 * 8)  # blocks of 6, chunks of 1
     rng = np.random.default_rng(3)
     model, X, y = _problem(activation, *head, rng)
     objective = model.objective(X, y)
-    assert len(objective._span_bounds()) == 4
+    assert len(objective._batched._span_bounds()) == 4
     theta = model.init(rng)
     for d in (1, 2, 3):  # a new span each time: nothing kept from the last one is reused
         D = 0.3 * rng.standard_normal((d, model.n_params))
@@ -173,8 +180,8 @@ def test_a_thread_pool_sharing_one_objective_gets_the_serial_numbers():
 
 
 def test_losses_of_many_points_in_chunks_on_two_threads_have_one_threads_bits(monkeypatch):
-    from landscape import mlp_objective
-    monkeypatch.setattr(mlp_objective, "CHUNK_BYTES", 3 * 23 * 5 * 8 * 3)  # 3 points a chunk
+    from landscape import mlp_points
+    monkeypatch.setattr(mlp_points, "CHUNK_BYTES", 3 * 23 * 5 * 8 * 3)  # 3 points a chunk
     rng = np.random.default_rng(4)
     model, X, y = _problem("tanh", "softmax", "cross_entropy", rng)
     objective = model.objective(X, y)

@@ -12,86 +12,28 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import ctypes
-import os
-import queue
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
 
-
-class _Pool:
-    """``n - 1`` daemon threads and the caller, each running PyTorch on one thread."""
-
-    def __init__(self, n: int) -> None:
-        self._tasks: queue.SimpleQueue[tuple[cf.Future[Any], Callable[[], Any]]] = (
-            queue.SimpleQueue())
-        previous = torch.get_num_threads()
-        ready = threading.Barrier(n)
-        for _ in range(n - 1):
-            threading.Thread(target=self._work, args=(ready,), daemon=True).start()
-        ready.wait()
-        # torch.set_num_threads also sets the count new threads start with: restore it.
-        torch.set_num_threads(previous)
-
-    def _work(self, ready: threading.Barrier) -> None:
-        torch.get_num_threads()  # this thread's count initialized before it is set
-        torch.set_num_threads(1)  # OpenMP's and MKL's counts are per thread
-        ready.wait()
-        while True:
-            _do(*self._tasks.get())
-
-    def map(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
-        """``[fn() for fn in fns]``, side by side; results in order, the first error raised.
-
-        The caller takes tasks from the queue too (on one PyTorch thread) until it is empty:
-        one thread fewer to wake, and the caller's core busy instead of waiting.
-        """
-        futures: list[cf.Future[Any]] = []
-        for fn in fns:
-            futures.append(cf.Future())
-            self._tasks.put((futures[-1], fn))
-        with torch_threads(1):
-            while True:
-                try:
-                    task = self._tasks.get_nowait()
-                except queue.Empty:
-                    break
-                _do(*task)
-        return [f.result() for f in futures]
+from landscape import side_by_side as side_by_side_pool
 
 
-def _do(future: cf.Future[Any], fn: Callable[[], Any]) -> None:
-    if future.set_running_or_notify_cancel():
-        try:
-            future.set_result(fn())
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            future.set_exception(error)
+def _one_torch_thread() -> None:
+    torch.get_num_threads()  # this thread's count initialized before it is set
+    torch.set_num_threads(1)  # OpenMP's and MKL's counts are per thread
 
 
-_POOLS: dict[int, _Pool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _forget_pools() -> None:  # a forked child has none of the threads (nor a held lock)
-    global _POOLS_LOCK
-    _POOLS.clear()
-    _POOLS_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_pools)
-
-
-def pool(n: int) -> _Pool:
+def pool(n: int) -> side_by_side_pool.Pool:
     """The process's pool for ``n`` threads: ``n - 1`` kept threads and the caller."""
-    with _POOLS_LOCK:
-        if n not in _POOLS:
-            _POOLS[n] = _Pool(n)
-        return _POOLS[n]
+    previous = torch.get_num_threads()
+    try:
+        return side_by_side_pool.pool("torch", n, _one_torch_thread)
+    finally:  # a new thread's set_num_threads also sets the count new threads start with
+        torch.set_num_threads(previous)
 
 
 def side_by_side(fns: Sequence[Callable[[], Any]]) -> list[Any]:
@@ -109,7 +51,7 @@ def run(fns: Sequence[Callable[[], Any]], n: int) -> list[Any]:
     if len(fns) == 1:
         with torch_threads(n):
             return [fns[0]()]
-    return pool(n).map(fns)
+    return pool(n).map(fns, caller=lambda: torch_threads(1))
 
 
 @contextlib.contextmanager
