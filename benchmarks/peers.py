@@ -13,13 +13,14 @@ says what each tool runs):
   change of the estimate between two power steps); Hutchinson's trace from 100
   Rademacher probes; the spectral density by stochastic Lanczos quadrature from 1 probe
   and 100 Lanczos steps (PyHessian's defaults).
-- **time**: the median of ``repeat`` calls after a warm-up call, the tools interleaved
-  (one call of each in turn, the order rotating), each tool in its own spawned process
-  with every thread pool there (threadpoolctl: NumPy's and SciPy's OpenBLAS, OpenMP;
-  ``torch.set_num_threads``) on 1, then 2 threads; at 2 threads the parent waits
-  ``SETTLE`` seconds after each call, so that no worker's BLAS threads are still spinning
-  when the next starts. Every call starts at a point with nothing cached
-  (:mod:`benchmarks.peers_tools`).
+- **time**: the median of ``repeat`` calls after a warm-up call (more, up to ``MOST``,
+  while a tool's calls add up to less than ``SHORT`` seconds: short calls are the
+  noisiest), the tools interleaved (one call of each in turn, the order rotating), each
+  tool in its own spawned process with every thread pool there (threadpoolctl: NumPy's
+  and SciPy's OpenBLAS, OpenMP; ``torch.set_num_threads``) on 1, then 2 threads; at 2
+  threads the parent waits ``SETTLE`` seconds after each call, so that no worker's BLAS
+  threads are still spinning when the next starts. Every call starts at a point with
+  nothing cached (:mod:`benchmarks.peers_tools`).
 - **products**: Hessian-vector products the call spent, counted by wrapping each tool's
   product (curvlinops' trace: one vmapped product of 100 columns counts 100).
 - **accuracy**, of the warm-up call, against float64 references from the dense Hessian
@@ -66,6 +67,8 @@ HERE = Path(__file__).parent
 OURS = ("landscape", "landscape.torch")
 ANCHORS = ("PyHessian", "hessian-eigenthings", "curvlinops")
 SETTLE = 0.1  # seconds after each call at more than one thread (OpenBLAS's spin-wait)
+SHORT = 0.3  # seconds of timed calls per tool below which a cell takes more rounds ...
+MOST = 9  # ... up to this many (a median of 3 calls of a few ms was one disturbance off)
 
 
 class Config(NamedTuple):
@@ -263,11 +266,20 @@ def _cell(ref: dict, workload: str, first: tuple, times: list) -> dict:
     return cell
 
 
+def _more(times: dict, config: Config) -> bool:
+    """Whether a cell needs another round: ``repeat`` rounds, then until every tool's
+    timed calls add up to ``SHORT`` seconds, at most ``MOST`` rounds."""
+    rounds = max(map(len, times.values()), default=0)
+    return rounds < config.repeat or (rounds < max(MOST, config.repeat) and min(
+        (sum(t) for t in times.values() if t), default=SHORT) < SHORT)
+
+
 def _workload(workers: Workers, ref: dict, workload: str, config: Config, n: int) -> dict:
-    """One workload for every tool: a warm-up round, then ``repeat`` interleaved rounds."""
+    """One workload for every tool: a warm-up round, then interleaved rounds (:func:`_more`)."""
     names = workers.names
     first, times = {}, {name: [] for name in names}
-    for round_ in range(config.repeat + 1):
+    round_ = 0
+    while round_ == 0 or _more(times, config):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
             if round_ and first[name][0] != "ok":
@@ -279,6 +291,7 @@ def _workload(workers: Workers, ref: dict, workload: str, config: Config, n: int
                 first[name] = (status, data)
             if round_ and status == "ok":
                 times[name].append(data["seconds"])
+        round_ += 1
     return {name: _cell(ref, workload, first[name], times[name]) for name in names}
 
 
@@ -341,7 +354,7 @@ def run(quick: bool, out: Path, models=None) -> dict:
                "machine": machine.facts(), "versions": workers.versions,
                "missing": workers.missing, "config": config._asdict(),
                "settings": {"probes": PROBES, "slq": SLQ, "eigen": list(EIGEN),
-                            "settle": SETTLE},
+                            "settle": SETTLE, "short": SHORT, "most": MOST},
                "tools": {name: TOOLS[name].__doc__ for name in TOOLS},
                "shim": TOOLS["PyHessian"].shim, "runs": runs,
                "seconds": time.perf_counter() - start}

@@ -203,7 +203,9 @@ def _head(results: dict) -> list[str]:
              f"- **Workloads**: eigenvalues ({', '.join(settings['eigen'])}) at each tol; trace "
              f"from {settings['probes']} Rademacher probes; density from {settings['slq'][0]} "
              f"probe(s) x {settings['slq'][1]} Lanczos steps. Warm-up call, then the median of "
-             f"{results['config']['repeat']} interleaved calls.", ""]
+             f"{results['config']['repeat']} interleaved calls (up to "
+             f"{results['settings']['most']} while a tool's calls add up to less than "
+             f"{results['settings']['short']} s).", ""]
     return lines
 
 

@@ -39,15 +39,15 @@ products with the ``(n, m)`` basis and eigendecompositions of ``m x m`` matrices
 (``m <= ncv``, tens), sizes at which a BLAS thread pool spends its time synchronizing (on a
 2-core machine two threads made a top-1 call 2.4 times slower than one, and on a loaded one
 a top-5 call of the tiny benchmark network 30 times slower). The solver holds BLAS at one
-thread (:func:`landscape.parallel.one_blas_thread`) for that work only, once the basis has
-``THREADED`` entries (OpenBLAS runs smaller matrix-vector products on one thread anyway, and
-its ``m x m`` eigenproblems too); the products themselves run at the caller's thread
-count.
+thread (:func:`landscape.parallel.one_blas_thread`) for that work, whatever the basis's size:
+holding it only from 9,216 basis entries (where OpenBLAS starts threading a matrix-vector
+product) left the tiny network's top-5 (353 parameters) at 30-44 ms against 6.0 at one
+thread on a loaded machine, and 6.4 ms held throughout. Entering and leaving cost about
+5 us a step. The products themselves run at the caller's thread count.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -60,13 +60,6 @@ from landscape.parallel import one_blas_thread
 BREAKDOWN = 1e-12
 #: A Gram-Schmidt pass that leaves less than this fraction of ``w`` is repeated.
 DGKS = 0.717
-#: Basis entries from which OpenBLAS threads a matrix-vector product (2304 x 4).
-THREADED = 9216
-
-
-def _algebra(basis: np.ndarray, m: int) -> contextlib.AbstractContextManager[None]:
-    """BLAS on one thread for work with ``basis[:, :m]`` if it would be threaded."""
-    return one_blas_thread() if basis.shape[0] * m >= THREADED else contextlib.nullcontext()
 
 
 class SymmetricOperator(LinearOperator):
@@ -163,7 +156,7 @@ def tridiagonalize(op: LinearOperator, v0: np.ndarray, m: int
     scale = float(np.finfo(float).tiny)
     for j in range(m):
         w = op.matvec(basis[:, j])
-        with _algebra(basis, j + 1):
+        with one_blas_thread():
             alpha[j], size = orthogonalize(basis, j, w, beta[j - 1] if j else 0.0)
             b = float(np.linalg.norm(w))
         scale = max(scale, size)
@@ -259,7 +252,7 @@ def _restarted(op: LinearOperator, k: int, largest: bool, v0: np.ndarray, tol: f
     for cycle in range(1, maxiter + 1):
         for j in range(start, ncv):
             w = op.matvec(basis[:, j])
-            with _algebra(basis, j + 1):
+            with one_blas_thread():
                 T[j, j], size = orthogonalize(basis, j, w, T[j, j - 1] if j > start else 0.0)
                 scale, beta = max(scale, size), float(np.linalg.norm(w))
                 exhausted = beta <= BREAKDOWN * scale
@@ -277,7 +270,7 @@ def _restarted(op: LinearOperator, k: int, largest: bool, v0: np.ndarray, tol: f
         if cycle == maxiter:
             break
         kept = _wanted(ncv, keep, largest)
-        with _algebra(basis, ncv):
+        with one_blas_thread():
             basis[:, :keep] = basis @ S[:, kept]
         basis[:, keep] = w / beta
         T[:] = 0.0
@@ -285,5 +278,5 @@ def _restarted(op: LinearOperator, k: int, largest: bool, v0: np.ndarray, tol: f
         T[keep, :keep] = T[:keep, keep] = beta * S[-1, kept]
         start = keep
     done = want[met[want]]
-    with _algebra(basis, ncv):
+    with one_blas_thread():
         return Ritz(theta[done], basis @ S[:, done], False)

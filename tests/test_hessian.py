@@ -244,8 +244,7 @@ def test_solver_algebra_on_one_blas_thread_products_at_the_callers():
     def blas_threads():
         return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
 
-    seen = {"product": set(), "small basis": set(), "large basis": set()}
-    n = 3000  # the basis reaches krylov.THREADED entries at its 4th vector
+    seen = {"product": set(), "algebra": set()}
 
     class Recorder(Counter):
         def _matvec(self, v):
@@ -253,20 +252,21 @@ def test_solver_algebra_on_one_blas_thread_products_at_the_callers():
             return super()._matvec(v)
 
     def recorded(basis, j, w, beta):
-        seen["large basis" if n * (j + 1) >= krylov.THREADED else "small basis"] |= blas_threads()
+        seen["algebra"] |= blas_threads()
         return orthogonalize(basis, j, w, beta)
 
     orthogonalize = krylov.orthogonalize
-    with threadpool_limits(2):
-        krylov.orthogonalize = recorded
-        try:
-            eigenpairs(Recorder(diags(np.linspace(0.0, 1.0, n))), 2, "LA", rng=0,
-                       method="lanczos", tol=1e-8)
-        finally:
-            krylov.orthogonalize = orthogonalize
-        assert blas_threads() == {2}  # the caller's limit is back
-    # below THREADED entries OpenBLAS uses one thread anyway: no limit to toggle
-    assert seen == {"product": {2}, "small basis": {2}, "large basis": {1}}
+    for n in (300, 3000):  # small bases too: OpenBLAS threaded some of their work
+        with threadpool_limits(2):
+            krylov.orthogonalize = recorded
+            try:
+                found = eigenpairs(Recorder(diags(np.linspace(0.0, 1.0, n))), 2, "LA", rng=0,
+                                   method="lanczos", tol=1e-8)
+            finally:
+                krylov.orthogonalize = orthogonalize
+            assert blas_threads() == {2}  # the caller's limit is back
+        np.testing.assert_allclose(found.eigenvalues, [1.0 - 1.0 / (n - 1), 1.0], rtol=1e-12)
+        assert seen == {"product": {2}, "algebra": {1}}
 
 
 def test_curvature_along_points():
