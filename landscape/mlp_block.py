@@ -31,15 +31,18 @@ BLOCK_NUMBERS = 65536  # about one activation array per block in L2 cache (512 k
 MAX_BLOCKS = 8  # the most threads one objective's pass can use
 
 
-def block_bounds(n_samples: int, width: int) -> list[tuple[int, int]]:
+def block_bounds(n_samples: int, width: int, numbers: int | None = None
+                 ) -> list[tuple[int, int]]:
     """Row ranges ``[(start, stop), ...]`` of the blocks of ``n_samples`` rows.
 
     As many blocks as it takes to hold ``n_samples * width`` numbers (the widest layer's
-    activations) in blocks of at most ``BLOCK_NUMBERS``, but no more than ``MAX_BLOCKS``,
-    of near-equal sizes: the shapes alone decide, never the thread count, so every thread
-    count gives the same bits.
+    activations; for the PyTorch adapter, samples x parameters) in blocks of at most
+    ``numbers`` (default ``BLOCK_NUMBERS``), but no more than ``MAX_BLOCKS``, of near-equal
+    sizes: the shapes alone decide, never the thread count, so every thread count gives the
+    same bits.
     """
-    n = int(np.clip(-(-n_samples * width // BLOCK_NUMBERS), 1, min(MAX_BLOCKS, n_samples)))
+    numbers = BLOCK_NUMBERS if numbers is None else numbers
+    n = int(np.clip(-(-n_samples * width // numbers), 1, min(MAX_BLOCKS, n_samples)))
     edges = [n_samples * k // n for k in range(n + 1)]
     return list(zip(edges[:-1], edges[1:]))
 

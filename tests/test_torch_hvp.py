@@ -21,12 +21,12 @@ FORWARDS = []  # one entry per forward pass of a Counted module (its copies incl
 
 
 class Counted(nn.Module):
-    """A 5-7-6-3 tanh network that counts its forward passes."""
+    """A tanh network (5-7-6-3 unless told) that counts its forward passes."""
 
-    def __init__(self):
+    def __init__(self, sizes=(5, 7, 6, 3)):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 6), nn.Tanh(),
-                                 nn.Linear(6, 3))
+        layers = [m for a, b in zip(sizes[:-1], sizes[1:]) for m in (nn.Linear(a, b), nn.Tanh())]
+        self.net = nn.Sequential(*layers[:-1])
 
     def forward(self, x):
         FORWARDS.append(1)
@@ -152,18 +152,70 @@ def test_hvps_are_the_products_column_by_column_bit_for_bit(problem, threads, st
         torch.set_num_threads(1)
 
 
-def test_one_product_in_parts_on_two_threads_agrees(problem, two_threads, monkeypatch):
+def test_batches_in_parts_agree_with_the_whole_batches(problem, monkeypatch):
     net, X, y, engine, thetas, vs = problem
-    monkeypatch.setattr(ls.torch.hvp, "PART_WORK", 1)  # every batch large enough to cut
-    obj = from_module(net, nn.CrossEntropyLoss(), _loader(X, y, 16))
+    monkeypatch.setattr(ls.torch.hvp, "PART_WORK", 1)  # every batch in 8 parts (2 rows: 2)
+    found = {}
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        try:
+            obj = from_module(net, nn.CrossEntropyLoss(), _loader(X, y, 16))
+            FORWARDS.clear()
+            found[threads] = [obj.hvp(thetas[0], v) for v in vs]
+            assert torch.get_num_threads() == threads  # ran on one between the pool's tasks
+        finally:
+            torch.set_num_threads(1)
+        # each batch's loss against its parts', once; then each part's graph, built once
+        assert len(FORWARDS) == 3 * (1 + 8) + (1 + 2) + 3 * 8 + 2
+    for v, hv, at_two in zip(vs, found[1], found[2]):
+        assert _relative(hv, scratch(net, X, y, thetas[0], v)) < 1e-12
+        np.testing.assert_array_equal(at_two, hv)
+
+
+@pytest.fixture(scope="module")
+def digits_sized():
+    """1797 samples of 64 features, a 64-64-64-10 tanh network (float64), three vectors."""
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((1797, 64)), rng.integers(0, 10, 1797)
+    torch.manual_seed(5)
+    net = Counted((64, 64, 64, 10)).double()
+    theta = nn.utils.parameters_to_vector(net.parameters()).detach().numpy()
+    return net, X, y, theta, rng.standard_normal((3, theta.size))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_products_have_the_same_bits_at_one_and_two_threads(digits_sized, dtype):
+    net, X, y, theta, V = digits_sized
+    assert len(ls.torch.hvp.part_bounds(len(X), len(theta))) > 1  # cut by its shapes
+    found = {}
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        try:
+            obj = from_module(net, nn.CrossEntropyLoss(), (X, y), dtype=dtype)
+            op = ls.hessian_operator(obj, theta)
+            # one vector: its parts side by side; two or three: the vectors side by side
+            found[threads] = [obj.hvp(theta, V[0]), obj.hvps(theta, V), op.matmat(V[:2].T).T]
+        finally:
+            torch.set_num_threads(1)
+    for at_one, at_two in zip(found[1], found[2]):
+        np.testing.assert_array_equal(at_two, at_one)
+    np.testing.assert_array_equal(found[2][1][0], found[2][0])  # hvps' rows are hvp's
+    np.testing.assert_array_equal(found[2][2], found[2][1][:2])
+    if dtype == torch.float64:  # the uncut batch's product, up to the parts' rounding
+        assert _relative(found[1][0], scratch(net, X, y, theta, V[0])) < 1e-13
+
+
+def test_a_loss_that_couples_the_samples_stays_whole(digits_sized, two_threads):
+    net, X, y, theta, V = digits_sized
+    weighted = nn.CrossEntropyLoss(weight=torch.linspace(0.5, 2.0, 10, dtype=torch.float64))
+    obj = from_module(net, weighted, (X, y))
     FORWARDS.clear()
-    for v in vs:
-        assert _relative(obj.hvp(thetas[0], v), scratch(net, X, y, thetas[0], v)) < 1e-12
-    assert len(FORWARDS) == 4 * 3 + 4 * 2  # each batch's loss against its parts', once;
-    # then four batches, two parts each, built once
-    assert torch.get_num_threads() == 2  # this thread ran on one between the pool's tasks
-    torch.set_num_threads(1)  # the whole batches again: new graphs, the same products
-    assert _relative(obj.hvp(thetas[0], vs[0]), scratch(net, X, y, thetas[0], vs[0])) < 1e-12
+    hv = obj.hvp(theta, V[0])
+    n_parts = len(ls.torch.hvp.part_bounds(len(X), len(theta)))
+    assert len(FORWARDS) == 1 + n_parts + 1  # the batch against its parts, one whole graph
+    torch.set_num_threads(1)
+    np.testing.assert_array_equal(from_module(net, weighted, (X, y)).hvp(theta, V[0]), hv)
+    assert _relative(hv, scratch(net, X, y, theta, V[0], weighted)) < 1e-13
 
 
 def test_trace_through_hvps_is_the_loop_over_probes(problem, two_threads):

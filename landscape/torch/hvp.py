@@ -9,22 +9,23 @@ for each new vector (``retain_graph=True``): one backward pass per product inste
 forward and two backwards. The products run the same operations on the same graph, so
 they equal the products from scratch bit for bit.
 
-Threads. With PyTorch allowed ``n > 1`` threads (``torch.get_num_threads()`` of the calling
-thread), the products run on ``n`` threads, ``n - 1`` kept for the process and the caller
-(:mod:`landscape.torch.threads`), each running PyTorch on one thread: each large batch is
-cut into ``n`` parts (runs of rows) and a vector's parts run side by side (several vectors
-one per thread where the batches are not cut). PyTorch's own threads split every operation
-and meet after each one; when another process holds a core, each meeting waits for a thread
+Parts and threads. On a CPU each held batch is cut into parts (runs of rows) by its shapes
+alone (:func:`part_bounds`: at most ``PART_WORK`` samples x parameters a part, at most 8
+parts; the digits network's 1797 samples in 2, the tiny network's whole), each part's
+product is taken on one PyTorch thread and a vector's parts are summed in their order, so a
+product has the same bits at every thread count. With PyTorch allowed ``n > 1`` threads
+(``torch.get_num_threads()`` of the calling thread) the parts of a vector, or several
+vectors, run side by side on ``n`` threads, ``n - 1`` kept for the process and the caller
+(:mod:`landscape.torch.threads`); at one thread they run in a loop (two parts cost a digits
+product 2% in float64, 6% in float32). PyTorch's own threads split every operation and
+meet after each one; when another process holds a core, each meeting waits for a thread
 the system has put aside. On the 2-core benchmark machine with other work on it (load
-1.0-1.9), a digits product (``64 x 1797`` activations) cut in two took 0.53-0.90 of its time
-on PyTorch's 2 threads (medians of 370-900 rounds; two whole products side by side
-0.81-1.03), whose slowest calls took up to 73 times their median; at load 2.5-4.8, the
-former adapter, PyHessian and hessian-eigenthings took up to 65-120 times as long at 2
-threads as at 1 on some runs, these products at most 1.4 times. On a quiet machine (load
-0.9-1.2) the two ways took about the same time (Lanczos and SLQ 0.98-1.0, Hutchinson's trace
-0.91). The cut changes the rounding: a product at ``n`` threads differs from one thread's in
-the last bits (2e-15 relative in float64, 3e-7 in float32, where PyTorch's 2 threads
-differed from its 1 by 4e-7 too).
+1.0-1.9), a digits product cut in two took 0.53-0.90 of its time on PyTorch's 2 threads
+(medians of 370-900 rounds; two whole products side by side 0.81-1.03), whose slowest
+calls took up to 73 times their median; at load 2.5-4.8, the former adapter, PyHessian and
+hessian-eigenthings took up to 65-120 times as long at 2 threads as at 1 on some runs,
+these products at most 1.4 times. PyTorch's 2 threads would also change the rounding (4e-7
+relative in float32).
 
 Measured on the digits-sized and MNIST-sized networks of ``benchmarks/``
 (``benchmarks/TORCH_HVP.md``): the kept graph's product takes 0.47-0.59 of the time a
@@ -59,6 +60,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from landscape.mlp_block import block_bounds
 from landscape.torch.threads import keep_freed_memory, run, torch_threads
 
 #: A part's loss: ``flat -> scalar tensor``, the mean over the part's samples.
@@ -110,9 +112,8 @@ def gradient(loss: Loss, flat: torch.Tensor) -> tuple[Gradient, int]:
 class _Point:
     """One point's kept graphs: ``kept[j]`` for part ``j`` (None: not kept), ``used`` bytes."""
 
-    def __init__(self, theta: np.ndarray, layout: int, n_parts: int) -> None:
+    def __init__(self, theta: np.ndarray, n_parts: int) -> None:
         self.theta = theta.copy()
-        self.layout = layout
         self.kept: list[Gradient | None] = [None] * n_parts
         self.used = 0
         self.lock = threading.Lock()
@@ -146,15 +147,14 @@ class KeptGradients:
     """Per part of the data, the gradient graph at the last point, within a memory budget.
 
     Safe to share between threads: a thread that finds a part's graph missing builds its
-    own, and a new point (or a new division of the data into parts) replaces the old one
-    whole.
+    own, and a new point replaces the old one whole. The parts are fixed at the first
+    product (the same batches at every call).
     """
 
     def __init__(self) -> None:
         keep_freed_memory()
         self._point: _Point | None = None
-        self._layouts: dict[int, tuple[list[Loss], list[float]]] = {}  # per count of parts
-        self._uncut: set[int] = set()  # counts of parts whose losses were not the batch's
+        self._parts: tuple[list[Loss], list[float]] | None = None  # losses, weights
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # in a worker process too
         keep_freed_memory()
@@ -169,31 +169,28 @@ class KeptGradients:
 
         ``H`` is the Hessian at ``theta`` of the mean of ``batch_loss(flat, x, y)`` over the
         samples of ``batches``, each weighted by its samples, ``flat`` being
-        ``tensor(theta)`` (``tensor`` makes the objective's tensors). Each part's product
-        is taken in float64 and the parts are summed in their order, whatever the threads.
-        A part's graph is built at its first product at a new ``theta`` and kept if the
-        point's saved bytes stay within ``budget``.
+        ``tensor(theta)`` (``tensor`` makes the objective's tensors). A part's graph is
+        built at its first product at a new ``theta`` and kept if the point's saved bytes
+        stay within ``budget``.
 
-        On a CPU with PyTorch on ``n > 1`` threads, each batch is cut into ``n`` parts
-        (runs of rows) when each part keeps ``PART_WORK`` (samples x parameters) or more
-        and the batch's loss is the mean of its parts' (checked once: not for
+        On a CPU each batch is cut into parts (runs of rows, :func:`part_bounds`: by the
+        shapes alone) when its loss is the mean of its parts' (checked once: not for
         ``CrossEntropyLoss`` with class weights or ignored labels, nor for a module that
-        couples the samples); the parts of each vector then run side by side. Uncut,
-        several vectors run side by side, or the batches of one. The work between
-        (conversions, sums) runs here on one PyTorch thread: an operation on PyTorch's
-        threads here would leave OpenMP's threads spinning beside the pool's for a while.
-        Data smaller than two parts (a product that is mostly Python and dispatch: the
-        tiny benchmark network's) run here on one PyTorch thread: its product took 0.3 ms
-        on one thread, 34-74 ms on PyTorch's 2 while another process held the other core.
+        couples the samples). Each part's product is taken on one PyTorch thread in
+        float64 and a vector's parts are summed in their order, so the products have the
+        same bits whatever the thread count. With PyTorch allowed ``n > 1`` threads they
+        run side by side on ``n`` threads (:mod:`landscape.torch.threads`): the vectors,
+        each on one thread, when there are ``n`` or more, else the parts of each. The work
+        between (conversions, sums) runs here on one PyTorch thread: an operation on
+        PyTorch's threads here would leave OpenMP's threads spinning beside the pool's
+        for a while.
         """
         cpu = batches[0][0].device.type == "cpu"
         n = torch.get_num_threads() if cpu else 1
         if n == 1:
             return self._products(theta, vectors, tensor, batch_loss, batches, budget, 1)
-        large = sum(len(x) for x, _ in batches) * vectors.shape[1] >= 2 * PART_WORK
         with torch_threads(1):
-            return self._products(theta, vectors, tensor, batch_loss, batches, budget,
-                                  n if large else 1)
+            return self._products(theta, vectors, tensor, batch_loss, batches, budget, n)
 
     def _products(self, theta: np.ndarray, vectors: np.ndarray,
                   tensor: Callable[[np.ndarray], torch.Tensor],
@@ -201,66 +198,75 @@ class KeptGradients:
                   batches: Sequence[tuple[torch.Tensor, torch.Tensor]], budget: float, n: int
                   ) -> np.ndarray:
         flat = tensor(theta)
-        count = 1 if n == 1 else _count(n, batches, flat.numel())
-        if count > 1 and count not in self._layouts and not _divisible(
-                batch_loss, flat, batches, count, n):
-            self._uncut.add(count)
-        count = 1 if count in self._uncut else count
-        if count not in self._layouts:  # each batch cut into `count` runs of rows
-            runs = [r for x, y in batches
-                    for r in zip(torch.tensor_split(x, count), torch.tensor_split(y, count))]
-            n_samples = sum(len(x) for x, _ in batches)
-            self._layouts[count] = ([functools.partial(batch_loss, x=x, y=y) for x, y in runs],
-                                    [len(x) / n_samples for x, _ in runs])
-        losses, weights = self._layouts[count]
+        if self._parts is None:
+            self._parts = _parts(batch_loss, flat, batches, n)
+        losses, weights = self._parts
         point = self._point
-        if point is None or point.layout != count or not np.array_equal(point.theta, theta):
+        if point is None or not np.array_equal(point.theta, theta):
             self._point = None  # the old graphs go before new ones are built
-            point = self._point = _Point(theta, count, len(losses))
+            point = self._point = _Point(theta, len(losses))
 
         def share(j: int, v: torch.Tensor) -> torch.Tensor:
             hv = point.graph(j, losses[j], flat, budget).product(v).to(torch.float64)
             return hv if weights[j] == 1.0 else hv * weights[j]  # x * 1.0 == x, bit for bit
 
         def whole(v: torch.Tensor) -> torch.Tensor:
-            total = share(0, v)
-            for j in range(1, len(losses)):
-                total += share(j, v)
-            return total
+            return _sum([share(j, v) for j in range(len(losses))])
 
         rows = [tensor(v) for v in vectors]  # each in its own allocation
-        if count == 1 and (len(rows) > 1 or n == 1):  # vectors side by side
+        if len(rows) >= n:  # the vectors side by side (a loop on one thread)
             return _numpy(run([functools.partial(whole, v) for v in rows], n))
-        for i, v in enumerate(rows):  # the parts side by side, n at a time, in their order
-            total = torch.zeros(flat.numel(), dtype=torch.float64, device=flat.device)
-            for start in range(0, len(losses), n):
-                for s in run([functools.partial(share, j, v)
-                               for j in range(start, min(start + n, len(losses)))], n):
-                    total += s
-            rows[i] = total
-        return _numpy(rows)
+        tasks = [functools.partial(share, j, v) for v in rows for j in range(len(losses))]
+        shares = run(tasks, n if len(tasks) > 1 else 1)  # never on PyTorch's n threads
+        return _numpy([_sum(shares[i:i + len(losses)])
+                       for i in range(0, len(shares), len(losses))])
 
     def clear(self) -> None:
         """Drop the kept graphs."""
         self._point = None
 
 
-#: Samples x parameters of a part, at least, when a batch is cut for threads.
-PART_WORK = 2**21
+#: Samples x parameters of a part, at most (a batch with less stays whole).
+PART_WORK = 2**23
 
 
-def _count(n: int, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], dim: int) -> int:
-    """Parts per batch for one vector on ``n`` threads: ``n`` when each keeps the work."""
-    fewest = min(len(x) for x, _ in batches)
-    return max(1, min(n, fewest, fewest * dim // PART_WORK))
+def part_bounds(n_samples: int, dim: int) -> list[tuple[int, int]]:
+    """A batch's parts, row ranges ``[(start, stop), ...]``: :func:`block_bounds` by work.
+
+    As many as it takes to keep ``n_samples * dim`` (samples x parameters) within
+    ``PART_WORK`` per part, at most ``MAX_BLOCKS`` (8), whatever the thread count. Data whose
+    product is mostly Python and dispatch (the tiny benchmark network's: 0.3 ms a product)
+    stays whole.
+    """
+    return block_bounds(n_samples, dim, PART_WORK)
+
+
+def _parts(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
+           batches: Sequence[tuple[torch.Tensor, torch.Tensor]], n: int
+           ) -> tuple[list[Loss], list[float]]:
+    """The parts' losses and weights (their shares of the samples), in their order.
+
+    On a CPU each batch's :func:`part_bounds` where every cut batch's loss is its parts'
+    mean (:func:`_divisible`, on ``n`` threads), else the whole batches.
+    """
+    cpu = flat.device.type == "cpu"
+    runs = [[(x[a:b], y[a:b]) for a, b in part_bounds(len(x), flat.numel())] if cpu
+            else [(x, y)] for x, y in batches]
+    if not all(len(r) == 1 or _divisible(batch_loss, flat, b, r, n)
+               for b, r in zip(batches, runs)):
+        runs = [[b] for b in batches]
+    n_samples = sum(len(x) for x, _ in batches)
+    return ([functools.partial(batch_loss, x=x, y=y) for r in runs for x, y in r],
+            [len(x) / n_samples for r in runs for x, _ in r])
 
 
 def _divisible(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
-               batches: Sequence[tuple[torch.Tensor, torch.Tensor]], count: int, n: int) -> bool:
-    """Whether each batch's loss is its ``count`` parts' losses' mean, weighted by samples.
+               batch: tuple[torch.Tensor, torch.Tensor],
+               runs: Sequence[tuple[torch.Tensor, torch.Tensor]], n: int) -> bool:
+    """Whether ``batch``'s loss is the mean of its ``runs``' losses, weighted by samples.
 
-    At ``flat``, to 100 epsilons of the dtype (one forward pass per part and per batch, on
-    ``n`` threads).
+    At ``flat``, to 100 epsilons of the dtype (one forward pass per run and one for the
+    batch, side by side on ``n`` threads, each on one PyTorch thread).
     """
     tolerance = 100 * torch.finfo(flat.dtype).eps
 
@@ -268,13 +274,14 @@ def _divisible(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
         with torch.no_grad():
             return float(batch_loss(flat, x, y))
 
-    for x, y in batches:
-        runs = list(zip(torch.tensor_split(x, count), torch.tensor_split(y, count)))
-        whole, *cut = run([functools.partial(loss, *b) for b in [(x, y), *runs]], n)
-        mean = sum(c * len(xs) / len(x) for c, (xs, _) in zip(cut, runs))
-        if not abs(mean - whole) <= tolerance * abs(whole):
-            return False
-    return True
+    whole, *cut = run([functools.partial(loss, *b) for b in [batch, *runs]], n)
+    mean = sum(c * len(x) / len(batch[0]) for c, (x, _) in zip(cut, runs))
+    return abs(mean - whole) <= tolerance * abs(whole)
+
+
+def _sum(shares: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``shares[0] + shares[1] + ...`` in that order (new tensors: a share may alias ``v``)."""
+    return functools.reduce(torch.add, shares)
 
 
 def _numpy(rows: list[torch.Tensor]) -> np.ndarray:
