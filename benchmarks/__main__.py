@@ -2,8 +2,9 @@
 
 Writes ``RESULTS.md`` and ``results.json`` into ``DIR`` (default: ``benchmarks/`` for the
 full run, ``benchmarks/quick/`` for ``--quick``, a smoke run of a few seconds whose numbers
-mean little), and ``PEERS.md`` and ``PEERS.json`` there from :mod:`benchmarks.peers`
-(unless ``--skip-peers``).
+mean little), ``PEERS.md`` and ``PEERS.json`` there from :mod:`benchmarks.peers`
+(unless ``--skip-peers``), and ``PRODUCTS.md`` and ``PRODUCTS.json`` from
+:mod:`benchmarks.products`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from benchmarks import eigen, machine, memory, native, peers, reference, report, rows
+from benchmarks import eigen, machine, memory, native, peers, products, reference, report, rows
 from benchmarks.models import SPECS, build
 from benchmarks.timing import Settings, threads
 
@@ -132,6 +133,8 @@ def main(argv=None) -> None:
         found = peers.run(args.quick, out)
         results["peers"] = {"file": "PEERS.md", "reading": found["reading"],
                             "seconds": found["seconds"]}
+    found = products.run(args.quick, out / "PRODUCTS.md")  # counts: cheap, in this process
+    results["products"] = {"reading": found["reading"], "seconds": found["seconds"]}
     results["seconds"] = time.perf_counter() - start
     results["load average after"] = machine.facts()["load average"]
     for path in report.write(results, out):

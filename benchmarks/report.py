@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import native
+from benchmarks import native, products
 from landscape.io import write_json, write_text
 
 NOTES = Path(__file__).with_name("NOTES.md")
@@ -268,7 +268,7 @@ def markdown(results) -> str:
              *_table(["target", "worst case", "where", "met"],
                      [[t["target"], _fmt(t["worst"]), t["where"], "yes" if t["met"] else "**no**"]
                       for t in targets(results, table)]),
-             *_peers(results), *_native(results),
+             *_peers(results), *products.section(results.get("products")), *_native(results),
              *_times(results), *_eigen(results), *_memory(results), *_faults(results),
              *_agreement(results), *_peaks(results)]
     if NOTES.exists():
