@@ -73,7 +73,10 @@ def _products(results: dict) -> list[str]:
                         + ", ".join(f"{a} {n}" for a, n in fewer.items()) + ")")
     head = (f"- **Products** (eigenvalues): landscape spent no more than any anchor in "
             f"{total - len(more)} of {total} cells")
-    return [head + (": more in " + "; ".join(more) if more else "") + "."]
+    return [head + (": more in " + "; ".join(more) if more else "") + (
+        ". Each tool runs from its own start vector here, so a product or two is their luck: "
+        "from the same 20 start vectors the engine needs as many as hessian-eigenthings or "
+        "fewer, and fewer than eigsh (`PRODUCTS.md`, `python -m benchmarks.products`).")]
 
 
 def _agreed(results: dict) -> list[str]:
