@@ -75,8 +75,8 @@ def _products(results: dict) -> list[str]:
             f"{total - len(more)} of {total} cells")
     return [head + (": more in " + "; ".join(more) if more else "") + (
         ". Each tool runs from its own start vector here, so a product or two is their luck: "
-        "from the same 20 start vectors the engine needs as many as hessian-eigenthings or "
-        "fewer, and fewer than eigsh (`PRODUCTS.md`, `python -m benchmarks.products`).")]
+        "over the same 20 start vectors for every tool, the engine's median count is compared "
+        "in `PRODUCTS.md` (`python -m benchmarks.products`).")]
 
 
 def _agreed(results: dict) -> list[str]:
