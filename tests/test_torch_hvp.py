@@ -155,6 +155,7 @@ def test_hvps_are_the_products_column_by_column_bit_for_bit(problem, threads, st
 def test_batches_in_parts_agree_with_the_whole_batches(problem, monkeypatch):
     net, X, y, engine, thetas, vs = problem
     monkeypatch.setattr(ls.torch.hvp, "PART_WORK", 1)  # every batch in 8 parts (2 rows: 2)
+    monkeypatch.setattr(ls.torch.hvp, "PART_ROWS", 1)
     found = {}
     for threads in (1, 2):
         torch.set_num_threads(threads)
@@ -247,6 +248,7 @@ def test_the_thread_pool_leaves_the_thread_count_and_raises_errors(two_threads):
 def test_a_loss_that_is_not_a_mean_over_samples_is_never_cut(problem, two_threads, monkeypatch):
     net, X, y, engine, thetas, vs = problem
     monkeypatch.setattr(ls.torch.hvp, "PART_WORK", 1)
+    monkeypatch.setattr(ls.torch.hvp, "PART_ROWS", 1)
     weighted = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 3.0, 0.5], dtype=torch.float64))
     obj = from_module(net, weighted, (X, y))  # one batch: exact, as long as it stays whole
     hv = obj.hvp(thetas[0], vs[0])

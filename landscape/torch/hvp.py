@@ -11,13 +11,15 @@ they equal the products from scratch bit for bit.
 
 Parts and threads. On a CPU each held batch is cut into parts (runs of rows) by its shapes
 alone (:func:`part_bounds`: at most ``PART_WORK`` samples x parameters a part, at most 8
-parts; the digits network's 1797 samples in 2, the tiny network's whole), each part's
-product is taken on one PyTorch thread and a vector's parts are summed in their order, so a
-product has the same bits at every thread count. With PyTorch allowed ``n > 1`` threads
-(``torch.get_num_threads()`` of the calling thread) the parts of a vector, or several
-vectors, run side by side on ``n`` threads, ``n - 1`` kept for the process and the caller
-(:mod:`landscape.torch.threads`); at one thread they run in a loop (two parts cost a digits
-product 2% in float64, 6% in float32). PyTorch's own threads split every operation and
+parts, and at least ``PART_ROWS`` rows where the work allows; the digits network's 1797
+samples in 2, the tiny network's whole), each part's product is taken on one PyTorch
+thread and a vector's parts are summed in their order, so a product has the same bits at
+every thread count. With PyTorch allowed ``n > 1`` threads (``torch.get_num_threads()`` of
+the calling thread) the parts of a vector, or several vectors, run side by side on ``n``
+threads, ``n - 1`` kept for the process and the caller (:mod:`landscape.torch.threads`); at
+one thread they run in a loop, which is the price of those bits: against the uncut batch,
+a digits product took 6.5% longer in float64 and 10.5% in float32, an MNIST-sized one 7-8%
+(CPU time, interleaved, load 0.9). PyTorch's own threads split every operation and
 meet after each one; when another process holds a core, each meeting waits for a thread
 the system has put aside. On the 2-core benchmark machine with other work on it (load
 1.0-1.9), a digits product cut in two took 0.53-0.90 of its time on PyTorch's 2 threads
@@ -25,7 +27,10 @@ the system has put aside. On the 2-core benchmark machine with other work on it 
 calls took up to 73 times their median; at load 2.5-4.8, the former adapter, PyHessian and
 hessian-eigenthings took up to 65-120 times as long at 2 threads as at 1 on some runs,
 these products at most 1.4 times. PyTorch's 2 threads would also change the rounding (4e-7
-relative in float32).
+relative in float32). What the pool pays instead: its thread sleeps between products, and
+on the benchmark machine the first products after 0.1 s idle took up to 1.5 times as long
+(a 2-thread digits top-1 55 against 41 ms in float64, 37 against 21 in float32), where
+PyTorch's OpenMP threads spin between operations and PyHessian's did not slow down.
 
 Measured on the digits-sized and MNIST-sized networks of ``benchmarks/``
 (``benchmarks/TORCH_HVP.md``): the kept graph's product takes 0.47-0.59 of the time a
@@ -54,7 +59,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -112,15 +117,15 @@ def gradient(loss: Loss, flat: torch.Tensor) -> tuple[Gradient, int]:
 class _Point:
     """One point's kept graphs: ``kept[j]`` for part ``j`` (None: not kept), ``used`` bytes."""
 
-    def __init__(self, theta: np.ndarray, n_parts: int) -> None:
-        self.theta = theta.copy()
+    def __init__(self, theta: np.ndarray, flat: torch.Tensor, n_parts: int) -> None:
+        self.theta, self.flat = theta.copy(), flat.detach().clone()  # theta as a tensor
         self.kept: list[Gradient | None] = [None] * n_parts
         self.used = 0
         self.lock = threading.Lock()
         self.building = [threading.Lock() for _ in range(n_parts)]  # one builder per part
         self.spilled = [False] * n_parts  # built once and not kept: each product builds
 
-    def graph(self, j: int, loss: Loss, flat: torch.Tensor, budget: float) -> Gradient:
+    def graph(self, j: int, loss: Loss, budget: float) -> Gradient:
         """Part ``j``'s graph: the kept one, or built now (and kept within ``budget``).
 
         A thread that wants a part another is building waits for it (once the part proved
@@ -130,11 +135,11 @@ class _Point:
         if kept is not None:
             return kept
         if self.spilled[j]:
-            return gradient(loss, flat)[0]
+            return gradient(loss, self.flat)[0]
         with self.building[j]:
             kept = self.kept[j]
             if kept is None:
-                kept, size = gradient(loss, flat)
+                kept, size = gradient(loss, self.flat)
                 with self.lock:
                     if self.used + size <= budget:
                         self.kept[j], self.used = kept, self.used + size
@@ -176,13 +181,14 @@ class KeptGradients:
         On a CPU each batch is cut into parts (runs of rows, :func:`part_bounds`: by the
         shapes alone) when its loss is the mean of its parts' (checked once: not for
         ``CrossEntropyLoss`` with class weights or ignored labels, nor for a module that
-        couples the samples). Each part's product is taken on one PyTorch thread in
-        float64 and a vector's parts are summed in their order, so the products have the
-        same bits whatever the thread count. With PyTorch allowed ``n > 1`` threads they
-        run side by side on ``n`` threads (:mod:`landscape.torch.threads`): the vectors,
-        each on one thread, when there are ``n`` or more, else the parts of each. The work
-        between (conversions, sums) runs here on one PyTorch thread: an operation on
-        PyTorch's threads here would leave OpenMP's threads spinning beside the pool's
+        couples the samples). Each part's product is taken on one PyTorch thread and a
+        vector's parts are summed in float64 in their order, so the products have the same
+        bits whatever the thread count. With PyTorch allowed ``n > 1`` threads they run
+        side by side on ``n`` threads (:mod:`landscape.torch.threads`): the vectors, each
+        on one thread, when there are ``n`` or more, else the parts of each; a single
+        part's single product (small data, or a loss that couples the samples) runs here.
+        The work between (conversions, sums) runs here on one PyTorch thread: an operation
+        on PyTorch's threads here would leave OpenMP's threads spinning beside the pool's
         for a while.
         """
         cpu = batches[0][0].device.type == "cpu"
@@ -197,28 +203,26 @@ class KeptGradients:
                   batch_loss: Callable[..., torch.Tensor],
                   batches: Sequence[tuple[torch.Tensor, torch.Tensor]], budget: float, n: int
                   ) -> np.ndarray:
-        flat = tensor(theta)
         if self._parts is None:
-            self._parts = _parts(batch_loss, flat, batches, n)
+            self._parts = _parts(batch_loss, tensor(theta), batches, n)
         losses, weights = self._parts
         point = self._point
         if point is None or not np.array_equal(point.theta, theta):
             self._point = None  # the old graphs go before new ones are built
-            point = self._point = _Point(theta, len(losses))
+            point = self._point = _Point(theta, tensor(theta), len(losses))
 
         def share(j: int, v: torch.Tensor) -> torch.Tensor:
-            hv = point.graph(j, losses[j], flat, budget).product(v).to(torch.float64)
-            return hv if weights[j] == 1.0 else hv * weights[j]  # x * 1.0 == x, bit for bit
+            return point.graph(j, losses[j], budget).product(v)
 
         def whole(v: torch.Tensor) -> torch.Tensor:
-            return _sum([share(j, v) for j in range(len(losses))])
+            return _total((share(j, v) for j in range(len(losses))), weights, point.flat)
 
         rows = [tensor(v) for v in vectors]  # each in its own allocation
         if len(rows) >= n:  # the vectors side by side (a loop on one thread)
             return _numpy(run([functools.partial(whole, v) for v in rows], n))
         tasks = [functools.partial(share, j, v) for v in rows for j in range(len(losses))]
         shares = run(tasks, n if len(tasks) > 1 else 1)  # never on PyTorch's n threads
-        return _numpy([_sum(shares[i:i + len(losses)])
+        return _numpy([_total(shares[i:i + len(losses)], weights, point.flat)
                        for i in range(0, len(shares), len(losses))])
 
     def clear(self) -> None:
@@ -226,19 +230,25 @@ class KeptGradients:
         self._point = None
 
 
-#: Samples x parameters of a part, at most (a batch with less stays whole).
+#: Samples x parameters of a part, at most, unless that leaves fewer than ``PART_ROWS`` rows.
 PART_WORK = 2**23
+#: Rows a part may hold whatever its work: a part's product also costs autograd's
+#: per-operation overhead and passes over the ``dim`` parameters (at one thread, a second
+#: part took a digits product 6-11% longer, an MNIST-sized one of 512 rows 7-8%).
+PART_ROWS = 256
 
 
 def part_bounds(n_samples: int, dim: int) -> list[tuple[int, int]]:
     """A batch's parts, row ranges ``[(start, stop), ...]``: :func:`block_bounds` by work.
 
     As many as it takes to keep ``n_samples * dim`` (samples x parameters) within
-    ``PART_WORK`` per part, at most ``MAX_BLOCKS`` (8), whatever the thread count. Data whose
-    product is mostly Python and dispatch (the tiny benchmark network's: 0.3 ms a product)
-    stays whole.
+    ``PART_WORK``, or ``PART_ROWS`` rows where that is more, per part, at most
+    ``MAX_BLOCKS`` (8), whatever the thread count: the digits network's 1797 samples
+    (8,970 parameters) and the MNIST-sized one's 512 (269,322) in 2, 60,000 MNIST-sized
+    samples in 8. Data whose product is mostly Python and dispatch (the tiny benchmark
+    network's: 0.3 ms a product) stay whole.
     """
-    return block_bounds(n_samples, dim, PART_WORK)
+    return block_bounds(n_samples, dim, max(PART_WORK, PART_ROWS * dim))
 
 
 def _parts(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
@@ -279,9 +289,16 @@ def _divisible(batch_loss: Callable[..., torch.Tensor], flat: torch.Tensor,
     return abs(mean - whole) <= tolerance * abs(whole)
 
 
-def _sum(shares: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``shares[0] + shares[1] + ...`` in that order (new tensors: a share may alias ``v``)."""
-    return functools.reduce(torch.add, shares)
+def _total(shares: Iterable[torch.Tensor], weights: Sequence[float], flat: torch.Tensor
+           ) -> torch.Tensor:
+    """``Σ_j weights[j] shares[j]`` in float64 and ``flat``'s shape, in order (a fused pass each).
+
+    The same function for a vector's parts side by side and in a loop: the same bits.
+    """
+    total = torch.zeros_like(flat, dtype=torch.float64)
+    for s, w in zip(shares, weights):
+        total.add_(s, alpha=w)
+    return total
 
 
 def _numpy(rows: list[torch.Tensor]) -> np.ndarray:
