@@ -17,10 +17,14 @@ says what each tool runs):
   while a tool's calls add up to less than ``SHORT`` seconds: short calls are the
   noisiest), the tools interleaved (one call of each in turn, the order rotating), each
   tool in its own spawned process with every thread pool there (threadpoolctl: NumPy's
-  and SciPy's OpenBLAS, OpenMP; ``torch.set_num_threads``) on 1, then 2 threads; at 2
-  threads the parent waits ``SETTLE`` seconds after each call, so that no worker's BLAS
-  threads are still spinning when the next starts. Every call starts at a point with
-  nothing cached (:mod:`benchmarks.peers_tools`).
+  and SciPy's OpenBLAS, OpenMP; ``torch.set_num_threads``) on 1, then 2 threads. The
+  parent waits ``SETTLE`` seconds after each call, so that no worker's BLAS or OpenMP
+  threads are still spinning when the next starts; at 1 thread too, so that every call
+  starts from the same idle machine at either thread count (on this VM a core idle for
+  0.1 s ran the next few milliseconds of work up to 1.5 times slower, and waking a
+  sleeping thread took up to 3.7 ms: without the pause at 1 thread, 2-thread calls paid
+  that and 1-thread calls did not). Every call starts at a point with nothing cached
+  (:mod:`benchmarks.peers_tools`).
 - **products**: Hessian-vector products the call spent, counted by wrapping each tool's
   product (curvlinops' trace: one vmapped product of 100 columns counts 100).
 - **accuracy**, of the warm-up call, against float64 references from the dense Hessian
@@ -66,7 +70,7 @@ from benchmarks.timing import threads
 HERE = Path(__file__).parent
 OURS = ("landscape", "landscape.torch")
 ANCHORS = ("PyHessian", "hessian-eigenthings", "curvlinops")
-SETTLE = 0.1  # seconds after each call at more than one thread (OpenBLAS's spin-wait)
+SETTLE = 0.1  # seconds after each call (OpenBLAS's and OpenMP's spin-wait; idle alike)
 SHORT = 0.3  # seconds of timed calls per tool below which a cell takes more rounds ...
 MOST = 9  # ... up to this many (a median of 3 calls of a few ms was one disturbance off)
 
@@ -274,7 +278,7 @@ def _more(times: dict, config: Config) -> bool:
         (sum(t) for t in times.values() if t), default=SHORT) < SHORT)
 
 
-def _workload(workers: Workers, ref: dict, workload: str, config: Config, n: int) -> dict:
+def _workload(workers: Workers, ref: dict, workload: str, config: Config) -> dict:
     """One workload for every tool: a warm-up round, then interleaved rounds (:func:`_more`)."""
     names = workers.names
     first, times = {}, {name: [] for name in names}
@@ -285,8 +289,7 @@ def _workload(workers: Workers, ref: dict, workload: str, config: Config, n: int
             if round_ and first[name][0] != "ok":
                 continue
             status, data = workers.ask(name, "run", workload)
-            if n > 1:
-                time.sleep(SETTLE)
+            time.sleep(SETTLE)
             if round_ == 0:
                 first[name] = (status, data)
             if round_ and status == "ok":
@@ -329,7 +332,7 @@ def measure(config: Config, workers: Workers) -> list[dict]:
                        "he max_iter": setups.get("hessian-eigenthings", ("", {}))[1].get("steps"),
                        "workloads": {}}
                 for workload in config.workloads:
-                    cells = _workload(workers, ref, workload, config, n)
+                    cells = _workload(workers, ref, workload, config)
                     run["workloads"][workload] = {"tools": cells, "ratios": _ratios(cells)}
                     _say(f"{name} {dtype} {n}t {workload}: " + ", ".join(
                         f"{t} {1e3 * c['median']:.1f} ms ({c.get('n_hvp')})"

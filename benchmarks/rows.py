@@ -9,6 +9,7 @@ the last point never answers a timed call it should compute.
 from __future__ import annotations
 
 import itertools
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -17,6 +18,8 @@ import torch
 from benchmarks import floor, reference
 from benchmarks.timing import Settings, Timing, compare, page_faults
 from landscape.surface import plane
+
+BLAS_SPIN = 0.15  # seconds: OpenBLAS's threads spin about 0.1 s after a threaded product
 
 
 class Speeds(NamedTuple):
@@ -50,6 +53,19 @@ def _cycle(fn, items):
     return lambda: fn(next(items))
 
 
+def _compare(fns: dict, apart: dict, settings) -> dict:
+    """:func:`compare` of ``fns``, then of the BLAS-only ``apart`` (the floor, BLAS peak).
+
+    Apart, because OpenBLAS's threads spin for about 0.1 s after a threaded product and
+    took the other core from the engine's next calls: the engine's digits gradient at 2
+    threads measured 2.3 ms interleaved with its floor and 1.4 ms without. The pause after
+    them lets the spinning end before the next row.
+    """
+    timings = compare(fns, settings) | compare(apart, settings)
+    time.sleep(BLAS_SPIN)
+    return timings
+
+
 def _row(p, threads, name, timings, products=None, extra=None) -> Row:
     engine = timings.pop("engine")
     floor_s, flops = None, 0.0
@@ -62,11 +78,10 @@ def _row(p, threads, name, timings, products=None, extra=None) -> Row:
 def loss(p, threads: int, speeds: Speeds) -> Row:
     """The loss at one point: engine against PyTorch without a graph."""
     products = floor.products(p.spec.sizes, p.n_samples, "loss", p.dtype)
-    timings = compare({
+    timings = _compare({
         "engine": _cycle(p.objective.loss, p.thetas),
         "torch": _cycle(lambda net: reference.loss(net, p), p.nets),
-        "floor": products,
-    }, speeds.fast)
+    }, {"floor": products}, speeds.fast)
     return _row(p, threads, "loss", timings, products)
 
 
@@ -75,8 +90,8 @@ def gradient(p, threads: int, speeds: Speeds) -> Row:
     products = floor.products(p.spec.sizes, p.n_samples, "gradient", p.dtype)
     engine = _cycle(p.objective.grad, p.thetas)
     torch_grad = _cycle(lambda net: reference.gradient(net, p), p.nets)
-    timings = compare({"engine": engine, "torch autograd": torch_grad, "floor": products},
-                      speeds.fast)
+    timings = _compare({"engine": engine, "torch autograd": torch_grad}, {"floor": products},
+                       speeds.fast)
     faults = {"page faults": page_faults(engine), "torch page faults": page_faults(torch_grad)}
     return _row(p, threads, "gradient", timings, products, faults)
 
@@ -86,13 +101,12 @@ def hvp(p, threads: int, speeds: Speeds) -> Row:
     products = floor.products(p.spec.sizes, p.n_samples, "hvp", p.dtype)
     v = p.tensors(p.vs[0])
     engine = _cycle(lambda theta: p.objective.hvp(theta, p.vs[0]), p.thetas)
-    timings = compare({
+    timings = _compare({
         "engine": engine,
         "torch double backward": _cycle(lambda net: reference.hvp_double_backward(net, p, v),
                                         p.nets),
         "torch.func": _cycle(lambda net: reference.hvp_func(net, p, v), p.nets),
-        "floor": products,
-    }, speeds.fast)
+    }, {"floor": products}, speeds.fast)
     return _row(p, threads, "hvp", timings, products, {"page faults": page_faults(engine)})
 
 
@@ -102,11 +116,10 @@ def hvp_at_point(p, threads: int, speeds: Speeds) -> Row:
     products = floor.products(p.spec.sizes, p.n_samples, "hvp at a point", p.dtype)
     retained = reference.RetainedHVP(p.nets[0], p)
     theta = p.thetas[0]
-    timings = compare({
+    timings = _compare({
         "engine": _cycle(lambda v: p.objective.hvp(theta, v), p.vs),
         "torch retained graph": _cycle(retained, [p.tensors(v) for v in p.vs]),
-        "floor": products,
-    }, speeds.fast)
+    }, {"floor": products}, speeds.fast)
     return _row(p, threads, "hvp at a point", timings, products)
 
 
@@ -127,8 +140,8 @@ def _loop_plane(objective, center, directions, axis) -> np.ndarray:
 
 def plane_row(p, threads: int, speeds: Speeds) -> Row:
     """A ``grid x grid`` plane through ``surface.plane`` against PyTorch's per-point loop
-    (and, on the tiny model, the engine's own per-point loop of ``loss``). BLAS peak is
-    timed with them, so the plane's share of it is measured under the same conditions."""
+    (and, on the tiny model, the engine's own per-point loop of ``loss``); the floor and
+    BLAS peak right after them (:func:`_compare`)."""
     grid, center = p.spec.grid, p.thetas[0]
     axis = p.axis(grid)
     products = floor.plane_products(p.spec.sizes, p.n_samples, grid * grid, p.dtype)
@@ -137,13 +150,11 @@ def plane_row(p, threads: int, speeds: Speeds) -> Row:
     fns = {
         "engine": lambda: plane(p.objective, center, p.directions, span=1.0, resolution=grid),
         "torch loop": lambda: reference.plane_loop(p.nets[0], p, t_center, t_directions, axis),
-        "floor": products,
-        "peak": peak,
     }
     if p.spec.name == "tiny":
         directions = p.directions.astype(p.dtype)
         fns["loop of loss"] = lambda: _loop_plane(p.objective, center, directions, axis)
-    timings = compare(fns, speeds.slow)
+    timings = _compare(fns, {"floor": products, "peak": peak}, speeds.slow)
     peak_gflops = peak.flops / timings.pop("peak").median / 1e9
     return _row(p, threads, "plane", timings, products,
                 {"points": grid * grid, "peak GF/s": peak_gflops})

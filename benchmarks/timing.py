@@ -28,13 +28,23 @@ class Settings(NamedTuple):
     min_time: float
 
 
+#: Seconds of idle after each sample, so that PyTorch's OpenMP threads (which spin a while
+#: between operations) have stopped before the next function's sample. Short: on the
+#: benchmark VM two threads woken after 0.1 s of idle ran the next tens of milliseconds of
+#: work up to 1.8 times slower (a digits gradient 2.35 against 1.29 ms), one thread 1.1
+#: times. OpenBLAS's threads spin longer (about 0.1 s): BLAS-only timings go apart
+#: (``benchmarks.rows``).
+SETTLE = 0.02
+
+
 def compare(fns: dict, settings: Settings) -> dict:
     """Time each ``fn()`` of ``fns`` (name -> callable); returns name -> :class:`Timing`.
 
     Each gets a warm-up call; then the samples are interleaved (one of each in turn,
     ``settings.repeat`` rounds), so a change of load on a shared machine touches all of
-    them alike and their ratios stay fair. A sample runs ``fn`` as many times as fit in
-    ``settings.min_time`` (once when it is 0; otherwise a calibration call decides).
+    them alike and their ratios stay fair, with ``SETTLE`` seconds of idle after each. A
+    sample runs ``fn`` as many times as fit in ``settings.min_time`` (once when it is 0;
+    otherwise a calibration call decides).
     """
     numbers = {}
     for name, fn in fns.items():
@@ -52,6 +62,7 @@ def compare(fns: dict, settings: Settings) -> dict:
             for _ in range(numbers[name]):
                 fn()
             samples[name].append((time.perf_counter() - start) / numbers[name])
+            time.sleep(SETTLE)
     return {name: Timing(statistics.median(s), tuple(s), numbers[name])
             for name, s in samples.items()}
 
