@@ -103,13 +103,17 @@ class MLPObjective(ObjectiveBase):
             total += part
         return total
 
+    def _is_current(self, theta: np.ndarray) -> bool:
+        """Whether the blocks' passes are at ``theta``."""
+        return self._point is not None and np.array_equal(self._point[0], theta)
+
     def _at(self, theta: np.ndarray, fn: Callable[[SampleBlock], Any]) -> list[Any]:
         """``fn(block)`` of every block at the point ``theta``, in the blocks' order.
 
         At a new point each block's forward pass runs first, in the same task as ``fn``
         (the threads meet once, not twice), and is kept for reuse with its layers.
         """
-        if self._point is not None and np.array_equal(self._point[0], theta):
+        if self._is_current(theta):
             return self._each(fn)
         self._point = None
         theta = theta.copy()
@@ -125,7 +129,7 @@ class MLPObjective(ObjectiveBase):
 
     def _layers_at(self, theta: np.ndarray) -> Layers:
         """The point's layers, with every block's forward pass there (kept for reuse)."""
-        if self._point is None or not np.array_equal(self._point[0], theta):
+        if not self._is_current(theta):
             self._at(theta, lambda block: None)
         assert self._point is not None
         return self._point[1]

@@ -47,18 +47,17 @@ class BatchedLosses:
         self._span: tuple[np.ndarray, SpanFirsts] | None = None  # see _span_firsts
         self._span_threads = threading.local()  # each thread's working arrays of a span
 
-    def _chunk(self, reserved: float = 0.0) -> int:
-        """Points per chunk, so that the batched activations fit in memory and in cache.
+    def _chunk(self, rows: int, reserved: float = 0.0) -> int:
+        """Points per chunk of ``rows`` samples: their activations fit in memory and cache.
 
-        In the memory budget in force (:func:`~landscape.settings.current_execution`) and
-        in cache.
+        In the memory budget in force (:func:`~landscape.settings.current_execution`) less
+        ``reserved`` bytes (arrays held for the whole call).
 
-        ``reserved`` bytes (arrays held for the whole call) come off the budget. Chunks
-        whose working set stays within ``CHUNK_BYTES`` (about the L2/L3 cache) ran fastest:
-        on 2-16-16-1 with 200 samples a 4 MB chunk took 21 us a point against 39 us for one
-        256 MB chunk; larger chunks only stream memory.
+        Chunks whose working set stays within ``CHUNK_BYTES`` (about the L2/L3 cache) ran
+        fastest: on 2-16-16-1 with 200 samples a 4 MB chunk took 21 us a point against 39 us
+        for one 256 MB chunk; larger chunks only stream memory.
         """
-        per_point = 3 * self.n_samples * max(self.model.sizes[1:]) * self.dtype.itemsize
+        per_point = 3 * rows * max(self.model.sizes[1:]) * self.dtype.itemsize
         room = min(current_execution().memory_budget - reserved, CHUNK_BYTES)
         return max(1, int(room // per_point))
 
@@ -83,7 +82,7 @@ class BatchedLosses:
 
     def losses(self, thetas: np.ndarray) -> np.ndarray:
         """Chunks of points side by side on the caller's threads (one BLAS thread each)."""
-        step, (block, fan_in) = self._chunk(), (self.blocks[0], self.model.sizes[0])
+        step, block, fan_in = self._chunk(self.n_samples), self.blocks[0], self.model.sizes[0]
 
         def chunk(s: int) -> np.ndarray:
             t = thetas[s:s + step]
@@ -190,10 +189,7 @@ class BatchedLosses:
         lead = np.empty((len(coords), len(stacked)), self.dtype)
         lead[:, 0], lead[:, 1:] = 1, coords
         rows = max(b - a for a, b in self._span_bounds())
-        per_point = 3 * rows * max(self.model.sizes[1:]) * self.dtype.itemsize
-        held = sum(Z0.nbytes for Z0, _, _ in firsts)
-        step = max(1, int(min(current_execution().memory_budget - held, CHUNK_BYTES)
-                          // per_point))
+        step = self._chunk(rows, reserved=sum(Z0.nbytes for Z0, _, _ in firsts))
         starts = list(range(0, len(lead), step))
         n = min(work_threads(), len(starts))
 

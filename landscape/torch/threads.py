@@ -65,8 +65,6 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-
-
 def keep_freed_memory() -> None:
     """Have glibc keep in the heap the blocks PyTorch frees between products (once a process).
 
